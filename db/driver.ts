@@ -1,0 +1,127 @@
+// A Kysely driver for libSQL that keeps one connection per local database file.
+//
+// @libsql/kysely-libsql hands each Kysely transaction to client.transaction(), which for a
+// file database detaches the client's connection and opens a new one for the next query.
+// The new connection loses per-connection pragmas (foreign_keys, busy_timeout), and a write
+// on it while the transaction is open waits on a lock that the (synchronous) native driver
+// holds on this same thread. So for files, queries take turns on one connection and a
+// transaction is a plain BEGIN IMMEDIATE … COMMIT on it. Remote databases (sqld, Turso)
+// keep using interactive transactions over their own streams. (kysely-libsql also pins
+// @libsql/client 0.8, which would load a second native libSQL next to ours.)
+import type { Client, InArgs, Transaction } from "@libsql/client";
+import type {
+  CompiledQuery,
+  DatabaseConnection,
+  Driver,
+  QueryResult,
+  TransactionSettings,
+} from "kysely";
+
+/** Hands out one turn at a time, in arrival order. */
+export class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  lock(): Promise<() => void> {
+    let release!: () => void;
+    const turn = new Promise<void>((resolve) => (release = resolve));
+    const ready = this.#tail.then(() => release);
+    this.#tail = this.#tail.then(() => turn);
+    return ready;
+  }
+}
+
+export class LibsqlConnection implements DatabaseConnection {
+  #tx: Transaction | undefined;
+
+  constructor(readonly client: Client, readonly local: boolean) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const target = this.#tx ?? this.client;
+    const result = await target.execute({
+      sql: query.sql,
+      args: query.parameters as InArgs,
+    });
+    return {
+      insertId: result.lastInsertRowid,
+      numAffectedRows: BigInt(result.rowsAffected),
+      rows: result.rows as R[],
+    };
+  }
+
+  async begin(): Promise<void> {
+    if (this.local) await this.client.execute("BEGIN IMMEDIATE");
+    else this.#tx = await this.client.transaction("write");
+  }
+
+  async commit(): Promise<void> {
+    if (this.local) {
+      await this.client.execute("COMMIT");
+    } else {
+      await this.#tx!.commit();
+      this.#tx = undefined;
+    }
+  }
+
+  async rollback(): Promise<void> {
+    if (!this.local) {
+      await this.#tx?.rollback();
+      this.#tx = undefined;
+      return;
+    }
+    try {
+      await this.client.execute("ROLLBACK");
+    } catch (err) {
+      // SQLite may already have rolled back on its own (e.g. after SQLITE_FULL).
+      if (!/no transaction is active/i.test(String(err))) throw err;
+    }
+  }
+
+  // deno-lint-ignore require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error("streaming queries are not supported by the libSQL driver");
+  }
+}
+
+export class LibsqlDriver implements Driver {
+  readonly mutex = new Mutex();
+  readonly #shared: LibsqlConnection;
+  #release: (() => void) | undefined;
+
+  constructor(readonly client: Client, readonly local: boolean) {
+    this.#shared = new LibsqlConnection(client, local);
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    if (!this.local) return new LibsqlConnection(this.client, false);
+    this.#release = await this.mutex.lock();
+    return this.#shared;
+  }
+
+  beginTransaction(conn: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
+    return (conn as LibsqlConnection).begin();
+  }
+
+  commitTransaction(conn: DatabaseConnection): Promise<void> {
+    return (conn as LibsqlConnection).commit();
+  }
+
+  rollbackTransaction(conn: DatabaseConnection): Promise<void> {
+    return (conn as LibsqlConnection).rollback();
+  }
+
+  releaseConnection(): Promise<void> {
+    if (this.local) {
+      const release = this.#release;
+      this.#release = undefined;
+      release?.();
+    }
+    return Promise.resolve();
+  }
+
+  destroy(): Promise<void> {
+    this.client.close();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,116 @@
+// Queries on messages and on the read pointers derived from them.
+import { sql } from "kysely";
+import type { Message } from "../lib/records.ts";
+import type { Db } from "./client.ts";
+import type { MessageRow } from "./schema.ts";
+
+export function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    roomId: row.room_id,
+    authorId: row.author_id,
+    text: row.body,
+    image: row.image,
+    attachmentId: row.attachment_id,
+    clientId: row.client_id,
+    createdAt: row.created_at,
+  };
+}
+
+export interface NewMessage {
+  roomId: number;
+  authorId: number;
+  text: string;
+  image: string;
+  attachmentId: number | null;
+  clientId: string | null;
+  createdAt: number;
+}
+
+/** Inserts a message and moves the room's last-message marker with it. */
+export async function insertMessage(db: Db, message: NewMessage): Promise<MessageRow> {
+  const row = await db.insertInto("messages").values({
+    room_id: message.roomId,
+    author_id: message.authorId,
+    body: message.text,
+    image: message.image,
+    attachment_id: message.attachmentId,
+    client_id: message.clientId,
+    created_at: message.createdAt,
+  }).returningAll().executeTakeFirstOrThrow();
+  await db.updateTable("rooms")
+    .set({ last_message_id: row.id, last_activity_at: row.created_at })
+    .where("id", "=", message.roomId).execute();
+  return row;
+}
+
+export async function findMessageByClientId(
+  db: Db,
+  authorId: number,
+  clientId: string,
+): Promise<MessageRow | undefined> {
+  return await db.selectFrom("messages").selectAll()
+    .where("author_id", "=", authorId).where("client_id", "=", clientId).executeTakeFirst();
+}
+
+export async function findMessageRow(db: Db, id: number): Promise<MessageRow | undefined> {
+  return await db.selectFrom("messages").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export interface Page {
+  before?: number;
+  after?: number;
+  limit: number;
+}
+
+/**
+ * One page of a room's history, oldest first. With `after` only: the first messages after it;
+ * otherwise the newest ones (before `before`, when given). Fetches one extra row to tell
+ * whether more exist in the direction of travel.
+ */
+export async function selectHistory(
+  db: Db,
+  roomId: number,
+  page: Page,
+): Promise<{ rows: MessageRow[]; hasMore: boolean }> {
+  let query = db.selectFrom("messages").selectAll().where("room_id", "=", roomId);
+  if (page.before !== undefined) query = query.where("id", "<", page.before);
+  if (page.after !== undefined) query = query.where("id", ">", page.after);
+  const forward = page.after !== undefined && page.before === undefined;
+  const rows = await query.orderBy("id", forward ? "asc" : "desc").limit(page.limit + 1).execute();
+  const hasMore = rows.length > page.limit;
+  if (hasMore) rows.pop();
+  if (!forward) rows.reverse();
+  return { rows, hasMore };
+}
+
+/** Moves a read pointer forward only; returns true when it moved. */
+export async function advanceReadPointer(
+  db: Db,
+  roomId: number,
+  userId: number,
+  upTo: number,
+): Promise<boolean> {
+  const result = await db.updateTable("members").set({ last_read_id: upTo })
+    .where("room_id", "=", roomId).where("user_id", "=", userId)
+    .where("last_read_id", "<", upTo).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Unread messages per room for a user: others' messages past the user's read pointer. */
+export async function countUnreadByRoom(
+  db: Db,
+  userId: number,
+  roomId?: number,
+): Promise<Map<number, number>> {
+  let query = db.selectFrom("members")
+    .innerJoin("messages", (join) =>
+      join.onRef("messages.room_id", "=", "members.room_id")
+        .onRef("messages.id", ">", "members.last_read_id")
+        .onRef("messages.author_id", "!=", "members.user_id"))
+    .select(["members.room_id as room_id", sql<number>`count(*)`.as("unread")])
+    .where("members.user_id", "=", userId);
+  if (roomId !== undefined) query = query.where("members.room_id", "=", roomId);
+  const rows = await query.groupBy("members.room_id").execute();
+  return new Map(rows.map((r) => [r.room_id, Number(r.unread)]));
+}

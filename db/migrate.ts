@@ -1,0 +1,66 @@
+// Applies the numbered SQL files of migrations/ in order, each once, each in its own write
+// transaction that also records it. BEGIN IMMEDIATE makes a second process wait for the
+// first and then find the work done, so concurrent starts on one file are safe.
+import type { DatabaseHandle } from "./client.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const MIGRATIONS_DIR = new URL("../migrations/", import.meta.url);
+
+/** Reads `NNNN_name.sql` files, sorted by number. Duplicate numbers are an error. */
+export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migration[]> {
+  const found: Migration[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const m = /^(\d+)_([\w-]+)\.sql$/.exec(entry.name);
+    if (!entry.isFile || !m) continue;
+    found.push({
+      version: Number(m[1]),
+      name: m[2],
+      sql: await Deno.readTextFile(new URL(entry.name, dir)),
+    });
+  }
+  found.sort((a, b) => a.version - b.version);
+  for (let i = 1; i < found.length; i++) {
+    if (found[i].version === found[i - 1].version) {
+      throw new Error(`two migrations share number ${found[i].version}`);
+    }
+  }
+  return found;
+}
+
+const CREATE_LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    INTEGER PRIMARY KEY,
+  name       TEXT    NOT NULL,
+  applied_at INTEGER NOT NULL
+)`;
+
+/** Applies what is missing; returns the versions applied by this call. */
+export async function migrate(
+  handle: DatabaseHandle,
+  migrations?: Migration[],
+): Promise<number[]> {
+  const all = migrations ?? await readMigrations();
+  const applied: number[] = [];
+  for (const migration of all) {
+    const didApply = await handle.rawWriteTransaction(async (tx) => {
+      await tx.execute(CREATE_LEDGER);
+      const { rows } = await tx.execute({
+        sql: "SELECT 1 FROM schema_migrations WHERE version = ?",
+        args: [migration.version],
+      });
+      if (rows.length > 0) return false;
+      await tx.executeMultiple(migration.sql);
+      await tx.execute({
+        sql: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        args: [migration.version, migration.name, Date.now()],
+      });
+      return true;
+    });
+    if (didApply) applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,83 @@
+// Queries on users.
+import type { User } from "../lib/records.ts";
+import type { Db } from "./client.ts";
+import type { NewUser, UserRow, UserUpdate } from "./schema.ts";
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    role: row.role,
+    image: row.image,
+    isActive: row.is_active === 1,
+    emailVerified: row.email_verified === 1,
+    isBot: row.is_bot === 1,
+    dateJoined: row.date_joined,
+    lastSeen: row.last_seen,
+    language: row.language,
+    gender: row.gender,
+    balance: row.balance,
+    cameraOn: row.camera_on === 1,
+    currentRoomId: row.current_room_id,
+  };
+}
+
+export async function insertUser(db: Db, user: NewUser): Promise<UserRow> {
+  return await db.insertInto("users").values(user).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findUserRow(db: Db, id: number): Promise<UserRow | undefined> {
+  return await db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** By username (exact) or e-mail (any case). */
+export async function findUserRowByLogin(db: Db, login: string): Promise<UserRow | undefined> {
+  return await db.selectFrom("users").selectAll()
+    .where((eb) => eb.or([eb("username", "=", login), eb("email", "=", login)]))
+    .orderBy("id")
+    .executeTakeFirst();
+}
+
+export async function findUserRowByUsername(
+  db: Db,
+  username: string,
+): Promise<UserRow | undefined> {
+  return await db.selectFrom("users").selectAll().where("username", "=", username)
+    .executeTakeFirst();
+}
+
+export async function usernameTaken(db: Db, username: string): Promise<boolean> {
+  const row = await db.selectFrom("users").select("id").where("username", "=", username)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function emailTaken(db: Db, email: string): Promise<boolean> {
+  const row = await db.selectFrom("users").select("id").where("email", "=", email)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function updateUserRow(
+  db: Db,
+  id: number,
+  changes: UserUpdate,
+): Promise<UserRow | undefined> {
+  return await db.updateTable("users").set(changes).where("id", "=", id).returningAll()
+    .executeTakeFirst();
+}
+
+export async function countUsers(db: Db): Promise<number> {
+  const row = await db.selectFrom("users").select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function findUsersByIds(db: Db, ids: number[]): Promise<User[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom("users").selectAll().where("id", "in", ids).execute();
+  return rows.map(toUser);
+}

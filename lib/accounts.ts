@@ -1,0 +1,263 @@
+// Accounts: one per person, shared by every face. Creation, login by username or e-mail,
+// profile changes and deactivation. Every rule about accounts lives here.
+import type { Db } from "../db/client.ts";
+import type { Role } from "../db/schema.ts";
+import {
+  countUsers,
+  emailTaken,
+  findUserRow,
+  findUserRowByLogin,
+  findUserRowByUsername,
+  insertUser,
+  toUser,
+  updateUserRow,
+  usernameTaken,
+} from "../db/users.ts";
+import { AuthenticationError, type FieldErrors, NotFound, ValidationError } from "./errors.ts";
+import { type EventSink, topic } from "./events.ts";
+import {
+  dummyVerify,
+  hashPassword,
+  needsRehash,
+  passwordProblems,
+  UNUSABLE_PASSWORD,
+  verifyPassword,
+} from "./passwords.ts";
+import type { User } from "./records.ts";
+import type { TokenPair, Tokens } from "./tokens.ts";
+
+/** They would shadow /ws/chat/... and /ws/notifications/... on the inbox face. */
+export const RESERVED_USERNAMES: ReadonlySet<string> = new Set(["chat", "notifications"]);
+const USERNAME = /^[\w.@+-]+$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const LIMITS = { username: 150, email: 254, name: 150, password: 1024 } as const;
+
+export interface NewAccount {
+  username: string;
+  password: string;
+  email?: string | null;
+  firstName?: string;
+  lastName?: string;
+  role?: Role;
+  emailVerified?: boolean;
+  isBot?: boolean;
+  image?: string;
+}
+
+export interface ProfileChanges {
+  firstName?: string;
+  lastName?: string;
+  image?: string;
+  language?: string;
+  gender?: string;
+  cameraOn?: boolean;
+}
+
+export interface AccountsDeps {
+  db: Db;
+  events: EventSink;
+  tokens: Tokens;
+  passwordIterations: number;
+  passwordMinLength: number;
+  now: () => number;
+}
+
+function isUniqueViolation(err: unknown, column: string): boolean {
+  return /UNIQUE constraint failed/i.test(String(err)) && String(err).includes(column);
+}
+
+export function createAccounts(deps: AccountsDeps) {
+  const { db, events, tokens, now } = deps;
+
+  function checkPassword(password: string, personal: (string | null | undefined)[]): string[] {
+    if (password.length > LIMITS.password) {
+      return [`Ensure this field has no more than ${LIMITS.password} characters.`];
+    }
+    return passwordProblems(password, { minLength: deps.passwordMinLength, personal });
+  }
+
+  async function checkNewAccount(input: NewAccount): Promise<FieldErrors> {
+    const errors: FieldErrors = {};
+    const add = (field: string, message: string) => (errors[field] ??= []).push(message);
+    const username = input.username;
+    if (username.length === 0) add("username", "This field may not be blank.");
+    else if (username.length > LIMITS.username) {
+      add("username", `Ensure this field has no more than ${LIMITS.username} characters.`);
+    } else if (!USERNAME.test(username)) {
+      add(
+        "username",
+        "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+      );
+    } else if (RESERVED_USERNAMES.has(username.toLowerCase())) {
+      add("username", "This username is reserved.");
+    } else if (await usernameTaken(db, username)) {
+      add("username", "A user with that username already exists.");
+    }
+    const email = input.email ?? null;
+    if (email !== null) {
+      if (email.length > LIMITS.email || !EMAIL.test(email)) {
+        add("email", "Enter a valid email address.");
+      } else if (await emailTaken(db, email)) {
+        add("email", "A user with this email already exists.");
+      }
+    }
+    for (const [field, value] of [["first_name", input.firstName], ["last_name", input.lastName]]) {
+      if (value && value.length > LIMITS.name) {
+        add(field!, `Ensure this field has no more than ${LIMITS.name} characters.`);
+      }
+    }
+    for (const problem of checkPassword(input.password, [username, email, input.firstName])) {
+      add("password", problem);
+    }
+    return errors;
+  }
+
+  /** Creates an account. Refuses bad or taken names and weak passwords (ValidationError). */
+  async function create(input: NewAccount): Promise<User> {
+    const errors = await checkNewAccount(input);
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    const password = await hashPassword(input.password, deps.passwordIterations);
+    try {
+      const row = await insertUser(db, {
+        username: input.username,
+        email: input.email ?? null,
+        password,
+        first_name: input.firstName ?? "",
+        last_name: input.lastName ?? "",
+        role: input.role ?? "member",
+        image: input.image ?? "",
+        email_verified: input.emailVerified ? 1 : 0,
+        is_bot: input.isBot ? 1 : 0,
+        date_joined: now(),
+        last_seen: null,
+        current_room_id: null,
+      });
+      const user = toUser(row);
+      events.publish(topic.everyone, { type: "user.updated", user });
+      return user;
+    } catch (err) {
+      // Another request took the name between the check and the insert.
+      if (isUniqueViolation(err, "users.username")) {
+        throw ValidationError.field("username", "A user with that username already exists.");
+      }
+      if (isUniqueViolation(err, "users.email")) {
+        throw ValidationError.field("email", "A user with this email already exists.");
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * The active account whose username or e-mail is `login` and whose password matches.
+   * Unknown logins take as long as wrong passwords, so timing does not reveal accounts.
+   */
+  async function authenticate(login: string, password: string): Promise<User> {
+    const row = await findUserRowByLogin(db, login);
+    if (!row) {
+      await dummyVerify(password, deps.passwordIterations);
+      throw new AuthenticationError("authentication_failed");
+    }
+    const ok = await verifyPassword(password, row.password);
+    if (!ok || row.is_active !== 1) throw new AuthenticationError("authentication_failed");
+    if (needsRehash(row.password, deps.passwordIterations)) {
+      // Imported or older hashes move to the configured cost on their next login.
+      const rehashed = await hashPassword(password, deps.passwordIterations);
+      await updateUserRow(db, row.id, { password: rehashed });
+    }
+    return toUser(row);
+  }
+
+  /** authenticate() and start a session: the pair every face's login returns. */
+  async function login(login: string, password: string): Promise<TokenPair & { user: User }> {
+    const user = await authenticate(login, password);
+    return { ...await tokens.issue(user.id), user };
+  }
+
+  async function get(id: number): Promise<User> {
+    const row = await findUserRow(db, id);
+    if (!row) throw new NotFound();
+    return toUser(row);
+  }
+
+  async function getByUsername(username: string): Promise<User> {
+    const row = await findUserRowByUsername(db, username);
+    if (!row) throw new NotFound();
+    return toUser(row);
+  }
+
+  async function updateProfile(id: number, changes: ProfileChanges): Promise<User> {
+    const errors: FieldErrors = {};
+    for (
+      const [field, value] of [["first_name", changes.firstName], ["last_name", changes.lastName]]
+    ) {
+      if (typeof value === "string" && value.length > LIMITS.name) {
+        errors[field as string] = [`Ensure this field has no more than ${LIMITS.name} characters.`];
+      }
+    }
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    const row = await updateUserRow(db, id, {
+      first_name: changes.firstName,
+      last_name: changes.lastName,
+      image: changes.image,
+      language: changes.language,
+      gender: changes.gender,
+      camera_on: changes.cameraOn === undefined ? undefined : changes.cameraOn ? 1 : 0,
+    });
+    if (!row) throw new NotFound();
+    const user = toUser(row);
+    events.publish(topic.everyone, { type: "user.updated", user });
+    return user;
+  }
+
+  /** Sets a new password and ends every session, so old tokens stop working. */
+  async function changePassword(id: number, password: string): Promise<void> {
+    const user = await get(id);
+    const problems = checkPassword(password, [user.username, user.email, user.firstName]);
+    if (problems.length > 0) throw new ValidationError({ password: problems });
+    await updateUserRow(db, id, {
+      password: await hashPassword(password, deps.passwordIterations),
+    });
+    await tokens.endAllSessions(id);
+  }
+
+  /**
+   * Deactivates an account: its tokens stop working and its sockets are told to close.
+   * With `anonymise`, the personal data goes too; its messages stay under a neutral name.
+   */
+  async function deactivate(id: number, options: { anonymise?: boolean } = {}): Promise<void> {
+    const anonymous = options.anonymise
+      ? {
+        username: `deleted-${id}`,
+        email: null,
+        first_name: "",
+        last_name: "",
+        image: "",
+        password: `${UNUSABLE_PASSWORD}deleted`,
+      }
+      : {};
+    const row = await updateUserRow(db, id, { is_active: 0, ...anonymous });
+    if (!row) throw new NotFound();
+    await tokens.endAllSessions(id);
+    events.publish(topic.user(id), { type: "user.deactivated", userId: id });
+    events.publish(topic.everyone, { type: "user.updated", user: toUser(row) });
+  }
+
+  /** True when no account exists yet (first start). */
+  async function isEmpty(): Promise<boolean> {
+    return await countUsers(db) === 0;
+  }
+
+  return {
+    create,
+    authenticate,
+    login,
+    get,
+    getByUsername,
+    updateProfile,
+    changePassword,
+    deactivate,
+    isEmpty,
+  };
+}
+
+export type Accounts = ReturnType<typeof createAccounts>;

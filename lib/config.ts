@@ -1,0 +1,166 @@
+// Every setting is an environment variable, read once into this typed config.
+// A bad value stops start-up with one line naming the variable (see ConfigError).
+import { z } from "zod";
+
+const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+
+/** "90", "90s", "15m", "24h" or "7d" → seconds. */
+function parseDuration(raw: string): number | undefined {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(raw.trim());
+  if (!m) return undefined;
+  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "" | "s" | "m" | "h" | "d"];
+  return Number(m[1]) * unit;
+}
+
+const duration = (fallback: string) =>
+  z.string().default(fallback).transform((raw, ctx) => {
+    const seconds = parseDuration(raw);
+    if (seconds === undefined || seconds <= 0) {
+      ctx.addIssue({ code: "custom", message: `must be a duration like 3600, 15m, 24h or 7d` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+const int = (fallback: number, min: number, max: number) =>
+  z.string().default(String(fallback)).transform((raw, ctx) => {
+    const n = Number(raw);
+    if (!/^\s*\d+\s*$/.test(raw) || n < min || n > max) {
+      ctx.addIssue({ code: "custom", message: `must be a whole number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const bool = (fallback: boolean) =>
+  z.string().default(String(fallback)).transform((raw, ctx) => {
+    const v = raw.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off", ""].includes(v)) return false;
+    ctx.addIssue({ code: "custom", message: "must be true or false" });
+    return z.NEVER;
+  });
+
+const list = (fallback: string) =>
+  z.string().default(fallback).transform((raw) =>
+    raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+  );
+
+const databaseUrl = z.string().default("file:./data/chat.db").refine(
+  (url) => /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/.test(url),
+  "must start with file:, libsql://, http(s):// or ws(s)://",
+);
+
+/** The environment variables, their defaults and their checks. README lists the same table. */
+const envSchema = z.object({
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PORT: int(8000, 0, 65535),
+  DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: databaseUrl,
+  DATABASE_AUTH_TOKEN: z.string().optional(),
+  UPLOAD_DIR: z.string().min(1).optional(),
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  ACCESS_TOKEN_TTL: duration("24h"),
+  REFRESH_TOKEN_TTL: duration("7d"),
+  PASSWORD_ITERATIONS: int(870000, 1000, 10_000_000),
+  PASSWORD_MIN_LENGTH: int(8, 1, 128),
+  MESSAGE_MAX_LENGTH: int(4000, 1, 1_000_000),
+  MAX_BODY_BYTES: int(1024 * 1024, 1024, 1024 * 1024 * 1024),
+  CORS_ORIGINS: list("*"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  SEED_DEMO: bool(false),
+  SHUTDOWN_TIMEOUT: duration("10s"),
+});
+
+export type LogLevel = typeof LOG_LEVELS[number];
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  database: { url: string; authToken?: string };
+  uploadDir: string;
+  /** Undefined until resolveJwtSecret() fills it from the data directory. */
+  jwtSecret?: string;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  passwordIterations: number;
+  passwordMinLength: number;
+  messageMaxLength: number;
+  maxBodyBytes: number;
+  corsOrigins: string[];
+  logLevel: LogLevel;
+  seedDemo: boolean;
+  shutdownTimeout: number;
+}
+
+/** A bad setting; its message is the one line printed before exiting. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string, value: string | undefined) {
+    const shown = value === undefined ? "" : ` (got ${JSON.stringify(redact(variable, value))})`;
+    super(`invalid configuration: ${variable} ${detail}${shown}`);
+    this.name = "ConfigError";
+  }
+}
+
+function redact(variable: string, value: string): string {
+  return /SECRET|TOKEN|PASSWORD/.test(variable) ? "<redacted>" : value;
+}
+
+/** Reads the settings from `env` (the process environment by default). Throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue.path[0]);
+    const detail = issue.code === "invalid_value"
+      ? `must be one of ${LOG_LEVELS.join(", ")}`
+      : issue.message;
+    throw new ConfigError(variable, detail, env[variable]);
+  }
+  const e = parsed.data;
+  const dataDir = e.DATA_DIR.replace(/\/+$/, "");
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    database: { url: e.DATABASE_URL, authToken: e.DATABASE_AUTH_TOKEN },
+    uploadDir: e.UPLOAD_DIR ?? `${dataDir}/uploads`,
+    jwtSecret: e.JWT_SECRET,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    passwordIterations: e.PASSWORD_ITERATIONS,
+    passwordMinLength: e.PASSWORD_MIN_LENGTH,
+    messageMaxLength: e.MESSAGE_MAX_LENGTH,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    corsOrigins: e.CORS_ORIGINS,
+    logLevel: e.LOG_LEVEL,
+    seedDemo: e.SEED_DEMO,
+    shutdownTimeout: e.SHUTDOWN_TIMEOUT,
+  };
+}
+
+/**
+ * The JWT secret: JWT_SECRET when set, otherwise one generated on first start and kept in
+ * `<DATA_DIR>/jwt_secret` (mode 600). Two processes starting at once agree on one file.
+ */
+export async function resolveJwtSecret(config: Config): Promise<string> {
+  if (config.jwtSecret) return config.jwtSecret;
+  const path = `${config.dataDir}/jwt_secret`;
+  await Deno.mkdir(config.dataDir, { recursive: true });
+  const bytes = crypto.getRandomValues(new Uint8Array(48));
+  const fresh = btoa(String.fromCharCode(...bytes));
+  try {
+    await Deno.writeTextFile(path, fresh, { createNew: true, mode: 0o600 });
+    return fresh;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  }
+  // Another process may have created the file an instant ago and not yet written it.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const existing = (await Deno.readTextFile(path)).trim();
+    if (existing.length >= 32) return existing;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new ConfigError("JWT_SECRET", `is unset and ${path} holds no usable secret`, undefined);
+}

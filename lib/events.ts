@@ -1,0 +1,30 @@
+// Domain events the core publishes after a change is committed. Faces subscribe through the
+// hub (realtime/hub.ts) and render them into their own wire formats.
+import type { Member, Message, Room, User } from "./records.ts";
+
+export type DomainEvent =
+  | { type: "message.created"; message: Message }
+  | { type: "read.updated"; roomId: number; userId: number; lastReadId: number }
+  | { type: "room.created"; room: Room }
+  | { type: "room.updated"; room: Room }
+  | { type: "member.added"; member: Member }
+  | { type: "member.removed"; roomId: number; userId: number }
+  | { type: "user.updated"; user: User }
+  | { type: "user.deactivated"; userId: number }
+  | { type: "session.revoked"; userId: number; sessionId: string }
+  | { type: "presence.changed"; userId: number; online: boolean };
+
+export type DomainEventType = DomainEvent["type"];
+
+/** The one thing the core needs from the hub: a place to publish. */
+export interface EventSink {
+  publish(topic: string, event: DomainEvent): void;
+}
+
+export const topic = {
+  room: (id: number) => `room:${id}`,
+  user: (id: number) => `user:${id}`,
+  role: (role: string) => `role:${role}`,
+  /** Everyone connected, for user-list changes every face shows. */
+  everyone: "all",
+} as const;

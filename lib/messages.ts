@@ -1,0 +1,188 @@
+// Messages: sending (committed, then published), history pages, read pointers and unread
+// counts. Unread counts and "seen" are derived from read pointers; nothing is stored twice.
+import type { Db } from "../db/client.ts";
+import {
+  advanceReadPointer,
+  countUnreadByRoom,
+  findMessageByClientId,
+  insertMessage,
+  selectHistory,
+  toMessage,
+} from "../db/messages.ts";
+import { findMemberRow, findRoomRow } from "../db/rooms.ts";
+import type { RoomRow } from "../db/schema.ts";
+import { Conflict, NotFound, PermissionDenied, ValidationError } from "./errors.ts";
+import { type EventSink, topic } from "./events.ts";
+import type { Message } from "./records.ts";
+
+export const HISTORY_MAX_LIMIT = 100;
+export const HISTORY_DEFAULT_LIMIT = 50;
+export const CLIENT_ID_MAX_LENGTH = 64;
+
+export interface MessagesDeps {
+  db: Db;
+  events: EventSink;
+  messageMaxLength: number;
+  now: () => number;
+}
+
+export interface NewMessageInput {
+  roomId: number;
+  authorId: number;
+  text: string;
+  image?: string;
+  attachmentId?: number | null;
+  /** Chosen by the client; a retry with the same id returns the stored message. */
+  clientId?: string | null;
+}
+
+export interface SendResult {
+  message: Message;
+  /** True when `clientId` matched an earlier send: nothing new was stored or published. */
+  duplicate: boolean;
+}
+
+export interface HistoryQuery {
+  before?: number;
+  after?: number;
+  limit?: number;
+}
+
+export interface HistoryPage {
+  messages: Message[];
+  /** More messages exist beyond this page in the direction it was read. */
+  hasMore: boolean;
+}
+
+/** Why a room takes no new messages, or undefined when it does. */
+function closedReason(room: RoomRow): string | undefined {
+  if (room.kind === "desk" && room.status === "closed") return "This room is closed.";
+  return undefined;
+}
+
+export function createMessages(deps: MessagesDeps) {
+  const { db, events, now } = deps;
+
+  function checkInput(input: NewMessageInput) {
+    const errors: Record<string, string[]> = {};
+    const hasContent = input.text.trim().length > 0 || !!input.image || !!input.attachmentId;
+    if (!hasContent) errors.text = ["This field may not be blank."];
+    else if (input.text.length > deps.messageMaxLength) {
+      errors.text = [`Ensure this field has no more than ${deps.messageMaxLength} characters.`];
+    }
+    if (
+      input.clientId != null &&
+      (input.clientId.length === 0 || input.clientId.length > CLIENT_ID_MAX_LENGTH)
+    ) {
+      errors.client_id = [`Ensure this field has 1 to ${CLIENT_ID_MAX_LENGTH} characters.`];
+    }
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+  }
+
+  /** Loads the room and checks the reader belongs to it. */
+  async function readableRoom(db: Db, roomId: number, userId: number): Promise<RoomRow> {
+    const room = await findRoomRow(db, roomId);
+    if (!room || (room.kind === "group" && room.is_active !== 1)) throw new NotFound();
+    if (!await findMemberRow(db, roomId, userId)) throw new PermissionDenied();
+    return room;
+  }
+
+  /**
+   * Stores a message, then tells the room. The insert commits before anyone hears of it, so
+   * a message a client has seen is never lost.
+   */
+  async function send(input: NewMessageInput): Promise<SendResult> {
+    checkInput(input);
+    const clientId = input.clientId ?? null;
+    const result = await db.transaction().execute(async (trx) => {
+      if (clientId !== null) {
+        const earlier = await findMessageByClientId(trx, input.authorId, clientId);
+        if (earlier) return { row: earlier, duplicate: true };
+      }
+      const room = await readableRoom(trx, input.roomId, input.authorId);
+      const reason = closedReason(room);
+      if (reason) throw new Conflict(reason);
+      const row = await insertMessage(trx, {
+        roomId: input.roomId,
+        authorId: input.authorId,
+        text: input.text,
+        image: input.image ?? "",
+        attachmentId: input.attachmentId ?? null,
+        clientId,
+        createdAt: now(),
+      });
+      return { row, duplicate: false };
+    });
+    const message = toMessage(result.row);
+    if (!result.duplicate) {
+      events.publish(topic.room(message.roomId), { type: "message.created", message });
+    }
+    return { message, duplicate: result.duplicate };
+  }
+
+  function checkPage(query: HistoryQuery) {
+    const errors: Record<string, string[]> = {};
+    for (const key of ["before", "after"] as const) {
+      const v = query[key];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
+        errors[key] = ["A valid integer is required."];
+      }
+    }
+    const limit = query.limit;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+      errors.limit = ["Ensure this value is greater than or equal to 1."];
+    }
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+  }
+
+  /** One page of a room's history, oldest first; `limit` is capped at 100. */
+  async function history(
+    roomId: number,
+    userId: number,
+    query: HistoryQuery = {},
+  ): Promise<HistoryPage> {
+    checkPage(query);
+    await readableRoom(db, roomId, userId);
+    const limit = Math.min(query.limit ?? HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT);
+    const { rows, hasMore } = await selectHistory(db, roomId, { ...query, limit });
+    return { messages: rows.map(toMessage), hasMore };
+  }
+
+  /**
+   * Marks a room read up to `upTo` (default: its newest message). The pointer only moves
+   * forward and never past the newest message. Returns the pointer after the call.
+   */
+  async function markRead(roomId: number, userId: number, upTo?: number): Promise<number> {
+    const room = await readableRoom(db, roomId, userId);
+    const newest = room.last_message_id ?? 0;
+    const target = Math.min(upTo ?? newest, newest);
+    const moved = target > 0 && await advanceReadPointer(db, roomId, userId, target);
+    const member = await findMemberRow(db, roomId, userId);
+    const lastReadId = member?.last_read_id ?? 0;
+    if (moved) {
+      const event = { type: "read.updated", roomId, userId, lastReadId } as const;
+      events.publish(topic.room(roomId), event);
+      events.publish(topic.user(userId), event);
+    }
+    return lastReadId;
+  }
+
+  async function unreadCount(roomId: number, userId: number): Promise<number> {
+    return (await countUnreadByRoom(db, userId, roomId)).get(roomId) ?? 0;
+  }
+
+  /** Unread counts of every room of the user that has any. */
+  function unreadByRoom(userId: number): Promise<Map<number, number>> {
+    return countUnreadByRoom(db, userId);
+  }
+
+  async function unreadTotal(userId: number): Promise<number> {
+    let total = 0;
+    for (const n of (await countUnreadByRoom(db, userId)).values()) total += n;
+    return total;
+  }
+
+  return { send, history, markRead, unreadCount, unreadByRoom, unreadTotal };
+}
+
+export type Messages = ReturnType<typeof createMessages>;

@@ -1,0 +1,70 @@
+// The plain records the core hands to faces. Faces shape them into their own JSON.
+import type { DeskStatus, MemberRole, Role, RoomKind, RoomType } from "../db/schema.ts";
+
+export type { DeskStatus, MemberRole, Role, RoomKind, RoomType };
+
+export interface User {
+  id: number;
+  username: string;
+  email: string | null;
+  firstName: string;
+  lastName: string;
+  role: Role;
+  image: string;
+  isActive: boolean;
+  emailVerified: boolean;
+  isBot: boolean;
+  dateJoined: number;
+  lastSeen: number | null;
+  language: string;
+  gender: string;
+  balance: string;
+  cameraOn: boolean;
+  currentRoomId: number | null;
+}
+
+export interface Room {
+  id: number;
+  kind: RoomKind;
+  createdBy: number | null;
+  createdAt: number;
+  /** group only */
+  name: string | null;
+  description: string;
+  roomType: RoomType | null;
+  isActive: boolean;
+  /** desk only */
+  status: DeskStatus | null;
+  teacherId: number | null;
+  topic: string;
+  topicImage: string;
+  /** direct only: the two members, lower id first */
+  pair: [number, number] | null;
+  lastMessageId: number | null;
+  lastActivityAt: number;
+}
+
+export interface Member {
+  roomId: number;
+  userId: number;
+  role: MemberRole;
+  joinedAt: number;
+  lastReadId: number;
+}
+
+export interface Message {
+  id: number;
+  roomId: number;
+  authorId: number;
+  text: string;
+  image: string;
+  attachmentId: number | null;
+  clientId: string | null;
+  createdAt: number;
+}
+
+/** The person behind a verified token, as every face sees them. */
+export interface Principal {
+  user: User;
+  sessionId: string;
+}

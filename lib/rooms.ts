@@ -1,0 +1,224 @@
+// Rooms of every kind and who may be in them. Faces ask here; they never decide.
+import type { Db } from "../db/client.ts";
+import type { MemberRole, RoomKind, RoomType } from "../db/schema.ts";
+import {
+  deleteMember,
+  findDirectRoomRow,
+  findMemberRow,
+  findRoomRow,
+  insertDirectRoomIfAbsent,
+  insertMember,
+  insertRoom,
+  listMemberRows,
+  listUserRoomRows,
+  toMember,
+  toRoom,
+} from "../db/rooms.ts";
+import { findUserRow } from "../db/users.ts";
+import { NotFound, PermissionDenied, ValidationError } from "./errors.ts";
+import { type EventSink, topic } from "./events.ts";
+import type { Member, Room, User } from "./records.ts";
+
+export const ROOM_LIMITS = { name: 100, description: 2000 } as const;
+
+export interface RoomsDeps {
+  db: Db;
+  events: EventSink;
+  messageMaxLength: number;
+  now: () => number;
+}
+
+export interface NewGroup {
+  creatorId: number;
+  name: string;
+  description?: string;
+  roomType: RoomType;
+}
+
+export interface NewDesk {
+  studentId: number;
+  text: string;
+  image?: string;
+}
+
+export function createRooms(deps: RoomsDeps) {
+  const { db, events, now } = deps;
+
+  function announce(room: Room, memberIds: number[]) {
+    for (const id of memberIds) events.publish(topic.user(id), { type: "room.created", room });
+  }
+
+  async function activeUser(id: number): Promise<User["id"]> {
+    const row = await findUserRow(db, id);
+    if (!row || row.is_active !== 1) throw new NotFound("No such user.");
+    return row.id;
+  }
+
+  /**
+   * The direct room of two users, created on first use. One row per pair, also when many
+   * requests (or processes) ask at once: the write transaction serialises them and the
+   * unique (user_low, user_high) index backs it.
+   */
+  async function direct(userId: number, otherId: number): Promise<Room> {
+    if (userId === otherId) {
+      throw ValidationError.field("user", "You cannot open a chat with yourself.");
+    }
+    const [low, high] = userId < otherId ? [userId, otherId] : [otherId, userId];
+    const existing = await findDirectRoomRow(db, low, high);
+    if (existing) return toRoom(existing);
+    await activeUser(userId);
+    await activeUser(otherId);
+    const at = now();
+    const { row, created } = await db.transaction().execute(async (trx) => {
+      const created = await insertDirectRoomIfAbsent(trx, low, high, userId, at);
+      const row = (await findDirectRoomRow(trx, low, high))!;
+      if (created) {
+        await insertMember(trx, row.id, low, "member", at);
+        await insertMember(trx, row.id, high, "member", at);
+      }
+      return { row, created };
+    });
+    const room = toRoom(row);
+    if (created) announce(room, [low, high]);
+    return room;
+  }
+
+  function checkGroupFields(fields: { name?: string; description?: string }) {
+    const errors: Record<string, string[]> = {};
+    if (fields.name !== undefined) {
+      if (fields.name.trim().length === 0) errors.name = ["This field may not be blank."];
+      else if (fields.name.length > ROOM_LIMITS.name) {
+        errors.name = [`Ensure this field has no more than ${ROOM_LIMITS.name} characters.`];
+      }
+    }
+    if (fields.description !== undefined && fields.description.length > ROOM_LIMITS.description) {
+      errors.description = [
+        `Ensure this field has no more than ${ROOM_LIMITS.description} characters.`,
+      ];
+    }
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+  }
+
+  /** A named multi-user room; its creator is its owner and first member. */
+  async function createGroup(input: NewGroup): Promise<Room> {
+    checkGroupFields(input);
+    const at = now();
+    const row = await db.transaction().execute(async (trx) => {
+      const row = await insertRoom(trx, {
+        kind: "group",
+        created_by: input.creatorId,
+        created_at: at,
+        name: input.name.trim(),
+        description: input.description ?? "",
+        room_type: input.roomType,
+        last_activity_at: at,
+      });
+      await insertMember(trx, row.id, input.creatorId, "owner", at);
+      return row;
+    });
+    const room = toRoom(row);
+    events.publish(topic.everyone, { type: "room.created", room });
+    return room;
+  }
+
+  /** A student's help request, waiting (`active`) for a teacher. */
+  async function createDesk(input: NewDesk): Promise<Room> {
+    const student = await findUserRow(db, input.studentId);
+    if (!student || student.is_active !== 1) throw new NotFound("No such user.");
+    if (student.role !== "member") throw new PermissionDenied("Only students can open a room.");
+    const text = input.text.trim();
+    const image = input.image ?? "";
+    if (text.length === 0 && image.length === 0) {
+      throw ValidationError.field("text", "This field may not be blank.");
+    }
+    if (input.text.length > deps.messageMaxLength) {
+      throw ValidationError.field(
+        "text",
+        `Ensure this field has no more than ${deps.messageMaxLength} characters.`,
+      );
+    }
+    const at = now();
+    const row = await db.transaction().execute(async (trx) => {
+      const row = await insertRoom(trx, {
+        kind: "desk",
+        created_by: student.id,
+        created_at: at,
+        status: "active",
+        topic: input.text,
+        topic_image: image,
+        last_activity_at: at,
+      });
+      await insertMember(trx, row.id, student.id, "student", at);
+      return row;
+    });
+    const room = toRoom(row);
+    events.publish(topic.user(student.id), { type: "room.created", room });
+    events.publish(topic.role("teacher"), { type: "room.created", room });
+    return room;
+  }
+
+  /** A room by id. Soft-deleted group rooms are gone for everyone. */
+  async function get(roomId: number): Promise<Room> {
+    const row = await findRoomRow(db, roomId);
+    if (!row || (row.kind === "group" && row.is_active !== 1)) throw new NotFound();
+    return toRoom(row);
+  }
+
+  async function membership(roomId: number, userId: number): Promise<Member | undefined> {
+    const row = await findMemberRow(db, roomId, userId);
+    return row ? toMember(row) : undefined;
+  }
+
+  /** The room, when `userId` belongs to it: NotFound for no room, PermissionDenied otherwise. */
+  async function requireMember(
+    roomId: number,
+    userId: number,
+  ): Promise<{ room: Room; member: Member }> {
+    const room = await get(roomId);
+    const member = await membership(roomId, userId);
+    if (!member) throw new PermissionDenied();
+    return { room, member };
+  }
+
+  async function addMember(roomId: number, userId: number, role: MemberRole = "member") {
+    const room = await get(roomId);
+    if (room.kind === "direct") {
+      throw new PermissionDenied("A direct room has exactly two members.");
+    }
+    const at = now();
+    if (await insertMember(db, roomId, userId, role, at)) {
+      const member: Member = { roomId, userId, role, joinedAt: at, lastReadId: 0 };
+      events.publish(topic.room(roomId), { type: "member.added", member });
+    }
+  }
+
+  async function removeMember(roomId: number, userId: number) {
+    if (await deleteMember(db, roomId, userId)) {
+      events.publish(topic.room(roomId), { type: "member.removed", roomId, userId });
+    }
+  }
+
+  async function members(roomId: number): Promise<Member[]> {
+    return (await listMemberRows(db, roomId)).map(toMember);
+  }
+
+  /** The rooms a user belongs to, most recently active first. */
+  async function listForUser(userId: number, kind?: RoomKind): Promise<Room[]> {
+    return (await listUserRoomRows(db, userId, kind)).map(toRoom);
+  }
+
+  return {
+    direct,
+    createGroup,
+    createDesk,
+    get,
+    membership,
+    requireMember,
+    addMember,
+    removeMember,
+    members,
+    listForUser,
+  };
+}
+
+export type Rooms = ReturnType<typeof createRooms>;

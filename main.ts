@@ -1,0 +1,118 @@
+// Wires configuration, database, hub and HTTP app together and serves them.
+// `deno task start` runs this file; tests import startServer() to run one on port 0.
+import { openDatabase } from "./db/client.ts";
+import { migrate } from "./db/migrate.ts";
+import { ConfigError, loadConfig, resolveJwtSecret } from "./lib/config.ts";
+import type { Config } from "./lib/config.ts";
+import { type Core, createCore } from "./lib/core.ts";
+import { seedDemoAccounts } from "./lib/demo.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
+import { createMemoryHub, type Hub } from "./realtime/hub.ts";
+import { createApp } from "./routes/app.ts";
+
+export interface StartOptions {
+  /** Environment to read the configuration from (default: the process environment). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface RunningServer {
+  config: Config;
+  url: string;
+  port: number;
+  core: Core;
+  hub: Hub;
+  log: Logger;
+  /** Stops accepting, lets in-flight requests finish, then closes hub and database. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const config = loadConfig(options.env);
+  const log = createLogger(config.logLevel);
+  const jwtSecret = await resolveJwtSecret(config);
+
+  const database = await openDatabase(config.database);
+  const applied = await migrate(database);
+  if (applied.length > 0) log.info("migrations applied", { versions: applied });
+
+  const hub = createMemoryHub({
+    onListenerError: (error, topic, event) =>
+      log.error("hub listener failed", { topic, event: event.type, error }),
+  });
+  const core = createCore({
+    db: database.db,
+    events: hub,
+    settings: {
+      jwtSecret,
+      accessTokenTtl: config.accessTokenTtl,
+      refreshTokenTtl: config.refreshTokenTtl,
+      passwordIterations: config.passwordIterations,
+      passwordMinLength: config.passwordMinLength,
+      messageMaxLength: config.messageMaxLength,
+    },
+  });
+
+  if (config.seedDemo) {
+    const demo = await seedDemoAccounts(core.accounts);
+    if (demo.length > 0) {
+      // Printed once, on the start that created them; never logged again.
+      console.log("Demo accounts (shown only now):");
+      for (const a of demo) console.log(`  ${a.role.padEnd(7)} ${a.username} / ${a.password}`);
+    }
+  }
+
+  const app = createApp({
+    core,
+    log,
+    corsOrigins: config.corsOrigins,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: (addr) => listening.resolve(addr),
+  }, app.fetch);
+  const addr = await listening.promise;
+  const shownHost = addr.hostname === "0.0.0.0" ? "localhost" : addr.hostname;
+  const url = `http://${shownHost}:${addr.port}`;
+  log.info("listening", { url });
+
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      const stopped = server.shutdown();
+      const timeout = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, config.shutdownTimeout * 1000);
+        stopped.finally(() => clearTimeout(timer));
+      });
+      // The hub tells its connections the server is going away.
+      await hub.close();
+      await Promise.race([stopped, timeout]);
+      await database.close();
+      log.info("stopped");
+    })();
+    return closing;
+  }
+
+  return { config, url, port: addr.port, core, hub, log, close };
+}
+
+if (import.meta.main) {
+  try {
+    const running = await startServer();
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(signal, () => {
+        running.log.info("shutting down", { signal });
+        running.close().then(() => Deno.exit(0));
+      });
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      Deno.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,48 @@
+// The HTTP application: shared middleware, the error handler, and every face's router.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import type { Core } from "../lib/core.ts";
+import type { Logger } from "../lib/log.ts";
+import type { AppEnv } from "./context.ts";
+import { deskRoutes } from "./desk.ts";
+import { createErrorHandler, createNotFoundHandler } from "./errors.ts";
+import { healthRoutes } from "./health.ts";
+import { requestLog } from "./request_log.ts";
+
+export interface AppOptions {
+  core: Core;
+  log: Logger;
+  /** "*" alone allows any origin without credentials; a list allows those, with credentials. */
+  corsOrigins: string[];
+  maxBodyBytes: number;
+}
+
+export function createApp({ core, log, corsOrigins, maxBodyBytes }: AppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const anyOrigin = corsOrigins.includes("*");
+
+  app.use(requestLog(log));
+  app.use(cors({
+    origin: anyOrigin ? "*" : corsOrigins,
+    credentials: !anyOrigin,
+    allowHeaders: ["Authorization", "Authentication", "Content-Type"],
+    maxAge: 600,
+  }));
+  app.use(bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw new HTTPException(413, {
+        message: `Request body is too large. The limit is ${maxBodyBytes} bytes.`,
+      });
+    },
+  }));
+
+  app.route("/", healthRoutes(core));
+  app.route("/", deskRoutes(core));
+
+  app.onError(createErrorHandler(log));
+  app.notFound(createNotFoundHandler(app as never));
+  return app;
+}

@@ -1,0 +1,23 @@
+// What every router shares: the Hono environment type and the authentication middleware.
+import type { MiddlewareHandler } from "hono";
+import type { Core } from "../lib/core.ts";
+import { AuthenticationError } from "../lib/errors.ts";
+import type { Principal } from "../lib/records.ts";
+import { tokenFromRequest, type TokenSources } from "./credentials.ts";
+
+export type AppEnv = {
+  Variables: {
+    /** Set by requireAuth(); read by the request log for the user id. */
+    principal: Principal;
+  };
+};
+
+/** Rejects the request with 401 unless it carries a valid access token. */
+export function requireAuth(core: Core, sources: TokenSources = {}): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = tokenFromRequest(c.req.raw, sources);
+    if (!token) throw new AuthenticationError("not_authenticated");
+    c.set("principal", await core.tokens.authenticate(token));
+    await next();
+  };
+}
