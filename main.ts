@@ -2,7 +2,7 @@
 // `deno task start` runs this file; tests import startServer() to run one on port 0.
 import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrate.ts";
-import { ConfigError, loadConfig, resolveJwtSecret } from "./lib/config.ts";
+import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "./lib/config.ts";
 import type { Config } from "./lib/config.ts";
 import { type Core, createCore } from "./lib/core.ts";
 import { seedDemoAccounts } from "./lib/demo.ts";
@@ -42,14 +42,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const core = createCore({
     db: database.db,
     events: hub,
-    settings: {
-      jwtSecret,
-      accessTokenTtl: config.accessTokenTtl,
-      refreshTokenTtl: config.refreshTokenTtl,
-      passwordIterations: config.passwordIterations,
-      passwordMinLength: config.passwordMinLength,
-      messageMaxLength: config.messageMaxLength,
-    },
+    settings: coreSettings(config, jwtSecret),
   });
 
   if (config.seedDemo) {

@@ -13,7 +13,13 @@ import {
   updateUserRow,
   usernameTaken,
 } from "../db/users.ts";
-import { AuthenticationError, type FieldErrors, NotFound, ValidationError } from "./errors.ts";
+import {
+  AuthenticationError,
+  type FieldErrors,
+  NotFound,
+  RateLimited,
+  ValidationError,
+} from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import {
   dummyVerify,
@@ -24,6 +30,7 @@ import {
   verifyPassword,
 } from "./passwords.ts";
 import type { User } from "./records.ts";
+import { createThrottle } from "./throttle.ts";
 import type { TokenPair, Tokens } from "./tokens.ts";
 
 /** They would shadow /ws/chat/... and /ws/notifications/... on the inbox face. */
@@ -59,6 +66,9 @@ export interface AccountsDeps {
   tokens: Tokens;
   passwordIterations: number;
   passwordMinLength: number;
+  /** Failed logins allowed per login name and client within loginFailureWindow (seconds). */
+  loginMaxFailures: number;
+  loginFailureWindow: number;
   now: () => number;
 }
 
@@ -68,6 +78,11 @@ function isUniqueViolation(err: unknown, column: string): boolean {
 
 export function createAccounts(deps: AccountsDeps) {
   const { db, events, tokens, now } = deps;
+  const loginFailures = createThrottle({
+    max: deps.loginMaxFailures,
+    windowMs: deps.loginFailureWindow * 1000,
+    now,
+  });
 
   function checkPassword(password: string, personal: (string | null | undefined)[]): string[] {
     if (password.length > LIMITS.password) {
@@ -167,9 +182,27 @@ export function createAccounts(deps: AccountsDeps) {
     return toUser(row);
   }
 
-  /** authenticate() and start a session: the pair every face's login returns. */
-  async function login(login: string, password: string): Promise<TokenPair & { user: User }> {
-    const user = await authenticate(login, password);
+  /**
+   * authenticate() and start a session: the pair every face's login returns. Repeated
+   * failures for one login name from one client (an address, when the face knows it) are
+   * refused for a while with RateLimited.
+   */
+  async function login(
+    login: string,
+    password: string,
+    client = "",
+  ): Promise<TokenPair & { user: User }> {
+    const key = `${login.toLowerCase()}\n${client}`;
+    const wait = loginFailures.retryAfter(key);
+    if (wait > 0) throw new RateLimited(wait);
+    let user: User;
+    try {
+      user = await authenticate(login, password);
+    } catch (err) {
+      if (err instanceof AuthenticationError) loginFailures.fail(key);
+      throw err;
+    }
+    loginFailures.reset(key);
     return { ...await tokens.issue(user.id), user };
   }
 

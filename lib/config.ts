@@ -65,6 +65,8 @@ const envSchema = z.object({
   PASSWORD_ITERATIONS: int(870000, 1000, 10_000_000),
   PASSWORD_MIN_LENGTH: int(8, 1, 128),
   MESSAGE_MAX_LENGTH: int(4000, 1, 1_000_000),
+  LOGIN_MAX_FAILURES: int(10, 1, 1_000_000),
+  LOGIN_FAILURE_WINDOW: duration("15m"),
   MAX_BODY_BYTES: int(1024 * 1024, 1024, 1024 * 1024 * 1024),
   CORS_ORIGINS: list("*"),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
@@ -88,6 +90,8 @@ export interface Config {
   passwordMinLength: number;
   messageMaxLength: number;
   maxBodyBytes: number;
+  loginMaxFailures: number;
+  loginFailureWindow: number;
   corsOrigins: string[];
   logLevel: LogLevel;
   seedDemo: boolean;
@@ -103,8 +107,10 @@ export class ConfigError extends Error {
   }
 }
 
+const SECRETS = new Set(["JWT_SECRET", "DATABASE_AUTH_TOKEN"]);
+
 function redact(variable: string, value: string): string {
-  return /SECRET|TOKEN|PASSWORD/.test(variable) ? "<redacted>" : value;
+  return SECRETS.has(variable) ? "<redacted>" : value;
 }
 
 /** Reads the settings from `env` (the process environment by default). Throws ConfigError. */
@@ -133,6 +139,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     passwordMinLength: e.PASSWORD_MIN_LENGTH,
     messageMaxLength: e.MESSAGE_MAX_LENGTH,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    loginMaxFailures: e.LOGIN_MAX_FAILURES,
+    loginFailureWindow: e.LOGIN_FAILURE_WINDOW,
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
@@ -163,4 +171,18 @@ export async function resolveJwtSecret(config: Config): Promise<string> {
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new ConfigError("JWT_SECRET", `is unset and ${path} holds no usable secret`, undefined);
+}
+
+/** The part of the configuration the core needs. */
+export function coreSettings(config: Config, jwtSecret: string) {
+  return {
+    jwtSecret,
+    accessTokenTtl: config.accessTokenTtl,
+    refreshTokenTtl: config.refreshTokenTtl,
+    passwordIterations: config.passwordIterations,
+    passwordMinLength: config.passwordMinLength,
+    messageMaxLength: config.messageMaxLength,
+    loginMaxFailures: config.loginMaxFailures,
+    loginFailureWindow: config.loginFailureWindow,
+  };
 }

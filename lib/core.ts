@@ -14,6 +14,9 @@ export interface CoreSettings {
   passwordIterations: number;
   passwordMinLength: number;
   messageMaxLength: number;
+  loginMaxFailures: number;
+  /** Seconds. */
+  loginFailureWindow: number;
 }
 
 export interface CoreDeps {
@@ -40,6 +43,8 @@ export function createCore({ db, events, settings, now = Date.now }: CoreDeps) {
     now,
     passwordIterations: settings.passwordIterations,
     passwordMinLength: settings.passwordMinLength,
+    loginMaxFailures: settings.loginMaxFailures,
+    loginFailureWindow: settings.loginFailureWindow,
   });
   const rooms = createRooms({ db, events, now, messageMaxLength: settings.messageMaxLength });
   const messages = createMessages({ db, events, now, messageMaxLength: settings.messageMaxLength });

@@ -62,3 +62,12 @@ export class Conflict extends ChatError {
     this.name = "Conflict";
   }
 }
+
+/** Too many attempts; `retryAfter` is in seconds (HTTP 429). */
+export class RateLimited extends ChatError {
+  readonly code = "throttled";
+  constructor(readonly retryAfter: number) {
+    super(`Request was throttled. Expected available in ${retryAfter} seconds.`);
+    this.name = "RateLimited";
+  }
+}

@@ -1,5 +1,6 @@
 // What every router shares: the Hono environment type and the authentication middleware.
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { getConnInfo } from "hono/deno";
 import type { Core } from "../lib/core.ts";
 import { AuthenticationError } from "../lib/errors.ts";
 import type { Principal } from "../lib/records.ts";
@@ -20,4 +21,13 @@ export function requireAuth(core: Core, sources: TokenSources = {}): MiddlewareH
     c.set("principal", await core.tokens.authenticate(token));
     await next();
   };
+}
+
+/** The peer's address, for per-client limits (empty when the runtime does not say). */
+export function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "";
+  } catch {
+    return "";
+  }
 }

@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "../lib/core.ts";
-import type { AppEnv } from "./context.ts";
+import { type AppEnv, clientAddress } from "./context.ts";
 import { validate } from "./validation.ts";
 
 const credentials = z.object({
@@ -17,7 +17,7 @@ export function deskRoutes(core: Core) {
   return new Hono<AppEnv>()
     .post("/api/token/", validate("json", credentials), async (c) => {
       const { username, password } = c.req.valid("json");
-      const { access, refresh } = await core.accounts.login(username, password);
+      const { access, refresh } = await core.accounts.login(username, password, clientAddress(c));
       return c.json({ access, refresh });
     })
     .post("/api/token/refresh/", validate("json", refreshBody), async (c) => {

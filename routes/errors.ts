@@ -10,6 +10,7 @@ import {
   Conflict,
   NotFound,
   PermissionDenied,
+  RateLimited,
   ValidationError,
 } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
@@ -31,6 +32,7 @@ export function statusOf(err: ChatError): ContentfulStatusCode {
   if (err instanceof PermissionDenied) return 403;
   if (err instanceof NotFound) return 404;
   if (err instanceof Conflict) return 409;
+  if (err instanceof RateLimited) return 429;
   return 400;
 }
 
@@ -40,6 +42,7 @@ export function errorResponse(c: Context, err: ChatError): Response {
     c.header("WWW-Authenticate", 'Bearer realm="api"');
     return c.json({ detail: err.message, code: err.code }, 401);
   }
+  if (err instanceof RateLimited) c.header("Retry-After", String(err.retryAfter));
   return c.json({ detail: err.message }, statusOf(err));
 }
 

@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
-import { ConfigError, loadConfig, resolveJwtSecret } from "../lib/config.ts";
+import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "../lib/config.ts";
 import { createCore } from "../lib/core.ts";
 import { ValidationError } from "../lib/errors.ts";
 import type { Role } from "../lib/records.ts";
@@ -50,14 +50,7 @@ try {
     const core = createCore({
       db: database.db,
       events: { publish() {} },
-      settings: {
-        jwtSecret: await resolveJwtSecret(config),
-        accessTokenTtl: config.accessTokenTtl,
-        refreshTokenTtl: config.refreshTokenTtl,
-        passwordIterations: config.passwordIterations,
-        passwordMinLength: config.passwordMinLength,
-        messageMaxLength: config.messageMaxLength,
-      },
+      settings: coreSettings(config, await resolveJwtSecret(config)),
     });
     const user = await core.accounts.create({
       username: args.username,

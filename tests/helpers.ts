@@ -1,7 +1,7 @@
 // Shared fixtures: a real libSQL file in a temporary directory, the real core, a real server.
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
-import { type Core, createCore, type CoreSettings } from "../lib/core.ts";
+import { type Core, type CoreSettings, createCore } from "../lib/core.ts";
 import type { DomainEvent } from "../lib/events.ts";
 import { createMemoryHub, type Hub } from "../realtime/hub.ts";
 import { type RunningServer, startServer } from "../main.ts";
@@ -49,6 +49,8 @@ export async function openTestCore(settings: Partial<CoreSettings> = {}): Promis
       passwordIterations: TEST_ITERATIONS,
       passwordMinLength: 8,
       messageMaxLength: 4000,
+      loginMaxFailures: 1000,
+      loginFailureWindow: 900,
       ...settings,
     },
   });

@@ -157,3 +157,19 @@ Deno.test("a server error is a 500 with a generic detail and no stack trace", as
   assert.equal(res.status, 500);
   assert.deepEqual(res.body, { detail: "A server error occurred." });
 });
+
+Deno.test("repeated failed logins are throttled with a 429 and Retry-After, per login name", async () => {
+  await using srv = await startTestServer({ LOGIN_MAX_FAILURES: "3", LOGIN_FAILURE_WINDOW: "1m" });
+  await srv.core.accounts.create({ username: "cal", password: "pleasant-walrus-42" });
+  const attempt = (username: string, password: string) =>
+    post(`${srv.url}/api/token/`, JSON.stringify({ username, password }));
+  for (let i = 0; i < 3; i++) assert.equal((await attempt("cal", "wrong-guess")).status, 401);
+  const throttled = await attempt("cal", "pleasant-walrus-42");
+  assert.equal(throttled.status, 429);
+  assert.match(throttled.body.detail, /throttled/);
+  const retryAfter = Number(throttled.headers.get("retry-after"));
+  assert.ok(retryAfter > 0 && retryAfter <= 60);
+  // Another login name from the same client is not affected.
+  await srv.core.accounts.create({ username: "dee", password: "pleasant-walrus-42" });
+  assert.equal((await attempt("dee", "pleasant-walrus-42")).status, 200);
+});
