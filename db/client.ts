@@ -1,5 +1,6 @@
 // Opens the database named by the configuration: a local libSQL file (the default) or a
 // remote libsql:// / http(s):// server.
+import { resolve } from "node:path";
 import { createClient, type InStatement } from "@libsql/client";
 import {
   type Dialect,
@@ -8,7 +9,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from "kysely";
-import { LibsqlDriver } from "./driver.ts";
+import { LibsqlDriver, mutexForFile } from "./driver.ts";
 import type { Database } from "./schema.ts";
 
 export type Db = Kysely<Database>;
@@ -22,17 +23,15 @@ export interface DatabaseOptions {
   synchronous?: "NORMAL" | "FULL";
 }
 
-/** Raw statements inside one write transaction (migrations need multi-statement SQL). */
-export interface RawTransaction {
-  execute(stmt: InStatement): Promise<{ rows: unknown[] }>;
-  executeMultiple(sql: string): Promise<void>;
-}
-
 export interface DatabaseHandle {
   db: Db;
   local: boolean;
-  /** Runs `fn` inside a write transaction with exclusive use of the connection. */
-  rawWriteTransaction<T>(fn: (tx: RawTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Runs a multi-statement `script` in one write transaction, unless `skipIf` (checked inside
+   * that transaction) returns a row. True when the script ran and committed; a failing
+   * statement rolls the whole script back.
+   */
+  runScriptOnce(skipIf: InStatement, script: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -60,8 +59,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
   }
   const client = createClient({ url: options.url, authToken: options.authToken });
-  // Pragmas belong to a connection, so they are applied again whenever the client reopens.
-  async function configure(): Promise<void> {
+  const mutex = mutexForFile(path === undefined ? undefined : resolve(path));
+  const release = await mutex.lock();
+  try {
     if (local) {
       // busy_timeout first, so that switching to WAL waits for another process's lock.
       await client.execute(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
@@ -69,30 +69,46 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       await client.execute(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`);
     }
     await client.execute("PRAGMA foreign_keys = ON");
+  } finally {
+    release();
   }
-  await configure();
 
-  const driver = new LibsqlDriver(client, local);
+  const driver = new LibsqlDriver(client, local, mutex);
   const db = new Kysely<Database>({ dialect: libsqlDialect(driver) });
 
-  // Multi-statement SQL needs the client's own transaction object (its executeMultiple rolls
-  // back an enclosing plain BEGIN). For a file that detaches the connection, hence configure().
-  async function rawWriteTransaction<T>(fn: (tx: RawTransaction) => Promise<T>): Promise<T> {
-    const release = local ? await driver.mutex.lock() : () => {};
-    try {
+  async function runScriptOnce(skipIf: InStatement, script: string): Promise<boolean> {
+    if (!local) {
       const tx = await client.transaction("write");
       try {
-        const result = await fn(tx);
+        if ((await tx.execute(skipIf)).rows.length > 0) return false;
+        await tx.executeMultiple(script);
         await tx.commit();
-        return result;
+        return true;
       } finally {
         tx.close();
-        if (local) await configure();
       }
+    }
+    // For a file, everything stays on the client's one connection. executeMultiple rolls back
+    // a transaction it leaves open, so the script carries its own COMMIT: a failure anywhere
+    // leaves the transaction open and is rolled back whole.
+    const release = await mutex.lock();
+    try {
+      await client.execute("BEGIN IMMEDIATE");
+      try {
+        if ((await client.execute(skipIf)).rows.length > 0) {
+          await client.execute("COMMIT");
+          return false;
+        }
+      } catch (err) {
+        await client.execute("ROLLBACK");
+        throw err;
+      }
+      await client.executeMultiple(`${script}\n;\nCOMMIT;`);
+      return true;
     } finally {
       release();
     }
   }
 
-  return { db, local, rawWriteTransaction, close: () => db.destroy() };
+  return { db, local, runScriptOnce, close: () => db.destroy() };
 }

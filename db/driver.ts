@@ -30,6 +30,18 @@ export class Mutex {
   }
 }
 
+// One mutex per database file for the whole process: two handles on one file (tests, a task
+// next to the server) must take turns here, since a BEGIN IMMEDIATE that waits on SQLite's
+// busy timeout would block the one thread the lock holder needs to finish.
+const fileMutexes = new Map<string, Mutex>();
+
+export function mutexForFile(path: string | undefined): Mutex {
+  if (path === undefined) return new Mutex();
+  let mutex = fileMutexes.get(path);
+  if (!mutex) fileMutexes.set(path, mutex = new Mutex());
+  return mutex;
+}
+
 export class LibsqlConnection implements DatabaseConnection {
   #tx: Transaction | undefined;
 
@@ -83,11 +95,10 @@ export class LibsqlConnection implements DatabaseConnection {
 }
 
 export class LibsqlDriver implements Driver {
-  readonly mutex = new Mutex();
   readonly #shared: LibsqlConnection;
   #release: (() => void) | undefined;
 
-  constructor(readonly client: Client, readonly local: boolean) {
+  constructor(readonly client: Client, readonly local: boolean, readonly mutex: Mutex) {
     this.#shared = new LibsqlConnection(client, local);
   }
 

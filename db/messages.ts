@@ -97,13 +97,18 @@ export async function advanceReadPointer(
   return result.numUpdatedRows > 0n;
 }
 
-/** Unread messages per room for a user: others' messages past the user's read pointer. */
+/**
+ * Unread messages per room for a user: others' messages past the user's read pointer.
+ * Deleted (inactive) groups are left out: nobody can open them to read.
+ */
 export async function countUnreadByRoom(
   db: Db,
   userId: number,
   roomId?: number,
 ): Promise<Map<number, number>> {
   let query = db.selectFrom("members")
+    .innerJoin("rooms", "rooms.id", "members.room_id")
+    .where((eb) => eb.or([eb("rooms.kind", "!=", "group"), eb("rooms.is_active", "=", 1)]))
     .innerJoin("messages", (join) =>
       join.onRef("messages.room_id", "=", "members.room_id")
         .onRef("messages.id", ">", "members.last_read_id")

@@ -44,23 +44,17 @@ export async function migrate(
   migrations?: Migration[],
 ): Promise<number[]> {
   const all = migrations ?? await readMigrations();
+  await handle.runScriptOnce({ sql: "SELECT 1 WHERE 0" }, CREATE_LEDGER);
   const applied: number[] = [];
   for (const migration of all) {
-    const didApply = await handle.rawWriteTransaction(async (tx) => {
-      await tx.execute(CREATE_LEDGER);
-      const { rows } = await tx.execute({
-        sql: "SELECT 1 FROM schema_migrations WHERE version = ?",
-        args: [migration.version],
-      });
-      if (rows.length > 0) return false;
-      await tx.executeMultiple(migration.sql);
-      await tx.execute({
-        sql: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-        args: [migration.version, migration.name, Date.now()],
-      });
-      return true;
-    });
-    if (didApply) applied.push(migration.version);
+    const record = `INSERT INTO schema_migrations (version, name, applied_at) VALUES (` +
+      `${migration.version}, '${migration.name.replaceAll("'", "''")}', ${Date.now()});`;
+    const ran = await handle.runScriptOnce(
+      { sql: "SELECT 1 FROM schema_migrations WHERE version = ?", args: [migration.version] },
+      // The newline ends a trailing `--` comment in the file before our statements.
+      `${migration.sql}\n;\n${record}`,
+    );
+    if (ran) applied.push(migration.version);
   }
   return applied;
 }

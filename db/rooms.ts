@@ -104,14 +104,15 @@ export async function listMemberRows(db: Db, roomId: number): Promise<MemberRow[
     .orderBy("joined_at").execute();
 }
 
-/** A user's rooms, most recently active first. */
+/** A user's rooms, most recently active first; deleted (inactive) groups are left out. */
 export async function listUserRoomRows(
   db: Db,
   userId: number,
   kind?: RoomKind,
 ): Promise<RoomRow[]> {
   let query = db.selectFrom("members").innerJoin("rooms", "rooms.id", "members.room_id")
-    .selectAll("rooms").where("members.user_id", "=", userId);
+    .selectAll("rooms").where("members.user_id", "=", userId)
+    .where((eb) => eb.or([eb("rooms.kind", "!=", "group"), eb("rooms.is_active", "=", 1)]));
   if (kind) query = query.where("rooms.kind", "=", kind);
   return await query.orderBy("rooms.last_activity_at", "desc").orderBy("rooms.id", "desc")
     .execute();

@@ -33,12 +33,17 @@ export async function findUserRow(db: Db, id: number): Promise<UserRow | undefin
   return await db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
-/** By username (exact) or e-mail (any case). */
-export async function findUserRowByLogin(db: Db, login: string): Promise<UserRow | undefined> {
-  return await db.selectFrom("users").selectAll()
+/**
+ * The accounts a login could name: by username (exact) or e-mail (any case). At most two,
+ * since one person's username may equal another's e-mail; the e-mail match comes first when
+ * the login looks like an address.
+ */
+export async function findUserRowsByLogin(db: Db, login: string): Promise<UserRow[]> {
+  const rows = await db.selectFrom("users").selectAll()
     .where((eb) => eb.or([eb("username", "=", login), eb("email", "=", login)]))
-    .orderBy("id")
-    .executeTakeFirst();
+    .orderBy("id").limit(2).execute();
+  const byEmail = (row: UserRow) => row.email?.toLowerCase() === login.toLowerCase() ? 0 : 1;
+  return login.includes("@") ? rows.sort((a, b) => byEmail(a) - byEmail(b)) : rows;
 }
 
 export async function findUserRowByUsername(

@@ -6,8 +6,8 @@ import {
   countUsers,
   emailTaken,
   findUserRow,
-  findUserRowByLogin,
   findUserRowByUsername,
+  findUserRowsByLogin,
   insertUser,
   toUser,
   updateUserRow,
@@ -167,19 +167,22 @@ export function createAccounts(deps: AccountsDeps) {
    * Unknown logins take as long as wrong passwords, so timing does not reveal accounts.
    */
   async function authenticate(login: string, password: string): Promise<User> {
-    const row = await findUserRowByLogin(db, login);
-    if (!row) {
+    const candidates = await findUserRowsByLogin(db, login);
+    if (candidates.length === 0) {
       await dummyVerify(password, deps.passwordIterations);
       throw new AuthenticationError("authentication_failed");
     }
-    const ok = await verifyPassword(password, row.password);
-    if (!ok || row.is_active !== 1) throw new AuthenticationError("authentication_failed");
-    if (needsRehash(row.password, deps.passwordIterations)) {
-      // Imported or older hashes move to the configured cost on their next login.
-      const rehashed = await hashPassword(password, deps.passwordIterations);
-      await updateUserRow(db, row.id, { password: rehashed });
+    for (const row of candidates) {
+      if (!await verifyPassword(password, row.password)) continue;
+      if (row.is_active !== 1) break;
+      if (needsRehash(row.password, deps.passwordIterations)) {
+        // Imported or older hashes move to the configured cost on their next login.
+        const rehashed = await hashPassword(password, deps.passwordIterations);
+        await updateUserRow(db, row.id, { password: rehashed });
+      }
+      return toUser(row);
     }
-    return toUser(row);
+    throw new AuthenticationError("authentication_failed");
   }
 
   /**

@@ -97,6 +97,9 @@ export function createMessages(deps: MessagesDeps) {
     const result = await db.transaction().execute(async (trx) => {
       if (clientId !== null) {
         const earlier = await findMessageByClientId(trx, input.authorId, clientId);
+        if (earlier && earlier.room_id !== input.roomId) {
+          throw new Conflict("This client_id was already used for a message in another room.");
+        }
         if (earlier) return { row: earlier, duplicate: true };
       }
       const room = await readableRoom(trx, input.roomId, input.authorId);

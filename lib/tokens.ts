@@ -127,8 +127,7 @@ export function createTokens(deps: TokensDeps) {
     const jti = randomId();
     const outcome = await db.transaction().execute(async (trx) => {
       if (!await markRefreshTokenUsed(trx, claims.jti, claims.sid, at)) {
-        await revokeSession(trx, claims.sid, at);
-        return "reused" as const;
+        return await revokeSession(trx, claims.sid, at) ? "reused" as const : "stale" as const;
       }
       if (!await findSessionUser(trx, claims.sid, claims.user_id)) return "revoked" as const;
       await insertRefreshToken(trx, {
@@ -147,6 +146,7 @@ export function createTokens(deps: TokensDeps) {
       });
       throw new AuthenticationError("token_not_valid", REFRESH_REUSED);
     }
+    if (outcome === "stale") throw new AuthenticationError("token_not_valid", REFRESH_REUSED);
     if (outcome === "revoked") throw new AuthenticationError("token_not_valid", REFRESH_INVALID);
     return {
       access: await sign("access", claims.user_id, claims.sid, randomId(), at),
