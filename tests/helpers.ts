@@ -1,4 +1,5 @@
 // Shared fixtures: a real libSQL file in a temporary directory, the real core, a real server.
+import assert from "node:assert/strict";
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
 import { type Core, type CoreSettings, createCore } from "../lib/core.ts";
@@ -115,4 +116,18 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** The error `promise` rejects with, checked to be a `type`. */
+export async function refusal<E extends Error>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => E,
+): Promise<E> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof type, `expected ${type.name}, got ${err}`);
+    return err;
+  }
+  assert.fail(`expected ${type.name}, but it succeeded`);
 }

@@ -3,24 +3,11 @@
 import assert from "node:assert/strict";
 import { AuthenticationError, ValidationError } from "../lib/errors.ts";
 import { hashPassword, passwordProblems, verifyPassword } from "../lib/passwords.ts";
-import { makeUser, openTestCore, TEST_ITERATIONS } from "./helpers.ts";
+import { makeUser, openTestCore, refusal, TEST_ITERATIONS } from "./helpers.ts";
 
 const DJANGO_PASSWORD = "correct horse battery staple";
 const DJANGO_HASH =
   "pbkdf2_sha256$870000$Jx8sG3kQz1Lm$/zEVan57MOk4pEspn/ej9Q+oVSS/1gGKdoLoEIj6fzo=";
-/** The error `promise` rejects with, checked to be a `type`. */
-async function refusal<E extends Error>(
-  promise: Promise<unknown>,
-  type: abstract new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${err}`);
-    return err;
-  }
-  assert.fail(`expected ${type.name}, but it succeeded`);
-}
 
 const HASH_FORMAT = /^pbkdf2_sha256\$(\d+)\$([A-Za-z0-9]+)\$([A-Za-z0-9+/]{43}=)$/;
 

@@ -5,21 +5,7 @@ import { createClient, type ResultSet } from "@libsql/client";
 import { Conflict, NotFound, PermissionDenied, ValidationError } from "../lib/errors.ts";
 import type { DomainEvent } from "../lib/events.ts";
 import type { Message } from "../lib/records.ts";
-import { makeUser, openTestCore, type TestCore } from "./helpers.ts";
-
-/** The error `promise` rejects with, checked to be a `type`. */
-async function refusal<E extends Error>(
-  promise: Promise<unknown>,
-  type: abstract new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${err}`);
-    return err;
-  }
-  assert.fail(`expected ${type.name}, but it succeeded`);
-}
+import { makeUser, openTestCore, refusal, type TestCore } from "./helpers.ts";
 
 /** Events of one type published to one topic, in order. */
 function published<T extends DomainEvent["type"]>(t: TestCore, topic: string, type: T) {

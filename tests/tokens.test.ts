@@ -3,24 +3,10 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 import { AuthenticationError } from "../lib/errors.ts";
-import { makeUser, openTestCore } from "./helpers.ts";
+import { makeUser, openTestCore, refusal } from "./helpers.ts";
 
 const ACCESS_TTL = 3600;
 const REFRESH_TTL = 7 * 86400;
-
-/** The error `promise` rejects with, checked to be a `type`. */
-async function refusal<E extends Error>(
-  promise: Promise<unknown>,
-  type: abstract new (...args: never[]) => E,
-): Promise<E> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${err}`);
-    return err;
-  }
-  assert.fail(`expected ${type.name}, but it succeeded`);
-}
 
 /** Asserts that `promise` is refused as token_not_valid, with `detail` when given. */
 async function assertTokenRefused(promise: Promise<unknown>, detail?: string) {
