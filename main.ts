@@ -8,6 +8,8 @@ import { type Core, createCore } from "./lib/core.ts";
 import { seedDemoAccounts } from "./lib/demo.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMemoryHub, type Hub } from "./realtime/hub.ts";
+import { createSocketServer } from "./realtime/socketio_server.ts";
+import type { SocketServer } from "./realtime/socketio/mod.ts";
 import { createApp } from "./routes/app.ts";
 
 export interface StartOptions {
@@ -21,6 +23,7 @@ export interface RunningServer {
   port: number;
   core: Core;
   hub: Hub;
+  io: SocketServer;
   log: Logger;
   /** Stops accepting, lets in-flight requests finish, then closes hub and database. */
   close(): Promise<void>;
@@ -61,12 +64,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     maxBodyBytes: config.maxBodyBytes,
   });
 
+  const io = createSocketServer(config, log);
+  const ioHandler = io.handler();
+
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
     onListen: (addr) => listening.resolve(addr),
-  }, app.fetch);
+  }, (req, info) => io.handles(new URL(req.url)) ? ioHandler(req, info) : app.fetch(req, info));
   const addr = await listening.promise;
   const shownHost = addr.hostname === "0.0.0.0" ? "localhost" : addr.hostname;
   const url = `http://${shownHost}:${addr.port}`;
@@ -80,7 +86,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         const timer = setTimeout(resolve, config.shutdownTimeout * 1000);
         stopped.finally(() => clearTimeout(timer));
       });
-      // The hub tells its connections the server is going away.
+      // Open connections are told the server is going away (Socket.IO clients reconnect).
+      await io.close();
       await hub.close();
       await Promise.race([stopped, timeout]);
       await database.close();
@@ -89,7 +96,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return closing;
   }
 
-  return { config, url, port: addr.port, core, hub, log, close };
+  return { config, url, port: addr.port, core, hub, io, log, close };
 }
 
 if (import.meta.main) {

@@ -69,6 +69,14 @@ const envSchema = z.object({
   LOGIN_FAILURE_WINDOW: duration("15m"),
   MAX_BODY_BYTES: int(1024 * 1024, 1024, 1024 * 1024 * 1024),
   CORS_ORIGINS: list("*"),
+  SOCKETIO_PATH: z.string().regex(/^\/[\w./-]*$/, "must be a URL path like /socket.io/")
+    .default("/socket.io/"),
+  SOCKETIO_PING_INTERVAL: int(25_000, 100, 3_600_000),
+  SOCKETIO_PING_TIMEOUT: int(20_000, 100, 3_600_000),
+  SOCKETIO_MAX_PAYLOAD: int(1_000_000, 1024, 100_000_000),
+  SOCKETIO_CONNECT_TIMEOUT: int(45_000, 100, 3_600_000),
+  SOCKETIO_MAX_BUFFERED_BYTES: int(8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  SOCKETIO_RECOVERY_WINDOW: duration("2m"),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
   SHUTDOWN_TIMEOUT: duration("10s"),
@@ -93,6 +101,17 @@ export interface Config {
   loginMaxFailures: number;
   loginFailureWindow: number;
   corsOrigins: string[];
+  socketio: {
+    path: string;
+    /** ms */
+    pingInterval: number;
+    pingTimeout: number;
+    maxPayload: number;
+    connectTimeout: number;
+    maxBufferedBytes: number;
+    /** Connection state recovery window, ms. */
+    recoveryWindow: number;
+  };
   logLevel: LogLevel;
   seedDemo: boolean;
   shutdownTimeout: number;
@@ -142,6 +161,15 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     loginFailureWindow: e.LOGIN_FAILURE_WINDOW,
     corsOrigins: e.CORS_ORIGINS,
+    socketio: {
+      path: e.SOCKETIO_PATH.replace(/\/?$/, "/"),
+      pingInterval: e.SOCKETIO_PING_INTERVAL,
+      pingTimeout: e.SOCKETIO_PING_TIMEOUT,
+      maxPayload: e.SOCKETIO_MAX_PAYLOAD,
+      connectTimeout: e.SOCKETIO_CONNECT_TIMEOUT,
+      maxBufferedBytes: e.SOCKETIO_MAX_BUFFERED_BYTES,
+      recoveryWindow: e.SOCKETIO_RECOVERY_WINDOW * 1000,
+    },
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,

@@ -1,0 +1,124 @@
+// The Engine.IO v4 endpoint: handshakes, routing of polling requests and WebSocket upgrades
+// to their sessions, the protocol's HTTP errors, and CORS.
+import {
+  corsHeaders,
+  type EngineError,
+  type EngineOptions,
+  errorResponse,
+  ERRORS,
+  randomId,
+} from "./options.ts";
+import { EngineSession, type HandshakeRequest, type PollResult } from "./session.ts";
+
+export interface ConnInfo {
+  remoteAddr?: { hostname?: string };
+}
+
+export class EngineServer {
+  readonly sessions = new Map<string, EngineSession>();
+  /** Called for every new session, before its first packet is read. */
+  onSession: (session: EngineSession) => void = () => {};
+  #closed = false;
+
+  constructor(readonly opts: EngineOptions) {}
+
+  async handle(req: Request, info?: ConnInfo): Promise<Response> {
+    const cors = this.opts.cors;
+    if (req.method === "OPTIONS") {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...corsHeaders(req, cors),
+          "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+          "Access-Control-Allow-Headers": req.headers.get("access-control-request-headers") ??
+            "content-type",
+          "Access-Control-Max-Age": "600",
+        },
+      });
+    }
+    const fail = (error: EngineError) => errorResponse(req, cors, error);
+    const query = new URL(req.url).searchParams;
+    const transport = query.get("transport");
+    const sid = query.get("sid");
+    const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+
+    if (query.get("EIO") !== "4") return fail(ERRORS.UNSUPPORTED_PROTOCOL_VERSION);
+    if (transport !== "polling" && transport !== "websocket") {
+      return fail(ERRORS.UNKNOWN_TRANSPORT);
+    }
+    if ((transport === "websocket") !== upgrade) return fail(ERRORS.BAD_REQUEST);
+
+    if (sid === null) {
+      if (req.method !== "GET") return fail(ERRORS.BAD_HANDSHAKE_METHOD);
+      if (this.#closed) return fail(ERRORS.FORBIDDEN);
+      if (this.opts.allowRequest && !await this.opts.allowRequest(req)) {
+        return fail(ERRORS.FORBIDDEN);
+      }
+      return this.#handshake(req, transport, info);
+    }
+
+    const session = this.sessions.get(sid);
+    if (!session) return fail(ERRORS.UNKNOWN_SID);
+    if (transport === "websocket") {
+      const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
+      session.probe(socket);
+      return response;
+    }
+    if (session.transport !== "polling") return fail(ERRORS.BAD_REQUEST);
+    if (req.method === "GET") return this.#pollResponse(req, await session.poll(req.signal));
+    if (req.method === "POST") return this.#pollResponse(req, await session.post(req), "text/html");
+    return fail(ERRORS.BAD_REQUEST);
+  }
+
+  async #handshake(
+    req: Request,
+    transport: "polling" | "websocket",
+    info?: ConnInfo,
+  ): Promise<Response> {
+    const url = new URL(req.url);
+    const request: HandshakeRequest = {
+      url: url.pathname + url.search,
+      headers: req.headers,
+      address: info?.remoteAddr?.hostname ?? "",
+      secure: url.protocol === "https:",
+      time: new Date(),
+    };
+    const id = randomId();
+    let session: EngineSession;
+    let response: Response | undefined;
+    if (transport === "websocket") {
+      const upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
+      response = upgraded.response;
+      session = new EngineSession(id, request, this.opts, upgraded.socket);
+    } else {
+      session = new EngineSession(id, request, this.opts);
+    }
+    this.sessions.set(id, session);
+    this.onSession(session);
+    const onClose = session.onClose;
+    session.onClose = (reason) => {
+      this.sessions.delete(id);
+      onClose(reason);
+    };
+    if (response) return response;
+    // The open packet is already buffered, so this poll answers at once.
+    return this.#pollResponse(req, await session.poll(new AbortController().signal));
+  }
+
+  #pollResponse(req: Request, result: PollResult, type = "text/plain; charset=UTF-8"): Response {
+    const headers = corsHeaders(req, this.opts.cors);
+    if (!result.ok) {
+      if (result.status === 413) {
+        return new Response("Payload Too Large", { status: 413, headers });
+      }
+      return errorResponse(req, this.opts.cors, ERRORS.BAD_REQUEST);
+    }
+    return new Response(result.body, { headers: { ...headers, "Content-Type": type } });
+  }
+
+  /** Closes every session (their clients see the server going away) and refuses new ones. */
+  close(): void {
+    this.#closed = true;
+    for (const session of [...this.sessions.values()]) session.close("server shutting down");
+  }
+}

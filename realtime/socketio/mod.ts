@@ -1,0 +1,20 @@
+// A Socket.IO v4-compatible server for Deno: Engine.IO v4 + Socket.IO v5 over Deno.serve and
+// Deno.upgradeWebSocket, with the official parsers for the wire format.
+export { SocketServer } from "./server.ts";
+export type { RecoveryOptions, SocketServerOptions } from "./server.ts";
+export { Namespace } from "./namespace.ts";
+export type { ConnectError, Middleware } from "./namespace.ts";
+export { Socket, TimeoutError } from "./socket.ts";
+export type { DisconnectReason, Handshake, Listener } from "./socket.ts";
+export { BroadcastOperator } from "./broadcast.ts";
+export type { SocketInfo } from "./broadcast.ts";
+export { MemoryAdapter, memoryAdapter } from "./adapter.ts";
+export type {
+  Adapter,
+  AdapterFactory,
+  AdapterNamespace,
+  AdapterSocket,
+  BroadcastOptions,
+  RestoredSession,
+  SessionState,
+} from "./adapter.ts";

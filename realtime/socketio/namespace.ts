@@ -1,0 +1,178 @@
+// A namespace: its sockets, its middlewares, its adapter, and broadcasts within it.
+import { PacketType } from "socket.io-parser";
+import type { Adapter, AdapterNamespace, Room } from "./adapter.ts";
+import { BroadcastOperator, type SocketInfo } from "./broadcast.ts";
+import type { Client } from "./client.ts";
+import type { SocketServer } from "./server.ts";
+import { type Handshake, type Listener, Socket } from "./socket.ts";
+
+/** An error a middleware passes to next(): `message` and `data` reach the client. */
+export interface ConnectError extends Error {
+  data?: unknown;
+}
+
+export type Middleware = (
+  socket: Socket,
+  next: (err?: ConnectError) => void,
+) => unknown;
+
+export class Namespace implements AdapterNamespace {
+  readonly sockets = new Map<string, Socket>();
+  readonly adapter: Adapter;
+  #middlewares: Middleware[] = [];
+  #listeners = new Map<string, Listener[]>();
+
+  constructor(readonly server: SocketServer, readonly name: string) {
+    this.adapter = server.adapterFactory(this, {
+      recoveryWindow: server.recovery?.maxDisconnectionDuration ?? 0,
+    });
+  }
+
+  /** Runs before each connection; next(err) refuses it with CONNECT_ERROR. */
+  use(middleware: Middleware): this {
+    this.#middlewares.push(middleware);
+    return this;
+  }
+
+  /** `"connection"` gets each new socket; other names get serverSideEmit events. */
+  on(event: string, listener: Listener): this {
+    const list = this.#listeners.get(event);
+    if (list) list.push(listener);
+    else this.#listeners.set(event, [listener]);
+    return this;
+  }
+
+  off(event: string, listener?: Listener): this {
+    if (!listener) this.#listeners.delete(event);
+    else {this.#listeners.set(
+        event,
+        (this.#listeners.get(event) ?? []).filter((l) => l !== listener),
+      );}
+    return this;
+  }
+
+  #emitLocal(event: string, args: unknown[]): void {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+      try {
+        const result = listener(...args);
+        if (result instanceof Promise) result.catch((err) => this.server._report(err));
+      } catch (err) {
+        this.server._report(err);
+      }
+    }
+  }
+
+  // --- broadcasting --------------------------------------------------------------------------
+
+  #all(): BroadcastOperator {
+    return new BroadcastOperator(this);
+  }
+
+  to(room: Room | Room[]): BroadcastOperator {
+    return this.#all().to(room);
+  }
+
+  in(room: Room | Room[]): BroadcastOperator {
+    return this.#all().to(room);
+  }
+
+  except(room: Room | Room[]): BroadcastOperator {
+    return this.#all().except(room);
+  }
+
+  get volatile(): BroadcastOperator {
+    return this.#all().volatile;
+  }
+
+  emit(event: string, ...args: unknown[]): true {
+    return this.#all().emit(event, ...args);
+  }
+
+  fetchSockets(): Promise<SocketInfo[]> {
+    return this.#all().fetchSockets();
+  }
+
+  socketsJoin(room: Room | Room[]): void {
+    this.#all().socketsJoin(room);
+  }
+
+  socketsLeave(room: Room | Room[]): void {
+    this.#all().socketsLeave(room);
+  }
+
+  disconnectSockets(close = false): void {
+    this.#all().disconnectSockets(close);
+  }
+
+  /** Sends an event to this namespace on the other nodes (none with the memory adapter). */
+  serverSideEmit(event: string, ...args: unknown[]): true {
+    this.adapter.serverSideEmit([event, ...args]);
+    return true;
+  }
+
+  onServerSideEmit(args: unknown[]): void {
+    const [event, ...rest] = args as [string, ...unknown[]];
+    if (event !== "connection") this.#emitLocal(event, rest);
+  }
+
+  socketsById(ids: Iterable<string>): SocketInfo[] {
+    const found: SocketInfo[] = [];
+    for (const id of ids) {
+      const socket = this.sockets.get(id);
+      if (socket) found.push(socket);
+    }
+    return found;
+  }
+
+  // --- connecting ----------------------------------------------------------------------------
+
+  /** A client's CONNECT for this namespace: recover or run middlewares, then connect. */
+  async _add(client: Client, handshake: Handshake): Promise<void> {
+    const { pid, offset, ...auth } = handshake.auth;
+    const restored = this.server.recovery && typeof pid === "string"
+      ? this.adapter.restoreSession(pid, offset)
+      : undefined;
+    const socket = new Socket(this, client, { ...handshake, auth }, restored);
+    if (!restored || !this.server.recovery?.skipMiddlewares) {
+      const refusal = await this.#runMiddlewares(socket);
+      if (refusal) {
+        client.write({
+          type: PacketType.CONNECT_ERROR,
+          nsp: this.name,
+          data: refusal.data === undefined
+            ? { message: refusal.message }
+            : { message: refusal.message, data: refusal.data },
+        });
+        return;
+      }
+    }
+    if (client.closed || client.has(this.name)) return;
+    this.sockets.set(socket.id, socket);
+    client._add(socket);
+    socket._connect(restored);
+    this.#emitLocal("connection", [socket]);
+  }
+
+  async #runMiddlewares(socket: Socket): Promise<ConnectError | undefined> {
+    for (const middleware of this.#middlewares) {
+      const refusal = await new Promise<ConnectError | undefined>((resolve) => {
+        try {
+          const result = middleware(socket, (err) => resolve(err ?? undefined));
+          if (result instanceof Promise) result.catch((err) => resolve(toConnectError(err)));
+        } catch (err) {
+          resolve(toConnectError(err));
+        }
+      });
+      if (refusal) return refusal;
+    }
+    return undefined;
+  }
+
+  _remove(socket: Socket): void {
+    this.sockets.delete(socket.id);
+  }
+}
+
+function toConnectError(err: unknown): ConnectError {
+  return err instanceof Error ? err : new Error(String(err));
+}

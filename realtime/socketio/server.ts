@@ -1,0 +1,176 @@
+// The Socket.IO v5 server over our Engine.IO v4 endpoint. Shaped like socket.io's server:
+// `io.of(name)`, `io.use`, `io.on("connection")`, `io.to(room).emit`, and `io.handler()` for
+// Deno.serve.
+import { type AdapterFactory, memoryAdapter } from "./adapter.ts";
+import type { BroadcastOperator, SocketInfo } from "./broadcast.ts";
+import { isClientFile, serveClientFile } from "./bundle.ts";
+import { Client } from "./client.ts";
+import { type CorsOptions, ENGINE_DEFAULTS, type EngineOptions } from "./engine/options.ts";
+import { type ConnInfo, EngineServer } from "./engine/server.ts";
+import { type Middleware, Namespace } from "./namespace.ts";
+import type { Listener, Socket } from "./socket.ts";
+
+export interface RecoveryOptions {
+  /** How long a dropped client's state and missed broadcasts are kept (ms). Default 2 min. */
+  maxDisconnectionDuration?: number;
+  /** Skip middlewares for a recovered connection. Default true. */
+  skipMiddlewares?: boolean;
+}
+
+export interface SocketServerOptions {
+  path?: string;
+  pingInterval?: number;
+  pingTimeout?: number;
+  maxPayload?: number;
+  upgradeTimeout?: number;
+  /** Bytes queued for one slow client before it is disconnected. */
+  maxBufferedBytes?: number;
+  /** A client must join a namespace this soon after connecting (ms). Default 45 s. */
+  connectTimeout?: number;
+  cors?: CorsOptions;
+  connectionStateRecovery?: boolean | RecoveryOptions;
+  adapter?: AdapterFactory;
+  /** Serve the browser client at <path>socket.io.js and friends. Default true. */
+  serveClient?: boolean;
+  allowRequest?: EngineOptions["allowRequest"];
+  /** Where exceptions from handlers and middlewares go. Default: console.error. */
+  onError?: (err: unknown, context: { socket?: Socket; event?: string }) => void;
+}
+
+export class SocketServer {
+  readonly engine: EngineServer;
+  readonly path: string;
+  readonly connectTimeout: number;
+  readonly recovery: Required<RecoveryOptions> | undefined;
+  readonly adapterFactory: AdapterFactory;
+  readonly #namespaces = new Map<string, Namespace>();
+  readonly #serveClient: boolean;
+  readonly #onError: NonNullable<SocketServerOptions["onError"]>;
+
+  constructor(opts: SocketServerOptions = {}) {
+    const path = (opts.path ?? ENGINE_DEFAULTS.path).replace(/\/?$/, "/");
+    this.path = path;
+    this.connectTimeout = opts.connectTimeout ?? 45_000;
+    this.adapterFactory = opts.adapter ?? memoryAdapter;
+    this.#serveClient = opts.serveClient ?? true;
+    this.#onError = opts.onError ?? ((err) => console.error("socket.io handler failed:", err));
+    const recovery = opts.connectionStateRecovery;
+    this.recovery = recovery
+      ? {
+        maxDisconnectionDuration:
+          (recovery === true ? undefined : recovery.maxDisconnectionDuration) ??
+            120_000,
+        skipMiddlewares: (recovery === true ? undefined : recovery.skipMiddlewares) ?? true,
+      }
+      : undefined;
+    this.engine = new EngineServer({
+      path,
+      pingInterval: opts.pingInterval ?? ENGINE_DEFAULTS.pingInterval,
+      pingTimeout: opts.pingTimeout ?? ENGINE_DEFAULTS.pingTimeout,
+      maxPayload: opts.maxPayload ?? ENGINE_DEFAULTS.maxPayload,
+      upgradeTimeout: opts.upgradeTimeout ?? ENGINE_DEFAULTS.upgradeTimeout,
+      maxBufferedBytes: opts.maxBufferedBytes ?? ENGINE_DEFAULTS.maxBufferedBytes,
+      cors: opts.cors ?? ENGINE_DEFAULTS.cors,
+      allowRequest: opts.allowRequest,
+    });
+    this.engine.onSession = (session) => new Client(this, session);
+    this.of("/");
+  }
+
+  /** The namespace called `name`, created on first use. */
+  of(name: string): Namespace {
+    const key = name.startsWith("/") ? name : `/${name}`;
+    let nsp = this.#namespaces.get(key);
+    if (!nsp) this.#namespaces.set(key, nsp = new Namespace(this, key));
+    return nsp;
+  }
+
+  _namespace(name: string): Namespace | undefined {
+    return this.#namespaces.get(name);
+  }
+
+  get sockets(): Namespace {
+    return this.of("/");
+  }
+
+  use(middleware: Middleware): this {
+    this.sockets.use(middleware);
+    return this;
+  }
+
+  on(event: "connection" | string, listener: Listener): this {
+    this.sockets.on(event, listener);
+    return this;
+  }
+
+  to(room: string | string[]): BroadcastOperator {
+    return this.sockets.to(room);
+  }
+
+  in(room: string | string[]): BroadcastOperator {
+    return this.sockets.in(room);
+  }
+
+  except(room: string | string[]): BroadcastOperator {
+    return this.sockets.except(room);
+  }
+
+  get volatile(): BroadcastOperator {
+    return this.sockets.volatile;
+  }
+
+  emit(event: string, ...args: unknown[]): true {
+    return this.sockets.emit(event, ...args);
+  }
+
+  fetchSockets(): Promise<SocketInfo[]> {
+    return this.sockets.fetchSockets();
+  }
+
+  socketsJoin(room: string | string[]): void {
+    this.sockets.socketsJoin(room);
+  }
+
+  socketsLeave(room: string | string[]): void {
+    this.sockets.socketsLeave(room);
+  }
+
+  disconnectSockets(close = false): void {
+    this.sockets.disconnectSockets(close);
+  }
+
+  serverSideEmit(event: string, ...args: unknown[]): true {
+    return this.sockets.serverSideEmit(event, ...args);
+  }
+
+  /** True when `url`'s path is this server's (so a combined handler can route to it). */
+  handles(url: URL | string): boolean {
+    const pathname = typeof url === "string" ? new URL(url).pathname : url.pathname;
+    return pathname === this.path || pathname === this.path.slice(0, -1) ||
+      pathname.startsWith(this.path);
+  }
+
+  /** A request handler that Deno.serve can run by itself; 404 outside the path. */
+  handler(): (req: Request, info?: ConnInfo) => Response | Promise<Response> {
+    return (req, info) => {
+      const url = new URL(req.url);
+      if (!this.handles(url)) return new Response("Not Found", { status: 404 });
+      const rest = url.pathname.slice(this.path.length);
+      if (rest !== "" && this.#serveClient && isClientFile(rest) && req.method === "GET") {
+        return serveClientFile(req, rest);
+      }
+      return this.engine.handle(req, info);
+    };
+  }
+
+  _report(err: unknown, socket?: Socket, event?: string): void {
+    this.#onError(err, { socket, event });
+  }
+
+  /** Disconnects every client (they see the server going away) and refuses new ones. */
+  close(): Promise<void> {
+    this.engine.close();
+    for (const nsp of this.#namespaces.values()) nsp.adapter.close();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,323 @@
+// A socket: one client's connection to one namespace. Events and acks in both directions,
+// room membership (through the adapter), and every way it can end.
+import { PacketType } from "socket.io-parser";
+import type { AdapterSocket, RestoredSession, Room, SioPacket } from "./adapter.ts";
+import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo } from "./broadcast.ts";
+import type { Client } from "./client.ts";
+import type { OutPacket } from "./engine/session.ts";
+import type { Namespace } from "./namespace.ts";
+
+// deno-lint-ignore no-explicit-any
+export type Listener = (...args: any[]) => unknown;
+export type AckCallback = (...args: unknown[]) => void;
+
+export interface Handshake {
+  headers: Record<string, string>;
+  time: string;
+  address: string;
+  xdomain: boolean;
+  secure: boolean;
+  issued: number;
+  url: string;
+  query: Record<string, string>;
+  auth: Record<string, unknown>;
+}
+
+export type DisconnectReason =
+  | "transport close"
+  | "transport error"
+  | "ping timeout"
+  | "parse error"
+  | "forced close"
+  | "server shutting down"
+  | "slow consumer"
+  | "client namespace disconnect"
+  | "server namespace disconnect"
+  | "forced server close";
+
+/** Reasons after which the client is expected back, so its state is kept for recovery. */
+const RECOVERABLE: ReadonlySet<string> = new Set([
+  "transport close",
+  "transport error",
+  "ping timeout",
+  "forced close",
+  "server shutting down",
+  "forced server close",
+]);
+
+export class TimeoutError extends Error {
+  constructor() {
+    super("operation has timed out");
+    this.name = "TimeoutError";
+  }
+}
+
+interface PendingAck {
+  callback: (err: Error | null, args: unknown[]) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export class Socket implements AdapterSocket, SocketInfo {
+  readonly id: string;
+  /** Private id the client presents to recover this socket's state after a drop. */
+  readonly pid: string | undefined;
+  data: Record<string, unknown> = {};
+  connected = false;
+  /** True when this connection resumed an earlier one (connection state recovery). */
+  readonly recovered: boolean;
+
+  #listeners = new Map<string, Listener[]>();
+  #anyListeners: Listener[] = [];
+  #acks = new Map<number, PendingAck>();
+  #nextAckId = 0;
+  #since = 0;
+
+  constructor(
+    readonly nsp: Namespace,
+    readonly client: Client,
+    readonly handshake: Handshake,
+    restored?: RestoredSession,
+  ) {
+    this.recovered = restored !== undefined;
+    this.id = restored?.sid ?? crypto.randomUUID();
+    this.pid = nsp.server.recovery ? (restored?.pid ?? crypto.randomUUID()) : undefined;
+    if (restored) this.data = (restored.data ?? {}) as Record<string, unknown>;
+  }
+
+  get rooms(): ReadonlySet<Room> {
+    return new Set(this.nsp.adapter.sids.get(this.id) ?? []);
+  }
+
+  get conn() {
+    return this.client.session;
+  }
+
+  // --- listeners -----------------------------------------------------------------------------
+
+  on(event: string, listener: Listener): this {
+    const list = this.#listeners.get(event);
+    if (list) list.push(listener);
+    else this.#listeners.set(event, [listener]);
+    return this;
+  }
+
+  once(event: string, listener: Listener): this {
+    const wrapper: Listener = (...args) => {
+      this.off(event, wrapper);
+      return listener(...args);
+    };
+    return this.on(event, wrapper);
+  }
+
+  off(event: string, listener?: Listener): this {
+    if (!listener) this.#listeners.delete(event);
+    else {
+      const list = this.#listeners.get(event)?.filter((l) => l !== listener);
+      if (list?.length) this.#listeners.set(event, list);
+      else this.#listeners.delete(event);
+    }
+    return this;
+  }
+
+  /** Listens to every incoming event: `(event, ...args)`. */
+  onAny(listener: Listener): this {
+    this.#anyListeners.push(listener);
+    return this;
+  }
+
+  listeners(event: string): Listener[] {
+    return [...(this.#listeners.get(event) ?? [])];
+  }
+
+  /** Runs listeners; a throwing or rejecting one is reported and does not stop the others. */
+  _dispatch(event: string, args: unknown[], includeAny = false): void {
+    const run = (listener: Listener, callArgs: unknown[]) => {
+      try {
+        const result = listener(...callArgs);
+        if (result instanceof Promise) {
+          result.catch((err) => this.nsp.server._report(err, this, event));
+        }
+      } catch (err) {
+        this.nsp.server._report(err, this, event);
+      }
+    };
+    if (includeAny) { for (const l of [...this.#anyListeners]) run(l, [event, ...args]); }
+    for (const l of this.listeners(event)) run(l, args);
+  }
+
+  // --- sending -------------------------------------------------------------------------------
+
+  /** Emits an event to this client. A function as last argument receives its ack. */
+  emit(event: string, ...args: unknown[]): boolean {
+    this.#emit(event, args, undefined);
+    return true;
+  }
+
+  /** `socket.timeout(ms).emit(ev, ..., (err, ...reply) => ...)` and `.emitWithAck(...)`. */
+  timeout(ms: number) {
+    return {
+      emit: (event: string, ...args: unknown[]): boolean => {
+        this.#emit(event, args, ms);
+        return true;
+      },
+      emitWithAck: (event: string, ...args: unknown[]) => this.#emitWithAck(event, args, ms),
+    };
+  }
+
+  /** Emits and resolves with the client's first ack argument. */
+  emitWithAck(event: string, ...args: unknown[]): Promise<unknown> {
+    return this.#emitWithAck(event, args, undefined);
+  }
+
+  #emitWithAck(event: string, args: unknown[], timeout: number | undefined): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const callback = timeout === undefined
+        ? (reply: unknown) => resolve(reply)
+        : (err: Error | null, reply: unknown) => err ? reject(err) : resolve(reply);
+      this.#emit(event, [...args, callback], timeout);
+    });
+  }
+
+  #emit(event: string, args: unknown[], timeout: number | undefined): void {
+    if (RESERVED_EVENTS.has(event)) throw new Error(`"${event}" is a reserved event name`);
+    const packet: SioPacket = { type: PacketType.EVENT, nsp: this.nsp.name, data: [event] };
+    const last = args[args.length - 1];
+    if (typeof last === "function") {
+      args = args.slice(0, -1);
+      const id = this.#nextAckId++;
+      packet.id = id;
+      const fn = last as AckCallback;
+      const pending: PendingAck = {
+        callback: timeout === undefined
+          ? (_err, reply) => fn(...reply)
+          : (err, reply) => err ? fn(err) : fn(null, ...reply),
+      };
+      if (timeout !== undefined) {
+        pending.timer = setTimeout(() => {
+          this.#acks.delete(id);
+          pending.callback(new TimeoutError(), []);
+        }, timeout);
+      }
+      this.#acks.set(id, pending);
+    }
+    (packet.data as unknown[]).push(...args);
+    if (this.connected) this.client.write(packet);
+  }
+
+  /** Writes prepared frames (adapter broadcasts). Volatile ones are dropped if not writable. */
+  deliver(packets: OutPacket[], volatile: boolean): void {
+    if (!this.connected || (volatile && !this.client.session.writable)) return;
+    this.client.session.send(packets);
+  }
+
+  // --- rooms ---------------------------------------------------------------------------------
+
+  join(rooms: Room | Room[]): void {
+    if (!this.connected) return;
+    this.nsp.adapter.addAll(this.id, Array.isArray(rooms) ? rooms : [rooms]);
+  }
+
+  leave(room: Room): void {
+    this.nsp.adapter.del(this.id, room);
+  }
+
+  /** A broadcast to rooms, leaving this socket out. */
+  to(room: Room | Room[]): BroadcastOperator {
+    return this.broadcast.to(room);
+  }
+
+  in(room: Room | Room[]): BroadcastOperator {
+    return this.to(room);
+  }
+
+  except(room: Room | Room[]): BroadcastOperator {
+    return this.broadcast.except(room);
+  }
+
+  /** Every socket of the namespace but this one. */
+  get broadcast(): BroadcastOperator {
+    return new BroadcastOperator(this.nsp, new Set(), new Set([this.id]));
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------
+
+  /** Called by the namespace once middlewares passed (or were skipped on recovery). */
+  _connect(restored: RestoredSession | undefined): void {
+    this.connected = true;
+    // Replays (above the log position) are sent below, so a later drop resumes from here.
+    this.#since = this.nsp.adapter.position();
+    this.nsp.adapter.addAll(this.id, [this.id, ...(restored?.rooms ?? [])]);
+    const reply: Record<string, string> = { sid: this.id };
+    if (this.pid) reply.pid = this.pid;
+    this.client.write({ type: PacketType.CONNECT, nsp: this.nsp.name, data: reply });
+    for (const packets of restored?.missed ?? []) this.client.session.send(packets);
+  }
+
+  _onPacket(packet: SioPacket): void {
+    switch (packet.type) {
+      case PacketType.EVENT:
+      case PacketType.BINARY_EVENT: {
+        const [event, ...args] = packet.data as [string, ...unknown[]];
+        if (packet.id !== undefined) args.push(this.#ackFor(packet.id));
+        this._dispatch(event, args, true);
+        break;
+      }
+      case PacketType.ACK:
+      case PacketType.BINARY_ACK: {
+        const pending = this.#acks.get(packet.id!);
+        if (!pending) return;
+        this.#acks.delete(packet.id!);
+        clearTimeout(pending.timer);
+        pending.callback(null, packet.data as unknown[]);
+        break;
+      }
+      case PacketType.DISCONNECT:
+        this._onClose("client namespace disconnect");
+        break;
+    }
+  }
+
+  /** The function a handler calls to answer the client's ack; only the first call counts. */
+  #ackFor(id: number): AckCallback {
+    let sent = false;
+    return (...args: unknown[]) => {
+      if (sent || !this.connected) return;
+      sent = true;
+      this.client.write({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args });
+    };
+  }
+
+  /** Leaves the namespace: DISCONNECT to the client, or with `close` the whole connection. */
+  disconnect(close = false): this {
+    if (!this.connected) return this;
+    if (close) {
+      this.client.disconnectAll();
+    } else {
+      this.client.write({ type: PacketType.DISCONNECT, nsp: this.nsp.name });
+      this._onClose("server namespace disconnect");
+    }
+    return this;
+  }
+
+  /** Every exit path ends here: rooms, indexes and pending acks are all cleared. */
+  _onClose(reason: DisconnectReason): void {
+    if (!this.connected) return;
+    this._dispatch("disconnecting", [reason]);
+    if (this.pid && RECOVERABLE.has(reason)) {
+      this.nsp.adapter.persistSession({
+        sid: this.id,
+        pid: this.pid,
+        rooms: [...this.rooms].filter((room) => room !== this.id),
+        data: this.data,
+        since: this.#since,
+      });
+    }
+    this.connected = false;
+    this.nsp.adapter.delAll(this.id);
+    this.nsp._remove(this);
+    this.client._remove(this);
+    for (const pending of this.#acks.values()) clearTimeout(pending.timer);
+    this.#acks.clear();
+    this._dispatch("disconnect", [reason]);
+  }
+}
