@@ -200,6 +200,10 @@ export class EngineSession {
         return { ok: false, status: 413 };
       }
       for (const packet of decodePayload(body, BINARY_TYPE)) {
+        if (packet.type === "error") {
+          this.close("parse error");
+          return { ok: false, status: 400 };
+        }
         this.#onPacket(packet);
         if (this.readyState !== "open") break;
       }
@@ -291,6 +295,8 @@ export class EngineSession {
         this.#schedulePing();
         break;
       case "close":
+        // The client's own goodbye: a pending poll ends with a noop, not a close packet.
+        this.#releasePoll("noop");
         this.close("transport close");
         break;
       case "error":
