@@ -35,6 +35,8 @@ export class Namespace implements AdapterNamespace {
   }
 
   /** `"connection"` gets each new socket; other names get serverSideEmit events. */
+  on(event: "connection", listener: (socket: Socket) => unknown): this;
+  on(event: string, listener: Listener): this;
   on(event: string, listener: Listener): this {
     const list = this.#listeners.get(event);
     if (list) list.push(listener);

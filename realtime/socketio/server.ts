@@ -98,7 +98,9 @@ export class SocketServer {
     return this;
   }
 
-  on(event: "connection" | string, listener: Listener): this {
+  on(event: "connection", listener: (socket: Socket) => unknown): this;
+  on(event: string, listener: Listener): this;
+  on(event: string, listener: Listener): this {
     this.sockets.on(event, listener);
     return this;
   }

@@ -180,6 +180,7 @@ export class Socket implements AdapterSocket, SocketInfo {
 
   #emit(event: string, args: unknown[], timeout: number | undefined): void {
     if (RESERVED_EVENTS.has(event)) throw new Error(`"${event}" is a reserved event name`);
+    if (!this.connected) return;
     const packet: SioPacket = { type: PacketType.EVENT, nsp: this.nsp.name, data: [event] };
     const last = args[args.length - 1];
     if (typeof last === "function") {
@@ -201,7 +202,7 @@ export class Socket implements AdapterSocket, SocketInfo {
       this.#acks.set(id, pending);
     }
     (packet.data as unknown[]).push(...args);
-    if (this.connected) this.client.write(packet);
+    this.client.write(packet);
   }
 
   /** Writes prepared frames (adapter broadcasts). Volatile ones are dropped if not writable. */

@@ -78,7 +78,8 @@ export class EngineServer {
     const url = new URL(req.url);
     const request: HandshakeRequest = {
       url: url.pathname + url.search,
-      headers: req.headers,
+      // A copy: after an upgrade Deno closes the request, and its headers with it.
+      headers: new Headers(req.headers),
       address: info?.remoteAddr?.hostname ?? "",
       secure: url.protocol === "https:",
       time: new Date(),

@@ -228,8 +228,7 @@ export class EngineSession {
   }
 
   #onFrame(data: string | ArrayBuffer): void {
-    const size = typeof data === "string" ? data.length : data.byteLength;
-    if (size > this.opts.maxPayload) {
+    if (byteLength(data, this.opts.maxPayload) > this.opts.maxPayload) {
       this.#ws?.close(1009, "message too big");
       return this.close("transport error");
     }
@@ -336,6 +335,14 @@ export class EngineSession {
     this.#ws = this.#probe = undefined;
     this.onClose(reason);
   }
+}
+
+/** A frame's size in bytes; a text frame is only encoded when its length leaves it unclear. */
+function byteLength(data: string | ArrayBuffer, limit: number): number {
+  if (typeof data !== "string") return data.byteLength;
+  // UTF-8 takes 1 to 3 bytes per UTF-16 code unit.
+  if (data.length > limit || data.length * 3 <= limit) return data.length;
+  return new TextEncoder().encode(data).byteLength;
 }
 
 /** The request body as text, or undefined when it is longer than `limit` bytes. */
