@@ -90,12 +90,13 @@ export class Client {
     if (this.#sockets.get(socket.nsp.name) === socket) this.#sockets.delete(socket.nsp.name);
   }
 
-  /** DISCONNECT every namespace, then close the connection. */
+  /**
+   * DISCONNECT every namespace, then close the connection once those packets are out. The
+   * sockets end as "server namespace disconnect": a kicked client is not recovered.
+   */
   disconnectAll(): void {
-    for (const socket of [...this.#sockets.values()]) {
-      this.write({ type: PacketType.DISCONNECT, nsp: socket.nsp.name });
-    }
-    this.session.close("forced close");
+    for (const socket of [...this.#sockets.values()]) socket.disconnect();
+    this.session.end("forced close");
   }
 
   #onClose(reason: CloseReason): void {

@@ -202,7 +202,13 @@ export class Socket implements AdapterSocket, SocketInfo {
       this.#acks.set(id, pending);
     }
     (packet.data as unknown[]).push(...args);
-    this.client.write(packet);
+    if (this.pid && packet.id === undefined) {
+      // With recovery on, a direct emit is a broadcast to this socket's own room, so it gets
+      // an offset like every other event: the client takes any trailing string as one.
+      this.nsp.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set() });
+    } else {
+      this.client.write(packet);
+    }
   }
 
   /** Writes prepared frames (adapter broadcasts). Volatile ones are dropped if not writable. */
@@ -308,7 +314,8 @@ export class Socket implements AdapterSocket, SocketInfo {
       this.nsp.adapter.persistSession({
         sid: this.id,
         pid: this.pid,
-        rooms: [...this.rooms].filter((room) => room !== this.id),
+        // Its own id stays: broadcasts to (or except) it while away must be judged by it.
+        rooms: [...this.rooms],
         data: this.data,
         since: this.#since,
       });

@@ -85,6 +85,7 @@ export class EngineSession {
   #pingTimer: Timer | undefined;
   #pongTimer: Timer | undefined;
   #upgradeTimer: Timer | undefined;
+  #ending: { reason: CloseReason; timer: Timer } | undefined;
 
   constructor(
     readonly id: string,
@@ -109,7 +110,7 @@ export class EngineSession {
 
   /** Queues or writes packets, in order. A client that stops reading is disconnected. */
   send(packets: OutPacket[]): void {
-    if (this.readyState !== "open") return;
+    if (this.readyState !== "open" || this.#ending) return;
     const ws = this.#ws;
     if (ws && this.transport === "websocket" && ws.readyState === WebSocket.OPEN) {
       for (const packet of packets) ws.send(encodeFrame(packet));
@@ -140,6 +141,7 @@ export class EngineSession {
     this.#bufferedBytes = 0;
     this.#poll = undefined;
     encodePayload(packets, respond);
+    if (this.#ending) this.close(this.#ending.reason);
   }
 
   /** True when a packet sent now would go out at once rather than wait in the buffer. */
@@ -317,6 +319,21 @@ export class EngineSession {
 
   // --- closing -------------------------------------------------------------------------------
 
+  /**
+   * Ends the session from the server's side after what is queued has gone out: a polling
+   * client gets its queue and a close packet on its next GET (or is dropped after
+   * pingTimeout). Everything else closes at once.
+   */
+  end(reason: CloseReason): void {
+    if (this.readyState !== "open" || this.#ending) return;
+    if (this.transport !== "polling" || this.#buffer.length === 0 || this.#probed) {
+      return this.close(reason);
+    }
+    this.#buffer.push({ type: "close" });
+    this.#ending = { reason, timer: setTimeout(() => this.close(reason), this.opts.pingTimeout) };
+    this.#flushPoll();
+  }
+
   /** Ends the session once; later calls do nothing. */
   close(reason: CloseReason): void {
     if (this.readyState === "closed") return;
@@ -324,6 +341,7 @@ export class EngineSession {
     clearTimeout(this.#pingTimer);
     clearTimeout(this.#pongTimer);
     clearTimeout(this.#upgradeTimer);
+    clearTimeout(this.#ending?.timer);
     this.#buffer = [];
     this.#bufferedBytes = 0;
     this.#releasePoll("close");
