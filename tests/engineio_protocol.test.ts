@@ -1,6 +1,7 @@
 // Conformance with the Engine.IO v4 protocol (engine.io-protocol v4 and its official test
 // suite's scenarios), driven with raw fetch and the global WebSocket against an echo server.
 import assert from "node:assert/strict";
+import { WsConn } from "./ws_conn.ts";
 import { ENGINE_DEFAULTS, type EngineOptions } from "../realtime/socketio/engine/options.ts";
 import { EngineServer } from "../realtime/socketio/engine/server.ts";
 
@@ -10,97 +11,6 @@ const MAX_PAYLOAD = 1_000_000;
 const PATH = "/engine.io/";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-type Frame = string | ArrayBuffer;
-
-/** A WebSocket whose events are buffered, so no message sent before a wait is missed. */
-class WsConn {
-  readonly ws: WebSocket;
-  opened = false;
-  readonly closed: Promise<CloseEvent>;
-  #frames: Frame[] = [];
-  #waiters: ((frame: Frame | undefined) => void)[] = [];
-  #isClosed = false;
-
-  /** With `autoPong`, pings ("2") are answered with "3" and never reach the queue. */
-  constructor(url: string, readonly autoPong = false) {
-    this.ws = new WebSocket(url);
-    this.ws.binaryType = "arraybuffer";
-    this.ws.addEventListener("open", () => this.opened = true);
-    this.ws.addEventListener("error", () => {});
-    this.ws.addEventListener("message", (event: MessageEvent<Frame>) => {
-      if (this.autoPong && event.data === "2") return this.ws.send("3");
-      const waiter = this.#waiters.shift();
-      if (waiter) waiter(event.data);
-      else this.#frames.push(event.data);
-    });
-    this.closed = new Promise((resolve) => {
-      this.ws.addEventListener("close", (event) => {
-        this.#isClosed = true;
-        for (const waiter of this.#waiters.splice(0)) waiter(undefined);
-        resolve(event);
-      });
-    });
-  }
-
-  /** The next frame; fails if the socket closes first or nothing comes within `ms`. */
-  async next(ms = 3000): Promise<Frame> {
-    if (this.#frames.length > 0) return this.#frames.shift()!;
-    if (this.#isClosed) throw new Error("WebSocket closed while waiting for a message");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let waiter: ((frame: Frame | undefined) => void) | undefined;
-    try {
-      const frame = await new Promise<Frame | undefined>((resolve, reject) => {
-        waiter = resolve;
-        this.#waiters.push(resolve);
-        timer = setTimeout(() => reject(new Error(`no message within ${ms} ms`)), ms);
-      });
-      if (frame === undefined) throw new Error("WebSocket closed while waiting for a message");
-      return frame;
-    } finally {
-      clearTimeout(timer);
-      this.#waiters = this.#waiters.filter((w) => w !== waiter);
-    }
-  }
-
-  async nextText(ms?: number): Promise<string> {
-    const frame = await this.next(ms);
-    assert.equal(typeof frame, "string", "expected a text frame");
-    return frame as string;
-  }
-
-  async waitOpen(): Promise<void> {
-    if (this.opened) return;
-    await new Promise<void>((resolve, reject) => {
-      this.ws.addEventListener("open", () => resolve(), { once: true });
-      this.closed.then(() => reject(new Error("WebSocket closed before opening")));
-    });
-  }
-
-  send(data: string | Uint8Array<ArrayBuffer>): void {
-    this.ws.send(data);
-  }
-
-  /** Resolves with the close event; fails if the server keeps the socket open for `ms`. */
-  async waitClose(ms = 3000): Promise<CloseEvent> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        this.closed,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
-    await this.closed;
-  }
-}
 
 interface Harness {
   engine: EngineServer;

@@ -4,7 +4,7 @@ import { PacketType } from "socket.io-parser";
 import type { AdapterSocket, RestoredSession, Room, SioPacket } from "./adapter.ts";
 import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo } from "./broadcast.ts";
 import type { Client } from "./client.ts";
-import type { OutPacket } from "./engine/session.ts";
+import type { CloseReason, OutPacket } from "./engine/session.ts";
 import type { Namespace } from "./namespace.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -24,13 +24,7 @@ export interface Handshake {
 }
 
 export type DisconnectReason =
-  | "transport close"
-  | "transport error"
-  | "ping timeout"
-  | "parse error"
-  | "forced close"
-  | "server shutting down"
-  | "slow consumer"
+  | CloseReason
   | "client namespace disconnect"
   | "server namespace disconnect"
   | "forced server close";
