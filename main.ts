@@ -8,6 +8,8 @@ import { type Core, createCore } from "./lib/core.ts";
 import { seedDemoAccounts } from "./lib/demo.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMemoryHub, type Hub } from "./realtime/hub.ts";
+import { attachDeskSocket } from "./realtime/desk_socket.ts";
+import { createPresence } from "./realtime/presence.ts";
 import { createSocketServer } from "./realtime/socketio_server.ts";
 import type { SocketServer } from "./realtime/socketio/mod.ts";
 import { createApp } from "./routes/app.ts";
@@ -66,6 +68,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const io = createSocketServer(config, log);
   const ioHandler = io.handler();
+  const presence = createPresence(hub);
+  const detachDesk = attachDeskSocket(io, {
+    core,
+    hub,
+    presence,
+    log,
+    publicUrl: config.publicUrl,
+  });
 
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -88,6 +98,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       });
       // Open connections are told the server is going away (Socket.IO clients reconnect).
       await io.close();
+      detachDesk();
       await hub.close();
       await Promise.race([stopped, timeout]);
       await database.close();

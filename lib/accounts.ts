@@ -8,6 +8,7 @@ import {
   findUserRow,
   findUserRowByUsername,
   findUserRowsByLogin,
+  findUsersByIds,
   insertUser,
   toUser,
   updateUserRow,
@@ -215,6 +216,11 @@ export function createAccounts(deps: AccountsDeps) {
     return toUser(row);
   }
 
+  /** Accounts by id, in no particular order; unknown ids are left out. */
+  function getMany(ids: number[]): Promise<User[]> {
+    return findUsersByIds(db, [...new Set(ids)]);
+  }
+
   async function getByUsername(username: string): Promise<User> {
     const row = await findUserRowByUsername(db, username);
     if (!row) throw new NotFound();
@@ -288,6 +294,7 @@ export function createAccounts(deps: AccountsDeps) {
     authenticate,
     login,
     get,
+    getMany,
     getByUsername,
     updateProfile,
     changePassword,

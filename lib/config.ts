@@ -77,6 +77,7 @@ const envSchema = z.object({
   SOCKETIO_CONNECT_TIMEOUT: int(45_000, 100, 3_600_000),
   SOCKETIO_MAX_BUFFERED_BYTES: int(8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   SOCKETIO_RECOVERY_WINDOW: duration("2m"),
+  PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
   SHUTDOWN_TIMEOUT: duration("10s"),
@@ -112,6 +113,8 @@ export interface Config {
     /** Connection state recovery window, ms. */
     recoveryWindow: number;
   };
+  /** Base of absolute URLs in payloads; by default the origin each client used. */
+  publicUrl?: string;
   logLevel: LogLevel;
   seedDemo: boolean;
   shutdownTimeout: number;
@@ -170,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       maxBufferedBytes: e.SOCKETIO_MAX_BUFFERED_BYTES,
       recoveryWindow: e.SOCKETIO_RECOVERY_WINDOW * 1000,
     },
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,

@@ -7,6 +7,8 @@ export type DomainEvent =
   | { type: "read.updated"; roomId: number; userId: number; lastReadId: number }
   | { type: "room.created"; room: Room }
   | { type: "room.updated"; room: Room }
+  /** A desk room moved on (active → engaged → closed); `teacher` holds it. */
+  | { type: "room.status"; room: Room; teacher: User | null }
   | { type: "member.added"; member: Member }
   | { type: "member.removed"; roomId: number; userId: number }
   | { type: "user.updated"; user: User }

@@ -1,10 +1,12 @@
-// The desk face (specs/desk.md). So far: its token endpoints, SimpleJWT's
-// TokenObtainPairView and TokenRefreshView.
+// The desk face over HTTP (specs/desk.md): SimpleJWT's token endpoints, the room list, room
+// creation and a room's messages. Rules live in core.desk; this file only translates.
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "../lib/core.ts";
-import { type AppEnv, clientAddress } from "./context.ts";
-import { validate } from "./validation.ts";
+import type { Message, Room } from "../lib/records.ts";
+import { type AppEnv, clientAddress, requireAuth } from "./context.ts";
+import { deskMessage, deskRoom, peopleOf } from "./desk_json.ts";
+import { queryInt, validate } from "./validation.ts";
 
 const credentials = z.object({
   username: z.string().min(1).max(254),
@@ -13,7 +15,29 @@ const credentials = z.object({
 
 const refreshBody = z.object({ refresh: z.string().min(1).max(4096) });
 
+const newRoom = z.object({
+  text: z.string().max(100_000).default(""),
+  image: z.string().max(2048).default(""),
+});
+
+const messagePage = z.object({
+  before: queryInt.optional(),
+  limit: queryInt.optional(),
+});
+
+/** Where absolute image URLs point: the origin the client used. */
+export function baseUrl(req: Request): string {
+  return new URL(req.url).origin;
+}
+
 export function deskRoutes(core: Core) {
+  const auth = requireAuth(core, { cookie: true });
+
+  async function shapeRooms(rooms: Room[], base: string) {
+    const people = new Map((await core.accounts.getMany(peopleOf(rooms))).map((u) => [u.id, u]));
+    return rooms.map((room) => deskRoom(room, people, base));
+  }
+
   return new Hono<AppEnv>()
     .post("/api/token/", validate("json", credentials), async (c) => {
       const { username, password } = c.req.valid("json");
@@ -23,5 +47,34 @@ export function deskRoutes(core: Core) {
     .post("/api/token/refresh/", validate("json", refreshBody), async (c) => {
       const { access, refresh } = await core.tokens.refresh(c.req.valid("json").refresh);
       return c.json({ access, refresh });
+    })
+    .get("/api/room/", auth, async (c) => {
+      const rooms = await core.desk.listFor(c.get("principal").user);
+      return c.json(await shapeRooms(rooms, baseUrl(c.req.raw)));
+    })
+    .post("/api/room/", auth, validate("json", newRoom), async (c) => {
+      const { text, image } = c.req.valid("json");
+      const room = await core.desk.open(c.get("principal").user.id, text, image);
+      const [shaped] = await shapeRooms([room], baseUrl(c.req.raw));
+      return c.json(shaped, 201);
+    })
+    .get("/api/:room{[0-9]+}/messages/", auth, validate("query", messagePage), async (c) => {
+      const roomId = Number(c.req.param("room"));
+      const userId = c.get("principal").user.id;
+      const { before, limit } = c.req.valid("query");
+      if (before !== undefined || limit !== undefined) {
+        const page = await core.desk.history(roomId, userId, { before, limit });
+        return c.json(page.messages.map(deskMessage));
+      }
+      // No paging asked for: the whole conversation, as the original returned it.
+      const all: ReturnType<typeof deskMessage>[][] = [];
+      let cursor: number | undefined;
+      while (true) {
+        const page = await core.desk.history(roomId, userId, { before: cursor, limit: 100 });
+        all.unshift(page.messages.map(deskMessage));
+        if (!page.hasMore || page.messages.length === 0) break;
+        cursor = (page.messages[0] as Message).id;
+      }
+      return c.json(all.flat());
     });
 }

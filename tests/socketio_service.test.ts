@@ -2,11 +2,20 @@
 // graceful stop that tells connected clients the server is going away.
 import assert from "node:assert/strict";
 import { io as connect } from "socket.io-client";
-import { startTestServer } from "./helpers.ts";
+import { startTestServer, type TestServer } from "./helpers.ts";
+
+async function accessToken(srv: TestServer): Promise<string> {
+  await srv.core.accounts.create({ username: "sam", password: "pleasant-walrus-42" });
+  return (await srv.core.accounts.login("sam", "pleasant-walrus-42")).access;
+}
 
 Deno.test("the service answers Socket.IO and REST on one port", async () => {
   await using srv = await startTestServer();
-  const client = connect(srv.url, { transports: ["websocket"], reconnection: false });
+  const client = connect(srv.url, {
+    transports: ["websocket"],
+    reconnection: false,
+    auth: { access_token: await accessToken(srv) },
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       client.on("connect", resolve);
@@ -39,7 +48,10 @@ Deno.test("the browser client bundle is served with an ETag and revalidates with
 
 Deno.test("stopping the service disconnects Socket.IO clients instead of waiting on them", async () => {
   const srv = await startTestServer();
-  const client = connect(srv.url, { reconnection: false });
+  const client = connect(srv.url, {
+    reconnection: false,
+    auth: { access_token: await accessToken(srv) },
+  });
   await new Promise<void>((resolve) => client.on("connect", resolve));
   const reason = new Promise((resolve) => client.on("disconnect", resolve));
   await srv.close();

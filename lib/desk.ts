@@ -1,0 +1,147 @@
+// The desk: students open help rooms, teachers take them, chat, and close them. The status
+// only moves forward: active → engaged → closed. Every desk rule is here.
+import type { Db } from "../db/client.ts";
+import {
+  claimDeskRoom,
+  closeDeskRoom,
+  listStudentDeskRooms,
+  listTeacherDeskRooms,
+  openDeskRoomIds,
+} from "../db/desk.ts";
+import { findRoomRow, insertMember, listMemberRows, toRoom } from "../db/rooms.ts";
+import { findUserRow, toUser } from "../db/users.ts";
+import { Conflict, NotFound, PermissionDenied } from "./errors.ts";
+import { type EventSink, topic } from "./events.ts";
+import type { HistoryQuery, Messages } from "./messages.ts";
+import type { Message, Room, User } from "./records.ts";
+import type { Rooms } from "./rooms.ts";
+
+export interface DeskDeps {
+  db: Db;
+  events: EventSink;
+  rooms: Rooms;
+  messages: Messages;
+  now: () => number;
+}
+
+export interface DeskMessage extends Message {
+  /** Someone other than the author has read up to it. */
+  seen: boolean;
+}
+
+/** Teachers and admins take rooms; everyone else is a student. */
+export function isTeacher(user: User): boolean {
+  return user.role === "teacher" || user.role === "admin";
+}
+
+export function createDesk(deps: DeskDeps) {
+  const { db, events, rooms, messages, now } = deps;
+
+  async function deskRoom(roomId: number): Promise<Room> {
+    const row = await findRoomRow(db, roomId);
+    if (!row || row.kind !== "desk") throw new NotFound();
+    return toRoom(row);
+  }
+
+  async function activeUser(userId: number): Promise<User> {
+    const row = await findUserRow(db, userId);
+    if (!row || row.is_active !== 1) throw new NotFound("No such user.");
+    return toUser(row);
+  }
+
+  /** A student's own rooms; a teacher's waiting rooms and held rooms. Newest first. */
+  async function listFor(user: User): Promise<Room[]> {
+    const rows = isTeacher(user)
+      ? await listTeacherDeskRooms(db, user.id)
+      : await listStudentDeskRooms(db, user.id);
+    return rows.map(toRoom);
+  }
+
+  /** A student opens a room with their question. Teachers cannot (PermissionDenied). */
+  async function open(studentId: number, text: string, image = ""): Promise<Room> {
+    return await rooms.createDesk({ studentId, text, image });
+  }
+
+  /**
+   * A teacher takes a waiting room. The holder taking it again (after a reconnect) is fine and
+   * changes nothing (`joined: false`); anyone else gets Conflict.
+   */
+  async function join(roomId: number, teacherId: number): Promise<{ room: Room; joined: boolean }> {
+    const teacher = await activeUser(teacherId);
+    if (!isTeacher(teacher)) throw new PermissionDenied("Only teachers can join rooms.");
+    const room = await deskRoom(roomId);
+    if (room.status === "closed") throw new Conflict("This room is closed.");
+    if (room.status === "engaged") {
+      if (room.teacherId === teacherId) return { room, joined: false };
+      throw new Conflict("Another teacher has already joined this room.");
+    }
+    const claimed = await db.transaction().execute(async (trx) => {
+      if (!await claimDeskRoom(trx, roomId, teacherId)) return false;
+      await insertMember(trx, roomId, teacherId, "teacher", now());
+      return true;
+    });
+    const current = await deskRoom(roomId);
+    if (!claimed) {
+      // Another teacher won the race between our read and our update.
+      if (current.teacherId === teacherId) return { room: current, joined: false };
+      throw new Conflict("Another teacher has already joined this room.");
+    }
+    events.publish(topic.room(roomId), { type: "room.status", room: current, teacher });
+    return { room: current, joined: true };
+  }
+
+  /** The room's teacher closes it; no message is taken afterwards. */
+  async function close(roomId: number, teacherId: number): Promise<Room> {
+    const room = await deskRoom(roomId);
+    if (room.teacherId !== teacherId) {
+      throw new PermissionDenied("Only the room's teacher can close it.");
+    }
+    if (room.status === "closed") throw new Conflict("This room is closed.");
+    if (!await closeDeskRoom(db, roomId, teacherId)) throw new Conflict("This room is closed.");
+    const closed = await deskRoom(roomId);
+    const teacher = await activeUser(teacherId);
+    events.publish(topic.room(roomId), { type: "room.status", room: closed, teacher });
+    return closed;
+  }
+
+  /** A page of the room's messages for its student or teacher, with `seen` derived. */
+  async function history(
+    roomId: number,
+    userId: number,
+    query: HistoryQuery = {},
+  ): Promise<{ messages: DeskMessage[]; hasMore: boolean }> {
+    await deskRoom(roomId);
+    const page = await messages.history(roomId, userId, query);
+    const pointers = await listMemberRows(db, roomId);
+    return {
+      hasMore: page.hasMore,
+      messages: page.messages.map((m) => ({
+        ...m,
+        seen: pointers.some((p) => p.user_id !== m.authorId && p.last_read_id >= m.id),
+      })),
+    };
+  }
+
+  /** The user has read everything in the room (the other person's messages become seen). */
+  async function markSeen(roomId: number, userId: number): Promise<number> {
+    await deskRoom(roomId);
+    return await messages.markRead(roomId, userId);
+  }
+
+  /** The open desk rooms a user is in (presence is announced there). */
+  function openRoomIds(userId: number): Promise<number[]> {
+    return openDeskRoomIds(db, userId);
+  }
+
+  /** The room, when the user may see it: its student, its teacher, or any teacher while waiting. */
+  async function visibleRoom(roomId: number, user: User): Promise<Room> {
+    const room = await deskRoom(roomId);
+    const own = room.createdBy === user.id || room.teacherId === user.id;
+    if (!own && !(isTeacher(user) && room.status === "active")) throw new PermissionDenied();
+    return room;
+  }
+
+  return { listFor, open, join, close, history, markSeen, openRoomIds, visibleRoom };
+}
+
+export type Desk = ReturnType<typeof createDesk>;

@@ -1,0 +1,258 @@
+// The desk face over Socket.IO (specs/desk.md, default namespace). Incoming events are
+// validated and handed to core.desk / core.messages; what the core publishes comes back
+// through the hub, is rendered once per event, and is sent to a Socket.IO room named after
+// the hub topic (`room:42`, `user:7`, `role:teacher`).
+import { z } from "zod";
+import type { Core } from "../lib/core.ts";
+import { isTeacher } from "../lib/desk.ts";
+import {
+  AuthenticationError,
+  ChatError,
+  PermissionDenied,
+  ValidationError,
+} from "../lib/errors.ts";
+import { type DomainEvent, topic } from "../lib/events.ts";
+import type { Logger } from "../lib/log.ts";
+import type { User } from "../lib/records.ts";
+import { cookieValue, SESSION_COOKIE } from "../routes/credentials.ts";
+import { absoluteImage, deskMessageEvent, deskRoom, peopleOf } from "../routes/desk_json.ts";
+import { fieldErrors } from "../routes/validation.ts";
+import type { Hub } from "./hub.ts";
+import type { Presence } from "./presence.ts";
+import type { Socket, SocketServer } from "./socketio/mod.ts";
+import { createTopicBridge } from "./topic_bridge.ts";
+
+export interface DeskSocketOptions {
+  core: Core;
+  hub: Hub;
+  presence: Presence;
+  log: Logger;
+  /** Base for absolute image URLs; by default the origin clients connect to. */
+  publicUrl?: string;
+}
+
+const roomId = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+$/, "A valid integer is required.").transform(Number),
+]);
+const roomPayload = z.object({ room: roomId });
+const messagePayload = z.object({
+  room: roomId,
+  text: z.string().default(""),
+  image: z.string().max(2048).default(""),
+  client_id: z.string().min(1).max(64).optional(),
+});
+
+interface DeskData {
+  user: User;
+  sessionId: string;
+  roomIds: number[];
+}
+
+const roomTopic = (id: number) => topic.room(id);
+const roomIdOf = (name: string) => name.startsWith("room:") ? Number(name.slice(5)) : undefined;
+
+/** How a refusal reads, in every face's words: a detail and, for bad input, the fields. */
+function refusal(
+  err: unknown,
+): { detail: string; code: string; fields?: Record<string, string[]> } {
+  if (err instanceof ValidationError) {
+    return { detail: err.message, code: err.code, fields: err.fields };
+  }
+  if (err instanceof ChatError) return { detail: err.message, code: err.code };
+  return { detail: "A server error occurred.", code: "error" };
+}
+
+export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () => void {
+  const { core, hub, presence, log } = opts;
+  const nsp = io.of("/");
+  let base = opts.publicUrl ?? "http://localhost";
+
+  const bridge = createTopicBridge(hub, render);
+  bridge.ensure(topic.everyone);
+
+  function render(event: DomainEvent, name: string): void {
+    if (name !== topic.everyone && !nsp.adapter.rooms.has(name)) return bridge.drop(name);
+    switch (event.type) {
+      case "message.created":
+        nsp.to(name).emit("message", deskMessageEvent(event.message));
+        break;
+      case "read.updated":
+        if (name === roomTopic(event.roomId)) {
+          nsp.to(name).emit("seen", { room: event.roomId, user: event.userId });
+        }
+        break;
+      case "room.status": {
+        const { room, teacher } = event;
+        if (room.status === "engaged" && teacher) {
+          nsp.to(name).emit("room_joined", {
+            room: room.id,
+            teacher: {
+              id: teacher.id,
+              first_name: teacher.firstName,
+              last_name: teacher.lastName,
+              image: absoluteImage(teacher.image, base),
+            },
+            status: room.status,
+          });
+        } else if (room.status === "closed") {
+          nsp.to(name).emit("room_closed", { status: room.status, room: room.id });
+          nsp.in(name).socketsLeave(name);
+          bridge.drop(name);
+        }
+        break;
+      }
+      case "session.revoked":
+        for (const socket of nsp.sockets.values()) {
+          if ((socket.data as Partial<DeskData>).sessionId === event.sessionId) {
+            socket.disconnect(true);
+          }
+        }
+        break;
+      case "user.deactivated":
+        nsp.in(name).disconnectSockets(true);
+        break;
+      case "presence.changed":
+        if (name === topic.everyone) announcePresence(event.userId, event.online);
+        break;
+    }
+  }
+
+  function announcePresence(userId: number, online: boolean): void {
+    core.desk.openRoomIds(userId).then((ids) => {
+      const rooms = ids.map(roomTopic).filter((t) => nsp.adapter.rooms.has(t));
+      if (rooms.length > 0) nsp.to(rooms).emit(online ? "online" : "offline", { user: userId });
+    }).catch((error) => log.error("desk presence failed", { error }));
+  }
+
+  function join(socket: Socket | undefined, userId: number, topics: string[]): void {
+    if (socket) socket.join(topics);
+    nsp.in(topic.user(userId)).socketsJoin(topics);
+    for (const t of topics) bridge.ensure(t);
+  }
+
+  // Who is connecting: an access token in `auth` (or, for the same-origin pages, the session
+  // cookie), and when `auth.id` is given it must be the token's user.
+  nsp.use(async (socket, next) => {
+    const auth = socket.handshake.auth;
+    const headers = socket.handshake.headers;
+    let token = typeof auth.access_token === "string"
+      ? auth.access_token
+      : typeof auth.token === "string"
+      ? auth.token
+      : undefined;
+    if (token === undefined) {
+      const origin = headers.origin;
+      const sameOrigin = !origin || new URL(origin).host === headers.host;
+      if (sameOrigin) token = cookieValue(headers.cookie ?? null, SESSION_COOKIE);
+    }
+    if (!token) return next(new AuthenticationError("not_authenticated"));
+    try {
+      const principal = await core.tokens.authenticate(token);
+      if (auth.id !== undefined && String(auth.id) !== String(principal.user.id)) {
+        return next(new Error("The token does not belong to this user id."));
+      }
+      const data: DeskData = {
+        user: principal.user,
+        sessionId: principal.sessionId,
+        roomIds: await core.desk.openRoomIds(principal.user.id),
+      };
+      socket.data = data as unknown as Record<string, unknown>;
+      next();
+    } catch (err) {
+      next(err instanceof ChatError ? err : new Error("A server error occurred."));
+    }
+  });
+
+  nsp.on("connection", (socket) => {
+    const data = socket.data as unknown as DeskData;
+    const user = data.user;
+    if (!opts.publicUrl && socket.handshake.headers.host) {
+      base = `${socket.handshake.secure ? "https" : "http"}://${socket.handshake.headers.host}`;
+    }
+    join(socket, user.id, [
+      topic.user(user.id),
+      ...data.roomIds.map(roomTopic),
+      ...(isTeacher(user) ? [topic.role("teacher")] : []),
+    ]);
+    const release = presence.connect(user.id);
+    let leaving: string[] = [];
+    socket.on("disconnecting", () => leaving = [...socket.rooms]);
+    socket.on("disconnect", () => {
+      release();
+      for (const t of leaving) if (!nsp.adapter.rooms.has(t)) bridge.drop(t);
+    });
+
+    /** Registers a handler: validated payload in, result out through the ack; refusals too. */
+    function handle<T>(event: string, schema: z.ZodType<T>, fn: (payload: T) => Promise<unknown>) {
+      socket.on(event, async (...args: unknown[]) => {
+        const ack = typeof args[args.length - 1] === "function"
+          ? args.pop() as (reply: unknown) => void
+          : undefined;
+        try {
+          const parsed = schema.safeParse(args[0] ?? {});
+          if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error.issues));
+          const result = await fn(parsed.data);
+          ack?.(result);
+        } catch (err) {
+          if (!(err instanceof ChatError)) {
+            log.error("desk event failed", { event, user_id: user.id, error: err });
+          }
+          const reply = { event, ...refusal(err) };
+          if (ack) ack({ error: reply });
+          else socket.emit("error", reply);
+        }
+      });
+    }
+
+    handle("join_room", roomPayload, async ({ room }) => {
+      const result = await core.desk.join(room, user.id);
+      join(socket, user.id, [roomTopic(room)]);
+      return { room, status: result.room.status, joined: result.joined };
+    });
+
+    handle("close_room", roomPayload, async ({ room }) => {
+      const closed = await core.desk.close(room, user.id);
+      return { room, status: closed.status };
+    });
+
+    handle("message", messagePayload, async ({ room, text, image, client_id }) => {
+      const { message } = await core.messages.send({
+        roomId: room,
+        authorId: user.id,
+        text,
+        image,
+        clientId: client_id,
+      });
+      if (!socket.rooms.has(roomTopic(room))) join(socket, user.id, [roomTopic(room)]);
+      return deskMessageEvent(message);
+    });
+
+    handle("seen", roomPayload, async ({ room }) => {
+      const lastReadId = await core.desk.markSeen(room, user.id);
+      return { room, user: user.id, last_read_id: lastReadId };
+    });
+
+    handle("new_room", roomPayload, async ({ room }) => {
+      const found = await core.desk.visibleRoom(room, user);
+      if (found.createdBy !== user.id) {
+        throw new PermissionDenied("Only the room's student can announce it.");
+      }
+      join(socket, user.id, [roomTopic(room)]);
+      const people = new Map(
+        (await core.accounts.getMany(peopleOf([found]))).map((u) => [u.id, u]),
+      );
+      const shaped = deskRoom(found, people, base);
+      nsp.to(topic.role("teacher")).emit("new_room", shaped);
+      return shaped;
+    });
+
+    handle("rooms", z.unknown(), () => {
+      const rooms = [...socket.rooms].map(roomIdOf).filter((id) => id !== undefined);
+      socket.emit("rooms", { rooms });
+      return Promise.resolve({ rooms });
+    });
+  });
+
+  return () => bridge.close();
+}
