@@ -85,7 +85,9 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       case "room.status": {
         const { room, teacher } = event;
         if (room.status === "engaged" && teacher) {
-          nsp.to(name).emit("room_joined", {
+          // The teacher's own sockets join the room only after the core said yes, so they
+          // are reached through their user room too (one copy each).
+          nsp.to([name, topic.user(teacher.id)]).emit("room_joined", {
             room: room.id,
             teacher: {
               id: teacher.id,
