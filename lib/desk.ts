@@ -86,7 +86,10 @@ export function createDesk(deps: DeskDeps) {
       if (current.teacherId === teacherId) return { room: current, joined: false };
       throw new Conflict("Another teacher has already joined this room.");
     }
-    events.publish(topic.room(roomId), { type: "room.status", room: current, teacher });
+    const event = { type: "room.status", room: current, teacher } as const;
+    events.publish(topic.room(roomId), event);
+    // The teacher hears it too, also where nobody else is in the room yet.
+    events.publish(topic.user(teacherId), event);
     return { room: current, joined: true };
   }
 

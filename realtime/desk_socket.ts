@@ -8,6 +8,7 @@ import { isTeacher } from "../lib/desk.ts";
 import {
   AuthenticationError,
   ChatError,
+  Conflict,
   PermissionDenied,
   ValidationError,
 } from "../lib/errors.ts";
@@ -84,10 +85,12 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
         break;
       case "room.status": {
         const { room, teacher } = event;
+        const inRoom = name === roomTopic(room.id);
+        // Sent to the room and to the teacher's user room; the latter skips sockets that
+        // are in the room already, so nobody gets two copies.
+        const to = inRoom ? nsp.to(name) : nsp.to(name).except(roomTopic(room.id));
         if (room.status === "engaged" && teacher) {
-          // The teacher's own sockets join the room only after the core said yes, so they
-          // are reached through their user room too (one copy each).
-          nsp.to([name, topic.user(teacher.id)]).emit("room_joined", {
+          to.emit("room_joined", {
             room: room.id,
             teacher: {
               id: teacher.id,
@@ -97,8 +100,8 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
             },
             status: room.status,
           });
-        } else if (room.status === "closed") {
-          nsp.to(name).emit("room_closed", { status: room.status, room: room.id });
+        } else if (room.status === "closed" && inRoom) {
+          to.emit("room_closed", { status: room.status, room: room.id });
           nsp.in(name).socketsLeave(name);
           bridge.drop(name);
         }
@@ -226,8 +229,14 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
         image,
         clientId: client_id,
       });
-      if (!socket.rooms.has(roomTopic(room))) join(socket, user.id, [roomTopic(room)]);
-      return deskMessageEvent(message);
+      const payload = deskMessageEvent(message);
+      if (!socket.rooms.has(roomTopic(room))) {
+        // Not in the room yet (it was opened over REST without new_room): the broadcast
+        // missed this socket, so it gets its message directly, and the room from now on.
+        socket.emit("message", payload);
+        join(socket, user.id, [roomTopic(room)]);
+      }
+      return payload;
     });
 
     handle("seen", roomPayload, async ({ room }) => {
@@ -240,6 +249,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       if (found.createdBy !== user.id) {
         throw new PermissionDenied("Only the room's student can announce it.");
       }
+      if (found.status === "closed") throw new Conflict("This room is closed.");
       join(socket, user.id, [roomTopic(room)]);
       const people = new Map(
         (await core.accounts.getMany(peopleOf([found]))).map((u) => [u.id, u]),
