@@ -53,6 +53,15 @@ interface DeskData {
 const roomTopic = (id: number) => topic.room(id);
 const roomIdOf = (name: string) => name.startsWith("room:") ? Number(name.slice(5)) : undefined;
 
+function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false; // "null" and other opaque origins
+  }
+}
+
 /** How a refusal reads, in every face's words: a detail and, for bad input, the fields. */
 function refusal(
   err: unknown,
@@ -130,6 +139,19 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
     }).catch((error) => log.error("desk presence failed", { error }));
   }
 
+  /** `online` only announces arrivals; a new socket also needs who is already there. */
+  function tellWhoIsOnline(socket: Socket, userId: number, roomIds: number[]): void {
+    Promise.all(roomIds.map((id) => core.rooms.members(id))).then((lists) => {
+      const told = new Set<number>();
+      for (const member of lists.flat()) {
+        if (member.userId === userId || told.has(member.userId)) continue;
+        if (!presence.isOnline(member.userId)) continue;
+        told.add(member.userId);
+        socket.emit("online", { user: member.userId });
+      }
+    }).catch((error) => log.error("desk presence failed", { error }));
+  }
+
   function join(socket: Socket | undefined, userId: number, topics: string[]): void {
     if (socket) socket.join(topics);
     nsp.in(topic.user(userId)).socketsJoin(topics);
@@ -147,9 +169,10 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       ? auth.token
       : undefined;
     if (token === undefined) {
-      const origin = headers.origin;
-      const sameOrigin = !origin || new URL(origin).host === headers.host;
-      if (sameOrigin) token = cookieValue(headers.cookie ?? null, SESSION_COOKIE);
+      // The cookie only counts from our own pages: a cross-site page must not ride on it.
+      if (sameOrigin(headers.origin, headers.host)) {
+        token = cookieValue(headers.cookie ?? null, SESSION_COOKIE);
+      }
     }
     if (!token) return next(new AuthenticationError("not_authenticated"));
     try {
@@ -181,6 +204,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       ...(isTeacher(user) ? [topic.role("teacher")] : []),
     ]);
     const release = presence.connect(user.id);
+    tellWhoIsOnline(socket, user.id, data.roomIds);
     let leaving: string[] = [];
     socket.on("disconnecting", () => leaving = [...socket.rooms]);
     socket.on("disconnect", () => {

@@ -9,6 +9,7 @@ import type { AppEnv } from "./context.ts";
 import { deskRoutes } from "./desk.ts";
 import { createErrorHandler, createNotFoundHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
+import { pageRoutes } from "./pages.ts";
 import { requestLog } from "./request_log.ts";
 
 export interface AppOptions {
@@ -41,6 +42,7 @@ export function createApp({ core, log, corsOrigins, maxBodyBytes }: AppOptions):
 
   app.route("/", healthRoutes(core));
   app.route("/", deskRoutes(core));
+  app.route("/", pageRoutes(core));
 
   app.onError(createErrorHandler(log));
   app.notFound(createNotFoundHandler(app as never));

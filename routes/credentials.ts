@@ -22,7 +22,11 @@ export function cookieValue(header: string | null, name: string): string | undef
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
     if (eq > 0 && part.slice(0, eq).trim() === name) {
-      return decodeURIComponent(part.slice(eq + 1).trim());
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined; // a malformed %-escape is no credential
+      }
     }
   }
   return undefined;

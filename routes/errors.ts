@@ -73,7 +73,11 @@ export function createNotFoundHandler(app: Hono<never>): NotFoundHandler {
     }
     const [matches] = router.match("ALL", c.req.path);
     const allowed = [...new Set(matches.map(([method]) => method))];
-    if (allowed.length === 0) return c.json({ detail: DEFAULT_DETAIL[404] }, 404);
+    const method = c.req.method === "HEAD" ? "GET" : c.req.method;
+    // No route for the path, or a route that matched and then said "not found" itself.
+    if (allowed.length === 0 || allowed.includes(method)) {
+      return c.json({ detail: DEFAULT_DETAIL[404] }, 404);
+    }
     if (allowed.includes("GET")) allowed.push("HEAD");
     c.header("Allow", [...allowed, "OPTIONS"].join(", "));
     return c.json({ detail: `Method "${c.req.method}" not allowed.` }, 405);

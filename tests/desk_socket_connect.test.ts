@@ -289,3 +289,44 @@ Deno.test("a deactivated user's REST token is refused with 401", async () => {
   });
   assert.equal(login.status, 401);
 });
+
+Deno.test("a socket that connects later is told who in its rooms is already online", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const t = await teacher(srv);
+  await engagedRoom(srv, s, t);
+  await clients.connect(t);
+  const late = clients.as(s);
+  const seen = record(late);
+  await connected(late);
+  await waitFor(() => events(seen, "online").some((p) => p.user === t.user.id), "teacher online");
+});
+
+Deno.test("an opaque Origin with no token is refused as unauthenticated, not with a parse error", async () => {
+  await using srv = await startTestServer();
+  const ws = new WebSocket(
+    `${srv.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`,
+    {
+      headers: { origin: "null" },
+    } as unknown as string[],
+  );
+  try {
+    const frames: string[] = [];
+    const got = new Promise<void>((resolve) => {
+      ws.onmessage = (e) => {
+        frames.push(String(e.data));
+        if (String(e.data).startsWith("0{")) ws.send("40");
+        if (String(e.data).startsWith("44")) resolve();
+      };
+    });
+    await got;
+    const error = JSON.parse(frames.find((f) => f.startsWith("44"))!.slice(2));
+    assert.equal(error.message, "Authentication credentials were not provided.");
+  } finally {
+    ws.close();
+    await new Promise((resolve) =>
+      ws.readyState === WebSocket.CLOSED ? resolve(null) : ws.onclose = resolve
+    );
+  }
+});

@@ -173,3 +173,10 @@ Deno.test("repeated failed logins are throttled with a 429 and Retry-After, per 
   await srv.core.accounts.create({ username: "dee", password: "pleasant-walrus-42" });
   assert.equal((await attempt("dee", "pleasant-walrus-42")).status, 200);
 });
+
+Deno.test("a session cookie with a malformed escape is no credential: 401, not 500", async () => {
+  await using srv = await startTestServer();
+  const res = await fetch(`${srv.url}/api/room/`, { headers: { cookie: "session=%E0%A4%A" } });
+  assert.equal(res.status, 401);
+  assert.equal((await res.json()).detail, "Authentication credentials were not provided.");
+});
