@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { io as connect, type Socket as ClientSocket } from "socket.io-client";
 import type { User } from "../lib/records.ts";
 import type { TestServer } from "./helpers.ts";
+import { connected } from "./socketio_helpers.ts";
+
+export { connected };
 
 export type { ClientSocket };
 
@@ -184,32 +187,6 @@ export function nextWhere<T = Record<string, unknown>>(
 /** The next `event` on `client` about `userId` (`online`, `offline`). */
 export function nextAbout(client: ClientSocket, event: string, userId: number, ms = 5000) {
   return nextWhere<{ user: number }>(client, event, (p) => p?.user === userId, ms);
-}
-
-/** Resolves when the client connects, rejects with its connect_error. */
-export function connected(client: ClientSocket, ms = 5000): Promise<void> {
-  if (client.connected) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      client.off("connect", onConnect);
-      client.off("connect_error", onError);
-    };
-    const onConnect = () => {
-      done();
-      resolve();
-    };
-    const onError = (err: Error) => {
-      done();
-      reject(err);
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`timed out after ${ms} ms waiting for "connect"`));
-    }, ms);
-    client.on("connect", onConnect);
-    client.on("connect_error", onError);
-  });
 }
 
 /** The client's connect_error (fails if it connects instead). */
