@@ -199,3 +199,33 @@ Deno.test("two processes starting at once on one database file both come up on o
   await db.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("deno task conformance serves both protocol suites' endpoints with their timings", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("../scripts/conformance_server.ts", import.meta.url).pathname,
+    ],
+    env: { PORT: "0", NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    // Deno.serve announces its address on stderr.
+    const origin = await waitForLine(
+      linesOf(child.stderr),
+      (line) => /https?:\/\/[\d.:]+/.exec(line)?.[0],
+    );
+    for (const path of ["/engine.io/", "/socket.io/"]) {
+      const res = await fetch(`${origin}${path}?EIO=4&transport=polling`);
+      const open = JSON.parse((await res.text()).slice(1));
+      assert.equal(open.pingInterval, 300);
+      assert.equal(open.pingTimeout, 200);
+      assert.equal(open.maxPayload, 1_000_000);
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+});
