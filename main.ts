@@ -9,6 +9,7 @@ import { seedDemoAccounts } from "./lib/demo.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMemoryHub, type Hub } from "./realtime/hub.ts";
 import { attachDeskSocket } from "./realtime/desk_socket.ts";
+import { createMeetSocket } from "./realtime/meet_socket.ts";
 import { createPresence } from "./realtime/presence.ts";
 import { createSocketServer } from "./realtime/socketio_server.ts";
 import type { SocketServer } from "./realtime/socketio/mod.ts";
@@ -59,11 +60,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }
   }
 
+  const meetSocket = createMeetSocket({
+    core,
+    hub,
+    log,
+    maxMessageBytes: config.wsMaxMessageBytes,
+  });
   const app = createApp({
     core,
     log,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
+    meetSocket,
   });
 
   const io = createSocketServer(config, log);
@@ -99,6 +107,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       // Open connections are told the server is going away (Socket.IO clients reconnect).
       await io.close();
       detachDesk();
+      meetSocket.close();
       await hub.close();
       await Promise.race([stopped, timeout]);
       await database.close();

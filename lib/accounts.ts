@@ -164,6 +164,36 @@ export function createAccounts(deps: AccountsDeps) {
   }
 
   /**
+   * meet's sign-up: e-mail, full name and password. The username is derived from the e-mail
+   * (its local part, made unique with a number); the name splits into first and last.
+   */
+  async function register(input: { email: string; name: string; password: string }): Promise<User> {
+    const [firstName = "", ...rest] = input.name.trim().split(/\s+/);
+    const base = (input.email.split("@")[0].replace(/[^\w.@+-]/g, "") || "user").slice(0, 140);
+    for (let n = 1; n <= 50; n++) {
+      const username = n === 1 ? base : `${base}${n}`;
+      if (RESERVED_USERNAMES.has(username.toLowerCase()) || await usernameTaken(db, username)) {
+        continue;
+      }
+      try {
+        return await create({
+          username,
+          email: input.email,
+          password: input.password,
+          firstName,
+          lastName: rest.join(" "),
+        });
+      } catch (err) {
+        // Someone took the name an instant ago: try the next one.
+        const onlyUsername = err instanceof ValidationError &&
+          Object.keys(err.fields).join() === "username";
+        if (!onlyUsername) throw err;
+      }
+    }
+    throw ValidationError.field("email", "Could not derive a free username from this email.");
+  }
+
+  /**
    * The active account whose username or e-mail is `login` and whose password matches.
    * Unknown logins take as long as wrong passwords, so timing does not reveal accounts.
    */
@@ -291,6 +321,7 @@ export function createAccounts(deps: AccountsDeps) {
 
   return {
     create,
+    register,
     authenticate,
     login,
     get,

@@ -77,6 +77,7 @@ const envSchema = z.object({
   SOCKETIO_CONNECT_TIMEOUT: int(45_000, 100, 3_600_000),
   SOCKETIO_MAX_BUFFERED_BYTES: int(8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   SOCKETIO_RECOVERY_WINDOW: duration("2m"),
+  WS_MAX_MESSAGE_BYTES: int(64 * 1024, 128, 16 * 1024 * 1024),
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
@@ -113,6 +114,8 @@ export interface Config {
     /** Connection state recovery window, ms. */
     recoveryWindow: number;
   };
+  /** Largest frame the raw WebSocket faces accept (1009 beyond). */
+  wsMaxMessageBytes: number;
   /** Base of absolute URLs in payloads; by default the origin each client used. */
   publicUrl?: string;
   logLevel: LogLevel;
@@ -173,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       maxBufferedBytes: e.SOCKETIO_MAX_BUFFERED_BYTES,
       recoveryWindow: e.SOCKETIO_RECOVERY_WINDOW * 1000,
     },
+    wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,

@@ -3,7 +3,8 @@
 import type { Member, Message, Room, User } from "./records.ts";
 
 export type DomainEvent =
-  | { type: "message.created"; message: Message }
+  /** `author` as they were when the message was stored, so faces render without a lookup. */
+  | { type: "message.created"; message: Message; author: User }
   | { type: "read.updated"; roomId: number; userId: number; lastReadId: number }
   | { type: "room.created"; room: Room }
   | { type: "room.updated"; room: Room }

@@ -11,6 +11,7 @@ import {
 } from "../db/messages.ts";
 import { findMemberRow, findRoomRow } from "../db/rooms.ts";
 import type { RoomRow } from "../db/schema.ts";
+import { findUserRow, toUser } from "../db/users.ts";
 import { Conflict, NotFound, PermissionDenied, ValidationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { Message } from "./records.ts";
@@ -100,11 +101,13 @@ export function createMessages(deps: MessagesDeps) {
         if (earlier && earlier.room_id !== input.roomId) {
           throw new Conflict("This client_id was already used for a message in another room.");
         }
-        if (earlier) return { row: earlier, duplicate: true };
+        if (earlier) return { row: earlier, duplicate: true, author: undefined };
       }
       const room = await readableRoom(trx, input.roomId, input.authorId);
       const reason = closedReason(room);
       if (reason) throw new Conflict(reason);
+      const author = await findUserRow(trx, input.authorId);
+      if (!author || author.is_active !== 1) throw new PermissionDenied();
       const row = await insertMessage(trx, {
         roomId: input.roomId,
         authorId: input.authorId,
@@ -114,11 +117,15 @@ export function createMessages(deps: MessagesDeps) {
         clientId,
         createdAt: now(),
       });
-      return { row, duplicate: false };
+      return { row, duplicate: false, author: toUser(author) };
     });
     const message = toMessage(result.row);
-    if (!result.duplicate) {
-      events.publish(topic.room(message.roomId), { type: "message.created", message });
+    if (result.author) {
+      events.publish(topic.room(message.roomId), {
+        type: "message.created",
+        message,
+        author: result.author,
+      });
     }
     return { message, duplicate: result.duplicate };
   }

@@ -68,3 +68,10 @@ export interface Principal {
   user: User;
   sessionId: string;
 }
+
+/** How a person is named on every face: first and last name, or a neutral name once deleted. */
+export function displayName(user: User): string {
+  if (!user.isActive && user.username.startsWith("deleted-")) return "Deleted user";
+  return [user.firstName, user.lastName].filter((part) => part.length > 0).join(" ") ||
+    user.username;
+}

@@ -5,10 +5,12 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { Core } from "../lib/core.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MeetSocket } from "../realtime/meet_socket.ts";
 import type { AppEnv } from "./context.ts";
 import { deskRoutes } from "./desk.ts";
 import { createErrorHandler, createNotFoundHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
+import { meetRoutes } from "./meet.ts";
 import { pageRoutes } from "./pages.ts";
 import { requestLog } from "./request_log.ts";
 
@@ -18,9 +20,13 @@ export interface AppOptions {
   /** "*" alone allows any origin without credentials; a list allows those, with credentials. */
   corsOrigins: string[];
   maxBodyBytes: number;
+  /** The meet face's open WebSockets (upgraded at /ws/chat/{id}/). */
+  meetSocket: MeetSocket;
 }
 
-export function createApp({ core, log, corsOrigins, maxBodyBytes }: AppOptions): Hono<AppEnv> {
+export function createApp(
+  { core, log, corsOrigins, maxBodyBytes, meetSocket }: AppOptions,
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const anyOrigin = corsOrigins.includes("*");
 
@@ -43,6 +49,7 @@ export function createApp({ core, log, corsOrigins, maxBodyBytes }: AppOptions):
   app.route("/", healthRoutes(core));
   app.route("/", deskRoutes(core));
   app.route("/", pageRoutes(core));
+  app.route("/", meetRoutes(core, meetSocket));
 
   app.onError(createErrorHandler(log));
   app.notFound(createNotFoundHandler(app as never));

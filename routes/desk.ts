@@ -3,9 +3,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "../lib/core.ts";
-import type { Message, Room } from "../lib/records.ts";
+import type { Room } from "../lib/records.ts";
 import { type AppEnv, clientAddress, requireAuth } from "./context.ts";
 import { deskMessage, deskRoom, peopleOf } from "./desk_json.ts";
+import { wholeHistory } from "./paging.ts";
 import { queryInt, validate } from "./validation.ts";
 
 const credentials = z.object({
@@ -66,15 +67,9 @@ export function deskRoutes(core: Core) {
         const page = await core.desk.history(roomId, userId, { before, limit });
         return c.json(page.messages.map(deskMessage));
       }
-      // No paging asked for: the whole conversation, as the original returned it.
-      const all: ReturnType<typeof deskMessage>[][] = [];
-      let cursor: number | undefined;
-      while (true) {
-        const page = await core.desk.history(roomId, userId, { before: cursor, limit: 100 });
-        all.unshift(page.messages.map(deskMessage));
-        if (!page.hasMore || page.messages.length === 0) break;
-        cursor = (page.messages[0] as Message).id;
-      }
-      return c.json(all.flat());
+      const all = await wholeHistory((cursor) =>
+        core.desk.history(roomId, userId, { before: cursor, limit: 100 })
+      );
+      return c.json(all.map(deskMessage));
     });
 }

@@ -40,7 +40,11 @@ export function errorResponse(c: Context, err: ChatError): Response {
   if (err instanceof ValidationError) return c.json(err.fields, 400);
   if (err instanceof AuthenticationError) {
     c.header("WWW-Authenticate", 'Bearer realm="api"');
-    return c.json({ detail: err.message, code: err.code }, 401);
+    // SimpleJWT adds a code for bad tokens only; other 401s are a bare detail.
+    const body = err.code === "token_not_valid"
+      ? { detail: err.message, code: err.code }
+      : { detail: err.message };
+    return c.json(body, 401);
   }
   if (err instanceof RateLimited) c.header("Retry-After", String(err.retryAfter));
   return c.json({ detail: err.message }, statusOf(err));

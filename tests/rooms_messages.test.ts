@@ -100,6 +100,7 @@ Deno.test("a retried send with the same clientId stores one message and publishe
   assert.deepEqual(published(t, `room:${room.id}`, "message.created"), [{
     type: "message.created",
     message: first.message,
+    author: a,
   }]);
 });
 

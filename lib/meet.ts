@@ -1,0 +1,114 @@
+// Meet rooms: named, open group rooms (chat or video) that anyone signed in may list, enter
+// and talk in; only the creator may change or delete one (a soft delete).
+import type { Db } from "../db/client.ts";
+import type { RoomType } from "../db/schema.ts";
+import { listActiveGroups, updateGroup } from "../db/groups.ts";
+import { findRoomRow, insertMember, toRoom } from "../db/rooms.ts";
+import { NotFound, PermissionDenied, ValidationError } from "./errors.ts";
+import { type EventSink, topic } from "./events.ts";
+import type { HistoryPage, HistoryQuery, Messages, SendResult } from "./messages.ts";
+import type { Room } from "./records.ts";
+import { ROOM_LIMITS, type Rooms } from "./rooms.ts";
+
+export interface MeetDeps {
+  db: Db;
+  events: EventSink;
+  rooms: Rooms;
+  messages: Messages;
+  now: () => number;
+}
+
+export interface RoomChanges {
+  name?: string;
+  description?: string;
+}
+
+export function createMeet(deps: MeetDeps) {
+  const { db, events, rooms, messages, now } = deps;
+
+  /** An active group room, or NotFound (unknown, deleted, or another kind). */
+  async function get(roomId: number): Promise<Room> {
+    const row = await findRoomRow(db, roomId);
+    if (!row || row.kind !== "group" || row.is_active !== 1) throw new NotFound();
+    return toRoom(row);
+  }
+
+  async function list(filter: { roomType?: RoomType; search?: string } = {}): Promise<Room[]> {
+    return (await listActiveGroups(db, filter)).map(toRoom);
+  }
+
+  function create(
+    creatorId: number,
+    input: { name: string; description?: string; roomType: RoomType },
+  ): Promise<Room> {
+    return rooms.createGroup({ creatorId, ...input });
+  }
+
+  async function ownRoom(roomId: number, userId: number, action: "update" | "delete") {
+    const room = await get(roomId);
+    if (room.createdBy !== userId) {
+      throw new PermissionDenied(`You can only ${action} rooms you created.`);
+    }
+    return room;
+  }
+
+  async function update(roomId: number, userId: number, changes: RoomChanges): Promise<Room> {
+    await ownRoom(roomId, userId, "update");
+    const errors: Record<string, string[]> = {};
+    if (changes.name !== undefined && changes.name.trim().length === 0) {
+      errors.name = ["This field may not be blank."];
+    } else if (changes.name !== undefined && changes.name.length > ROOM_LIMITS.name) {
+      errors.name = [`Ensure this field has no more than ${ROOM_LIMITS.name} characters.`];
+    }
+    if (changes.description !== undefined && changes.description.length > ROOM_LIMITS.description) {
+      errors.description = [
+        `Ensure this field has no more than ${ROOM_LIMITS.description} characters.`,
+      ];
+    }
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    const row = await updateGroup(db, roomId, {
+      name: changes.name?.trim(),
+      description: changes.description,
+    });
+    const room = toRoom(row!);
+    events.publish(topic.room(roomId), { type: "room.updated", room });
+    return room;
+  }
+
+  /** Soft delete: the room disappears for everyone and its connections are closed. */
+  async function remove(roomId: number, userId: number): Promise<void> {
+    await ownRoom(roomId, userId, "delete");
+    const row = await updateGroup(db, roomId, { is_active: 0 });
+    events.publish(topic.room(roomId), { type: "room.updated", room: toRoom(row!) });
+  }
+
+  /** Anyone signed in may enter an active room; entering makes them a member. */
+  async function enter(roomId: number, userId: number): Promise<Room> {
+    const room = await get(roomId);
+    await insertMember(db, roomId, userId, "member", now());
+    return room;
+  }
+
+  async function history(
+    roomId: number,
+    userId: number,
+    query: HistoryQuery = {},
+  ): Promise<HistoryPage> {
+    await enter(roomId, userId);
+    return await messages.history(roomId, userId, query);
+  }
+
+  async function send(
+    roomId: number,
+    userId: number,
+    text: string,
+    clientId?: string,
+  ): Promise<SendResult> {
+    await enter(roomId, userId);
+    return await messages.send({ roomId, authorId: userId, text, clientId });
+  }
+
+  return { get, list, create, update, remove, enter, history, send };
+}
+
+export type Meet = ReturnType<typeof createMeet>;

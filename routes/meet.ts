@@ -1,0 +1,184 @@
+// The meet face over HTTP (specs/meet.md): accounts under /auth/, rooms under /api/rooms/,
+// and the WebSocket upgrade at /ws/chat/{id}/ (authenticated and checked before upgrading).
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Core } from "../lib/core.ts";
+import { AuthenticationError } from "../lib/errors.ts";
+import type { Room, User } from "../lib/records.ts";
+import { displayName } from "../lib/records.ts";
+import { type MeetSocket, meetUser } from "../realtime/meet_socket.ts";
+import { type AppEnv, clientAddress, requireAuth } from "./context.ts";
+import { tokenFromRequest } from "./credentials.ts";
+import { wholeHistory } from "./paging.ts";
+import { queryInt, validate } from "./validation.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const registration = z.object({
+  email: z.email().max(254),
+  name: z.string().trim().min(1).max(301),
+  password: z.string().min(1).max(1024),
+});
+const login = z.object({
+  email: z.string().min(1).max(254),
+  password: z.string().min(1).max(1024),
+});
+const refreshBody = z.object({ refresh: z.string().min(1).max(4096) });
+const logoutBody = z.object({ refresh: z.string().min(1).max(4096).optional() }).optional();
+const profilePatch = z.object({ name: z.string().trim().min(1).max(301).optional() });
+const roomType = z.enum(["chat", "video"]);
+const newRoom = z.object({
+  name: z.string().trim().min(1).max(100),
+  description: z.string().max(2000).default(""),
+  room_type: roomType,
+});
+const roomPatch = z.object({
+  name: z.string().trim().min(1).max(100).optional(),
+  description: z.string().max(2000).optional(),
+});
+const roomFilter = z.object({
+  room_type: roomType.optional(),
+  search: z.string().max(100).optional(),
+});
+const messagePage = z.object({
+  before: queryInt.optional(),
+  after: queryInt.optional(),
+  limit: queryInt.optional(),
+});
+const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+
+function profile(user: User) {
+  return {
+    id: user.id,
+    email: user.email ?? "",
+    name: displayName(user),
+    date_joined: iso(user.dateJoined),
+  };
+}
+
+export function meetRoutes(core: Core, socket: MeetSocket) {
+  const auth = requireAuth(core);
+
+  async function shapeRooms(rooms: Room[]) {
+    const ids = rooms.map((r) => r.createdBy).filter((id): id is number => id !== null);
+    const people = new Map((await core.accounts.getMany(ids)).map((u) => [u.id, u]));
+    return rooms.map((room) => {
+      const creator = room.createdBy === null ? undefined : people.get(room.createdBy);
+      return {
+        id: room.id,
+        name: room.name,
+        description: room.description,
+        creator: creator ? meetUser(creator) : null,
+        room_type: room.roomType,
+        created_at: iso(room.createdAt),
+        is_active: room.isActive,
+      };
+    });
+  }
+
+  const roomId = (param: string) => Number(param);
+
+  return new Hono<AppEnv>()
+    .post("/auth/register/", validate("json", registration), async (c) => {
+      const user = await core.accounts.register(c.req.valid("json"));
+      return c.json(profile(user), 201);
+    })
+    .post("/auth/login/", validate("json", login), async (c) => {
+      const { email, password } = c.req.valid("json");
+      const { access, refresh } = await core.accounts.login(email, password, clientAddress(c));
+      return c.json({ access, refresh });
+    })
+    .post("/auth/token/refresh/", validate("json", refreshBody), async (c) => {
+      const { access, refresh } = await core.tokens.refresh(c.req.valid("json").refresh);
+      return c.json({ access, refresh });
+    })
+    .get("/auth/profile/", auth, (c) => c.json(profile(c.get("principal").user)))
+    .patch("/auth/profile/", auth, validate("json", profilePatch), async (c) => {
+      const { name } = c.req.valid("json");
+      let user = c.get("principal").user;
+      if (name !== undefined) {
+        const [firstName = "", ...rest] = name.split(/\s+/);
+        user = await core.accounts.updateProfile(user.id, { firstName, lastName: rest.join(" ") });
+      }
+      return c.json(profile(user));
+    })
+    .delete("/auth/profile/", auth, async (c) => {
+      await core.accounts.deactivate(c.get("principal").user.id, { anonymise: true });
+      return c.body(null, 204);
+    })
+    .post("/auth/logout/", auth, async (c) => {
+      const principal = c.get("principal");
+      const body = c.req.header("content-type")?.includes("json")
+        ? logoutBody.safeParse(await c.req.json().catch(() => undefined))
+        : undefined;
+      if (body?.success && body.data?.refresh) {
+        await core.tokens.logoutWithRefresh(body.data.refresh).catch(() => {});
+      }
+      await core.tokens.endSession(principal.user.id, principal.sessionId);
+      return c.json({ message: "Successfully logged out" });
+    })
+    .get("/api/rooms/", auth, validate("query", roomFilter), async (c) => {
+      const { room_type, search } = c.req.valid("query");
+      return c.json(await shapeRooms(await core.meet.list({ roomType: room_type, search })));
+    })
+    .post("/api/rooms/", auth, validate("json", newRoom), async (c) => {
+      const { name, description, room_type } = c.req.valid("json");
+      const room = await core.meet.create(c.get("principal").user.id, {
+        name,
+        description,
+        roomType: room_type,
+      });
+      return c.json((await shapeRooms([room]))[0], 201);
+    })
+    .get("/api/rooms/:id{[0-9]+}/", auth, async (c) => {
+      return c.json((await shapeRooms([await core.meet.get(roomId(c.req.param("id")))]))[0]);
+    })
+    .patch("/api/rooms/:id{[0-9]+}/", auth, validate("json", roomPatch), async (c) => {
+      const room = await core.meet.update(
+        roomId(c.req.param("id")),
+        c.get("principal").user.id,
+        c.req.valid("json"),
+      );
+      return c.json((await shapeRooms([room]))[0]);
+    })
+    .delete("/api/rooms/:id{[0-9]+}/", auth, async (c) => {
+      await core.meet.remove(roomId(c.req.param("id")), c.get("principal").user.id);
+      return c.body(null, 204);
+    })
+    .get("/api/rooms/:id{[0-9]+}/messages/", auth, validate("query", messagePage), async (c) => {
+      const id = roomId(c.req.param("id"));
+      const userId = c.get("principal").user.id;
+      const page = c.req.valid("query");
+      const messages = page.before === undefined && page.after === undefined &&
+          page.limit === undefined
+        ? await wholeHistory((before) => core.meet.history(id, userId, { before, limit: 100 }))
+        : (await core.meet.history(id, userId, page)).messages;
+      const authors = new Map(
+        (await core.accounts.getMany(messages.map((m) => m.authorId))).map((u) => [u.id, u]),
+      );
+      return c.json(messages.map((m) => ({
+        id: m.id,
+        user: authors.has(m.authorId) ? meetUser(authors.get(m.authorId)!) : null,
+        content: m.text,
+        created_at: iso(m.createdAt),
+      })));
+    })
+    .get("/ws/chat/:id{[0-9]+}/", async (c) => {
+      const req = c.req.raw;
+      // Browsers cannot set headers on a WebSocket: the token may come as ?token= or as one of
+      // the offered subprotocols (echoed back, as the handshake requires).
+      const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",")
+        .map((p) => p.trim()).filter((p) => p.length > 0);
+      const fromProtocol = offered.find((p) => JWT.test(p));
+      const token = tokenFromRequest(req, { query: true }) ?? fromProtocol;
+      if (!token) throw new AuthenticationError("not_authenticated");
+      const principal = await core.tokens.authenticate(token);
+      c.set("principal", principal);
+      const room = await core.meet.enter(roomId(c.req.param("id")), principal.user.id);
+      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return c.json({ detail: "Expected a WebSocket upgrade." }, 426);
+      }
+      const protocol = offered.find((p) => !JWT.test(p)) ?? fromProtocol;
+      return socket.upgrade(req, principal, room.id, protocol);
+    });
+}
