@@ -66,6 +66,7 @@ export function createMeet(deps: MeetDeps) {
       ];
     }
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    if (changes.name === undefined && changes.description === undefined) return await get(roomId);
     const row = await updateGroup(db, roomId, {
       name: changes.name?.trim(),
       description: changes.description,

@@ -14,9 +14,15 @@ import { queryInt, validate } from "./validation.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A full name, stored as first name (first word) and last name (the rest), 150 each. */
+const fullName = z.string().trim().min(1).max(301).refine((name) => {
+  const [first = "", ...rest] = name.split(/\s+/);
+  return first.length <= 150 && rest.join(" ").length <= 150;
+}, "Ensure each part of the name has no more than 150 characters.");
+
 const registration = z.object({
   email: z.email().max(254),
-  name: z.string().trim().min(1).max(301),
+  name: fullName,
   password: z.string().min(1).max(1024),
 });
 const login = z.object({
@@ -25,7 +31,7 @@ const login = z.object({
 });
 const refreshBody = z.object({ refresh: z.string().min(1).max(4096) });
 const logoutBody = z.object({ refresh: z.string().min(1).max(4096).optional() }).optional();
-const profilePatch = z.object({ name: z.string().trim().min(1).max(301).optional() });
+const profilePatch = z.object({ name: fullName.optional() });
 const roomType = z.enum(["chat", "video"]);
 const newRoom = z.object({
   name: z.string().trim().min(1).max(100),
