@@ -46,9 +46,10 @@ Deno.test("the browser client bundle is served with an ETag and revalidates with
   await again.body?.cancel();
 });
 
-Deno.test("stopping the service disconnects Socket.IO clients instead of waiting on them", async () => {
+Deno.test("stopping the service closes WebSocket clients with going-away instead of waiting on them", async () => {
   const srv = await startTestServer();
   const client = connect(srv.url, {
+    transports: ["websocket"],
     reconnection: false,
     auth: { access_token: await accessToken(srv) },
   });
@@ -56,6 +57,22 @@ Deno.test("stopping the service disconnects Socket.IO clients instead of waiting
   const reason = new Promise((resolve) => client.on("disconnect", resolve));
   await srv.close();
   assert.equal(await reason, "transport close");
+  client.disconnect();
+  await Deno.remove(srv.dir, { recursive: true });
+});
+
+Deno.test("stopping the service also lets a long-polling client go", async () => {
+  const srv = await startTestServer();
+  const client = connect(srv.url, {
+    transports: ["polling"],
+    reconnection: false,
+    auth: { access_token: await accessToken(srv) },
+  });
+  await new Promise<void>((resolve) => client.on("connect", resolve));
+  const reason = new Promise((resolve) => client.on("disconnect", resolve));
+  await srv.close();
+  // A pending poll gets the close packet; a client between two polls finds the server gone.
+  assert.ok(["transport close", "transport error"].includes(String(await reason)));
   client.disconnect();
   await Deno.remove(srv.dir, { recursive: true });
 });
