@@ -5,29 +5,14 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { SESSION_COOKIE } from "../routes/credentials.ts";
+import { CHROMIUM, chromiumInstalled, ignoreWithoutChromium } from "./chromium.ts";
 import { startTestServer, type TestServer } from "./helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const OUTPUT = new URL("./output/desk_browser/", import.meta.url);
 /** Generous: a slow CI machine must not fail on a wait. Nothing asserts how long things take. */
 const WAIT = 10_000;
 const PASSWORD = "pleasant-walrus-42";
 const XSS = "<img src=x onerror=alert(1)>";
-
-const chromiumInstalled = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-const inCi = Deno.env.get("CI") === "true";
-if (!chromiumInstalled && !inCi) {
-  console.warn(
-    `desk_browser: ${CHROMIUM} is missing, so the browser test is ignored ` +
-      "(apt-get install chromium to run it; in CI it must run).",
-  );
-}
 
 async function makePeople(srv: TestServer) {
   const student = await srv.core.accounts.create({
@@ -226,7 +211,7 @@ async function attribute(page: Page, selector: string, name: string, value: stri
 
 Deno.test({
   name: "desk pages in Chromium: log in, ask, join live, chat, seen, presence, close, log out",
-  ignore: !chromiumInstalled && !inCi,
+  ignore: ignoreWithoutChromium("desk_browser"),
   async fn() {
     if (!chromiumInstalled) {
       throw new Error(

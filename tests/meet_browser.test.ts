@@ -7,9 +7,9 @@
 // Screenshots go to tests/output/meet_browser/ (git-ignored).
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { CHROMIUM, chromiumInstalled, ignoreWithoutChromium } from "./chromium.ts";
 import { startTestServer, type TestServer } from "./helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const OUTPUT = new URL("./output/meet_browser/", import.meta.url);
 const PAGE_DIR = new URL("./meet_page/", import.meta.url);
 /** Generous: a slow CI machine must not fail on a wait. Nothing asserts how long things take. */
@@ -26,21 +26,6 @@ const FLAGS = [
   // Without it Chromium gathers no 127.0.0.1 / ::1 candidates, and the page sends no others.
   "--allow-loopback-in-peer-connection",
 ];
-
-const chromiumInstalled = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-const inCi = Deno.env.get("CI") === "true";
-if (!chromiumInstalled && !inCi) {
-  console.warn(
-    `meet_browser: ${CHROMIUM} is missing, so the browser test is ignored ` +
-      "(apt-get install chromium to run it; in CI it must run).",
-  );
-}
 
 /** What tests/meet_page/meet.js keeps on `window.state`. */
 interface PageState {
@@ -170,7 +155,7 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/;
 Deno.test({
   name: "meet in Chromium: two pages connect a real RTCPeerConnection signalled through " +
     "/ws/chat/{id}/ alone, see each other's video, and hang up",
-  ignore: !chromiumInstalled && !inCi,
+  ignore: ignoreWithoutChromium("meet_browser"),
   async fn() {
     if (!chromiumInstalled) {
       throw new Error(
