@@ -30,7 +30,7 @@ import {
   UNUSABLE_PASSWORD,
   verifyPassword,
 } from "./passwords.ts";
-import type { User } from "./records.ts";
+import { splitName, type User } from "./records.ts";
 import { createThrottle } from "./throttle.ts";
 import type { TokenPair, Tokens } from "./tokens.ts";
 
@@ -168,7 +168,7 @@ export function createAccounts(deps: AccountsDeps) {
    * (its local part, made unique with a number); the name splits into first and last.
    */
   async function register(input: { email: string; name: string; password: string }): Promise<User> {
-    const [firstName = "", ...rest] = input.name.trim().split(/\s+/);
+    const { firstName, lastName } = splitName(input.name);
     const base = (input.email.split("@")[0].replace(/[^\w.@+-]/g, "") || "user").slice(0, 140);
     for (let n = 1; n <= 50; n++) {
       const username = n === 1 ? base : `${base}${n}`;
@@ -181,7 +181,7 @@ export function createAccounts(deps: AccountsDeps) {
           email: input.email,
           password: input.password,
           firstName,
-          lastName: rest.join(" "),
+          lastName,
         });
       } catch (err) {
         // Someone took the name an instant ago: try the next one.

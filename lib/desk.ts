@@ -131,20 +131,22 @@ export function createDesk(deps: DeskDeps) {
     return await messages.markRead(roomId, userId);
   }
 
+  /** The room its own student announces to the teachers (new_room); not once closed. */
+  async function announce(roomId: number, userId: number): Promise<Room> {
+    const room = await deskRoom(roomId);
+    if (room.createdBy !== userId) {
+      throw new PermissionDenied("Only the room's student can announce it.");
+    }
+    if (room.status === "closed") throw new Conflict("This room is closed.");
+    return room;
+  }
+
   /** The open desk rooms a user is in (presence is announced there). */
   function openRoomIds(userId: number): Promise<number[]> {
     return openDeskRoomIds(db, userId);
   }
 
-  /** The room, when the user may see it: its student, its teacher, or any teacher while waiting. */
-  async function visibleRoom(roomId: number, user: User): Promise<Room> {
-    const room = await deskRoom(roomId);
-    const own = room.createdBy === user.id || room.teacherId === user.id;
-    if (!own && !(isTeacher(user) && room.status === "active")) throw new PermissionDenied();
-    return room;
-  }
-
-  return { listFor, open, join, close, history, markSeen, openRoomIds, visibleRoom };
+  return { listFor, open, join, close, history, markSeen, announce, openRoomIds };
 }
 
 export type Desk = ReturnType<typeof createDesk>;

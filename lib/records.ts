@@ -75,3 +75,9 @@ export function displayName(user: User): string {
   return [user.firstName, user.lastName].filter((part) => part.length > 0).join(" ") ||
     user.username;
 }
+
+/** A full name as first name (first word) and last name (the rest). */
+export function splitName(name: string): { firstName: string; lastName: string } {
+  const [firstName = "", ...rest] = name.trim().split(/\s+/);
+  return { firstName, lastName: rest.join(" ") };
+}

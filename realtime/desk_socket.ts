@@ -5,13 +5,7 @@
 import { z } from "zod";
 import type { Core } from "../lib/core.ts";
 import { isTeacher } from "../lib/desk.ts";
-import {
-  AuthenticationError,
-  ChatError,
-  Conflict,
-  PermissionDenied,
-  ValidationError,
-} from "../lib/errors.ts";
+import { AuthenticationError, ChatError, ValidationError } from "../lib/errors.ts";
 import { type DomainEvent, topic } from "../lib/events.ts";
 import type { Logger } from "../lib/log.ts";
 import type { User } from "../lib/records.ts";
@@ -269,11 +263,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
     });
 
     handle("new_room", roomPayload, async ({ room }) => {
-      const found = await core.desk.visibleRoom(room, user);
-      if (found.createdBy !== user.id) {
-        throw new PermissionDenied("Only the room's student can announce it.");
-      }
-      if (found.status === "closed") throw new Conflict("This room is closed.");
+      const found = await core.desk.announce(room, user.id);
       join(socket, user.id, [roomTopic(room)]);
       const people = new Map(
         (await core.accounts.getMany(peopleOf([found]))).map((u) => [u.id, u]),

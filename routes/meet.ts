@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Core } from "../lib/core.ts";
 import { AuthenticationError } from "../lib/errors.ts";
 import type { Room, User } from "../lib/records.ts";
-import { displayName } from "../lib/records.ts";
+import { displayName, splitName } from "../lib/records.ts";
 import { type MeetSocket, meetUser } from "../realtime/meet_socket.ts";
 import { type AppEnv, clientAddress, requireAuth } from "./context.ts";
 import { tokenFromRequest } from "./credentials.ts";
@@ -16,8 +16,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A full name, stored as first name (first word) and last name (the rest), 150 each. */
 const fullName = z.string().trim().min(1).max(301).refine((name) => {
-  const [first = "", ...rest] = name.split(/\s+/);
-  return first.length <= 150 && rest.join(" ").length <= 150;
+  const { firstName, lastName } = splitName(name);
+  return firstName.length <= 150 && lastName.length <= 150;
 }, "Ensure each part of the name has no more than 150 characters.");
 
 const registration = z.object({
@@ -103,8 +103,7 @@ export function meetRoutes(core: Core, socket: MeetSocket) {
       const { name } = c.req.valid("json");
       let user = c.get("principal").user;
       if (name !== undefined) {
-        const [firstName = "", ...rest] = name.split(/\s+/);
-        user = await core.accounts.updateProfile(user.id, { firstName, lastName: rest.join(" ") });
+        user = await core.accounts.updateProfile(user.id, splitName(name));
       }
       return c.json(profile(user));
     })
