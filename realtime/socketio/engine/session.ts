@@ -244,7 +244,9 @@ export class EngineSession {
    * switched, gets the socket closed and the session left as it was.
    */
   probe(ws: WebSocket): void {
-    if (this.transport !== "polling" || this.#probe || this.readyState !== "open") {
+    if (
+      this.transport !== "polling" || this.#probe || this.readyState !== "open" || this.#ending
+    ) {
       ws.onopen = () => ws.close(1008, "session already upgraded");
       return;
     }
@@ -265,7 +267,10 @@ export class EngineSession {
       const packet = typeof event.data === "string"
         ? decodePacket(event.data, BINARY_TYPE)
         : { type: "error" as const };
-      if (packet.type === "ping" && packet.data === "probe" && !this.#probed) {
+      if (this.#ending) {
+        // Closing: the last packets wait for the next poll, so no switch now.
+        abandon();
+      } else if (packet.type === "ping" && packet.data === "probe" && !this.#probed) {
         ws.send("3probe");
         this.#probed = true;
         this.#releasePoll("noop");
