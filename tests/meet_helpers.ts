@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import type { User } from "../lib/records.ts";
 import type { TestServer } from "./helpers.ts";
+import { WsConn } from "./ws_conn.ts";
 
 export const PASSWORD = "pleasant-walrus-42";
 
@@ -113,70 +114,21 @@ export interface SocketOptions {
   protocols?: string[];
 }
 
-/** A WebSocket whose frames are buffered, so nothing sent before a wait is missed. */
-export class MeetSocket {
-  readonly ws: WebSocket;
-  opened = false;
-  errored = false;
-  readonly closed: Promise<CloseEvent>;
-  #frames: string[] = [];
-  #waiters: ((frame: string | undefined) => void)[] = [];
-  #isClosed = false;
-
+/** A meet socket: JSON frames, chat helpers, and the close the server chose. */
+export class MeetSocket extends WsConn {
   constructor(url: string, options: SocketOptions = {}) {
-    if (options.bearer !== undefined) {
-      const init = {
-        headers: { authorization: `Bearer ${options.bearer}` },
-        protocols: options.protocols,
-      };
-      this.ws = new WebSocket(url, init as unknown as string[]);
-    } else {
-      this.ws = new WebSocket(url, options.protocols);
-    }
-    this.ws.addEventListener("open", () => this.opened = true);
-    this.ws.addEventListener("error", () => this.errored = true);
-    this.ws.addEventListener("message", (event: MessageEvent) => {
-      const frame = String(event.data);
-      const waiter = this.#waiters.shift();
-      if (waiter) waiter(frame);
-      else this.#frames.push(frame);
-    });
-    this.closed = new Promise((resolve) => {
-      this.ws.addEventListener("close", (event) => {
-        this.#isClosed = true;
-        for (const waiter of this.#waiters.splice(0)) waiter(undefined);
-        resolve(event);
-      });
-    });
+    super(
+      url,
+      false,
+      options.bearer !== undefined
+        ? { headers: { authorization: `Bearer ${options.bearer}` }, protocols: options.protocols }
+        : options.protocols,
+    );
   }
 
-  /** Resolves once open; fails if the socket closes (or is refused) first. */
-  async waitOpen(): Promise<void> {
-    if (this.opened) return;
-    await new Promise<void>((resolve, reject) => {
-      this.ws.addEventListener("open", () => resolve(), { once: true });
-      this.closed.then((e) => reject(new Error(`WebSocket closed before opening (${e.code})`)));
-    });
-  }
-
-  /** The next text frame; fails if the socket closes first or nothing comes within `ms`. */
-  async next(ms = WAIT_MS): Promise<string> {
-    if (this.#frames.length > 0) return this.#frames.shift()!;
-    if (this.#isClosed) throw new Error("WebSocket closed while waiting for a message");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let waiter: ((frame: string | undefined) => void) | undefined;
-    try {
-      const frame = await new Promise<string | undefined>((resolve, reject) => {
-        waiter = resolve;
-        this.#waiters.push(resolve);
-        timer = setTimeout(() => reject(new Error(`no message within ${ms} ms`)), ms);
-      });
-      if (frame === undefined) throw new Error("WebSocket closed while waiting for a message");
-      return frame;
-    } finally {
-      clearTimeout(timer);
-      this.#waiters = this.#waiters.filter((w) => w !== waiter);
-    }
+  /** The next text frame. */
+  override async next(ms = WAIT_MS): Promise<string> {
+    return String(await super.next(ms));
   }
 
   /** The next frame, parsed. */
@@ -185,12 +137,7 @@ export class MeetSocket {
     return JSON.parse(await this.next(ms));
   }
 
-  /** Frames received and not yet taken. */
-  get pending(): number {
-    return this.#frames.length;
-  }
-
-  send(data: unknown): void {
+  override send(data: unknown): void {
     this.ws.send(typeof data === "string" ? data : JSON.stringify(data));
   }
 
@@ -200,29 +147,8 @@ export class MeetSocket {
   }
 
   /** The close event the server sends; fails if none comes within `ms`. */
-  async closedBy(ms = WAIT_MS): Promise<CloseEvent> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        this.closed,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`not closed within ${ms} ms`)), ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) {
-      this.ws.close();
-    }
-    await this.closed;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  closedBy(ms = WAIT_MS): Promise<CloseEvent> {
+    return this.waitClose(ms);
   }
 }
 

@@ -8,17 +8,25 @@ export type Frame = string | ArrayBuffer;
 export class WsConn {
   readonly ws: WebSocket;
   opened = false;
+  errored = false;
   readonly closed: Promise<CloseEvent>;
   #frames: Frame[] = [];
   #waiters: ((frame: Frame | undefined) => void)[] = [];
   #isClosed = false;
 
-  /** With `autoPong`, Engine.IO pings ("2") are answered with "3" and never reach the queue. */
-  constructor(url: string, readonly autoPong = false) {
-    this.ws = new WebSocket(url);
+  /**
+   * With `autoPong`, Engine.IO pings ("2") are answered with "3" and never reach the queue.
+   * `init` is what `new WebSocket` takes: subprotocols, or Deno's `{ headers, protocols }`.
+   */
+  constructor(
+    url: string,
+    readonly autoPong = false,
+    init?: string[] | { headers?: Record<string, string>; protocols?: string[] },
+  ) {
+    this.ws = new WebSocket(url, init as string[] | undefined);
     this.ws.binaryType = "arraybuffer";
     this.ws.addEventListener("open", () => this.opened = true);
-    this.ws.addEventListener("error", () => {});
+    this.ws.addEventListener("error", () => this.errored = true);
     this.ws.addEventListener("message", (event: MessageEvent<Frame>) => {
       if (this.autoPong && event.data === "2") return this.ws.send("3");
       const waiter = this.#waiters.shift();
@@ -93,8 +101,17 @@ export class WsConn {
     }
   }
 
+  /** Frames received and not yet taken. */
+  get pending(): number {
+    return this.#frames.length;
+  }
+
   async close(): Promise<void> {
     if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
     await this.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
