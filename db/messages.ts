@@ -17,15 +17,7 @@ export function toMessage(row: MessageRow): Message {
   };
 }
 
-export interface NewMessage {
-  roomId: number;
-  authorId: number;
-  text: string;
-  image: string;
-  attachmentId: number | null;
-  clientId: string | null;
-  createdAt: number;
-}
+export type NewMessage = Omit<Message, "id">;
 
 /** Inserts a message and moves the room's last-message marker with it. */
 export async function insertMessage(db: Db, message: NewMessage): Promise<MessageRow> {

@@ -7,14 +7,13 @@ import type { Room } from "../lib/records.ts";
 import { type AppEnv, clientAddress, requireAuth } from "./context.ts";
 import { deskMessage, deskRoom, peopleOf } from "./desk_json.ts";
 import { wholeHistory } from "./paging.ts";
+import { tokenRefreshRoute } from "./token_refresh.ts";
 import { queryInt, validate } from "./validation.ts";
 
 const credentials = z.object({
   username: z.string().min(1).max(254),
   password: z.string().min(1).max(1024),
 });
-
-const refreshBody = z.object({ refresh: z.string().min(1).max(4096) });
 
 const newRoom = z.object({
   text: z.string().max(100_000).default(""),
@@ -45,10 +44,7 @@ export function deskRoutes(core: Core) {
       const { access, refresh } = await core.accounts.login(username, password, clientAddress(c));
       return c.json({ access, refresh });
     })
-    .post("/api/token/refresh/", validate("json", refreshBody), async (c) => {
-      const { access, refresh } = await core.tokens.refresh(c.req.valid("json").refresh);
-      return c.json({ access, refresh });
-    })
+    .route("/", tokenRefreshRoute(core, "/api/token/refresh/"))
     .get("/api/room/", auth, async (c) => {
       const rooms = await core.desk.listFor(c.get("principal").user);
       return c.json(await shapeRooms(rooms, baseUrl(c.req.raw)));

@@ -10,6 +10,7 @@ import { type MeetSocket, meetUser } from "../realtime/meet_socket.ts";
 import { type AppEnv, clientAddress, requireAuth } from "./context.ts";
 import { tokenFromRequest } from "./credentials.ts";
 import { wholeHistory } from "./paging.ts";
+import { tokenRefreshRoute } from "./token_refresh.ts";
 import { queryInt, validate } from "./validation.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -29,7 +30,6 @@ const login = z.object({
   email: z.string().min(1).max(254),
   password: z.string().min(1).max(1024),
 });
-const refreshBody = z.object({ refresh: z.string().min(1).max(4096) });
 const logoutBody = z.object({ refresh: z.string().min(1).max(4096).optional() }).optional();
 const profilePatch = z.object({ name: fullName.optional() });
 const roomType = z.enum(["chat", "video"]);
@@ -94,10 +94,7 @@ export function meetRoutes(core: Core, socket: MeetSocket) {
       const { access, refresh } = await core.accounts.login(email, password, clientAddress(c));
       return c.json({ access, refresh });
     })
-    .post("/auth/token/refresh/", validate("json", refreshBody), async (c) => {
-      const { access, refresh } = await core.tokens.refresh(c.req.valid("json").refresh);
-      return c.json({ access, refresh });
-    })
+    .route("/", tokenRefreshRoute(core, "/auth/token/refresh/"))
     .get("/auth/profile/", auth, (c) => c.json(profile(c.get("principal").user)))
     .patch("/auth/profile/", auth, validate("json", profilePatch), async (c) => {
       const { name } = c.req.valid("json");
