@@ -72,6 +72,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     meetSocket,
+    publicUrl: config.publicUrl,
   });
 
   const io = createSocketServer(config, log);

@@ -9,12 +9,11 @@ import {
   openDeskRoomIds,
 } from "../db/desk.ts";
 import { findRoomRow, insertMember, listMemberRows, toRoom } from "../db/rooms.ts";
-import { findUserRow, toUser } from "../db/users.ts";
 import { Conflict, NotFound, PermissionDenied } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { HistoryQuery, Messages } from "./messages.ts";
 import type { Message, Room, User } from "./records.ts";
-import type { Rooms } from "./rooms.ts";
+import { requireActiveUser, type Rooms } from "./rooms.ts";
 
 export interface DeskDeps {
   db: Db;
@@ -43,12 +42,6 @@ export function createDesk(deps: DeskDeps) {
     return toRoom(row);
   }
 
-  async function activeUser(userId: number): Promise<User> {
-    const row = await findUserRow(db, userId);
-    if (!row || row.is_active !== 1) throw new NotFound("No such user.");
-    return toUser(row);
-  }
-
   /** A student's own rooms; a teacher's waiting rooms and held rooms. Newest first. */
   async function listFor(user: User): Promise<Room[]> {
     const rows = isTeacher(user)
@@ -67,7 +60,7 @@ export function createDesk(deps: DeskDeps) {
    * changes nothing (`joined: false`); anyone else gets Conflict.
    */
   async function join(roomId: number, teacherId: number): Promise<{ room: Room; joined: boolean }> {
-    const teacher = await activeUser(teacherId);
+    const teacher = await requireActiveUser(db, teacherId);
     if (!isTeacher(teacher)) throw new PermissionDenied("Only teachers can join rooms.");
     const room = await deskRoom(roomId);
     if (room.status === "closed") throw new Conflict("This room is closed.");
@@ -102,7 +95,7 @@ export function createDesk(deps: DeskDeps) {
     if (room.status === "closed") throw new Conflict("This room is closed.");
     if (!await closeDeskRoom(db, roomId, teacherId)) throw new Conflict("This room is closed.");
     const closed = await deskRoom(roomId);
-    const teacher = await activeUser(teacherId);
+    const teacher = await requireActiveUser(db, teacherId);
     events.publish(topic.room(roomId), { type: "room.status", room: closed, teacher });
     return closed;
   }

@@ -14,7 +14,7 @@ import {
   toMember,
   toRoom,
 } from "../db/rooms.ts";
-import { findUserRow } from "../db/users.ts";
+import { findUserRow, toUser } from "../db/users.ts";
 import { NotFound, PermissionDenied, ValidationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { Member, Room, User } from "./records.ts";
@@ -41,17 +41,18 @@ export interface NewDesk {
   image?: string;
 }
 
+/** The account, when it exists and is active; NotFound otherwise. */
+export async function requireActiveUser(db: Db, id: number): Promise<User> {
+  const row = await findUserRow(db, id);
+  if (!row || row.is_active !== 1) throw new NotFound("No such user.");
+  return toUser(row);
+}
+
 export function createRooms(deps: RoomsDeps) {
   const { db, events, now } = deps;
 
   function announce(room: Room, memberIds: number[]) {
     for (const id of memberIds) events.publish(topic.user(id), { type: "room.created", room });
-  }
-
-  async function activeUser(id: number): Promise<User["id"]> {
-    const row = await findUserRow(db, id);
-    if (!row || row.is_active !== 1) throw new NotFound("No such user.");
-    return row.id;
   }
 
   /**
@@ -66,8 +67,8 @@ export function createRooms(deps: RoomsDeps) {
     const [low, high] = userId < otherId ? [userId, otherId] : [otherId, userId];
     const existing = await findDirectRoomRow(db, low, high);
     if (existing) return toRoom(existing);
-    await activeUser(userId);
-    await activeUser(otherId);
+    await requireActiveUser(db, userId);
+    await requireActiveUser(db, otherId);
     const at = now();
     const { row, created } = await db.transaction().execute(async (trx) => {
       const created = await insertDirectRoomIfAbsent(trx, low, high, userId, at);

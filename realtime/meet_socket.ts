@@ -6,7 +6,8 @@ import type { Core } from "../lib/core.ts";
 import { ChatError } from "../lib/errors.ts";
 import { type DomainEvent, topic } from "../lib/events.ts";
 import type { Logger } from "../lib/log.ts";
-import { displayName, type Principal, type User } from "../lib/records.ts";
+import type { Principal } from "../lib/records.ts";
+import { meetMessage } from "../routes/meet_json.ts";
 import type { Hub } from "./hub.ts";
 import { createTopicBridge } from "./topic_bridge.ts";
 
@@ -42,10 +43,6 @@ export interface MeetSocketOptions {
   log: Logger;
   /** Largest accepted frame in bytes; a larger one closes the socket with 1009. */
   maxMessageBytes: number;
-}
-
-export function meetUser(user: User) {
-  return { id: user.id, email: user.email ?? "", name: displayName(user) };
 }
 
 export function createMeetSocket(opts: MeetSocketOptions) {
@@ -85,15 +82,7 @@ export function createMeetSocket(opts: MeetSocketOptions) {
         const conns = byRoom.get(event.message.roomId);
         if (!conns || name !== topic.room(event.message.roomId)) return;
         // Rendered once for the whole room; sent in the order the core published (= commit).
-        sendAll(
-          conns,
-          JSON.stringify({
-            id: event.message.id,
-            user: meetUser(event.author),
-            content: event.message.text,
-            created_at: new Date(event.message.createdAt).toISOString(),
-          }),
-        );
+        sendAll(conns, JSON.stringify(meetMessage(event.message, event.author)));
         break;
       }
       case "room.updated":

@@ -20,12 +20,14 @@ export interface AppOptions {
   /** "*" alone allows any origin without credentials; a list allows those, with credentials. */
   corsOrigins: string[];
   maxBodyBytes: number;
+  /** Base of absolute URLs in payloads (PUBLIC_URL); the request's origin when unset. */
+  publicUrl?: string;
   /** The meet face's open WebSockets (upgraded at /ws/chat/{id}/). */
   meetSocket: MeetSocket;
 }
 
 export function createApp(
-  { core, log, corsOrigins, maxBodyBytes, meetSocket }: AppOptions,
+  { core, log, corsOrigins, maxBodyBytes, meetSocket, publicUrl }: AppOptions,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const anyOrigin = corsOrigins.includes("*");
@@ -47,7 +49,7 @@ export function createApp(
   }));
 
   app.route("/", healthRoutes(core));
-  app.route("/", deskRoutes(core));
+  app.route("/", deskRoutes(core, publicUrl));
   app.route("/", pageRoutes(core));
   app.route("/", meetRoutes(core, meetSocket));
 

@@ -25,12 +25,12 @@ const messagePage = z.object({
   limit: queryInt.optional(),
 });
 
-/** Where absolute image URLs point: the origin the client used. */
-export function baseUrl(req: Request): string {
-  return new URL(req.url).origin;
-}
-
-export function deskRoutes(core: Core) {
+/**
+ * The desk face's REST routes. Absolute image URLs start with `publicUrl` when configured,
+ * otherwise with the origin the client used.
+ */
+export function deskRoutes(core: Core, publicUrl?: string) {
+  const baseUrl = (req: Request) => publicUrl ?? new URL(req.url).origin;
   const auth = requireAuth(core, { cookie: true });
 
   async function shapeRooms(rooms: Room[], base: string) {

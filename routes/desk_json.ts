@@ -2,10 +2,9 @@
 // events. Images are absolute URLs, as the original served them.
 import type { DeskMessage } from "../lib/desk.ts";
 import type { Message, Room, User } from "../lib/records.ts";
+import { iso } from "./json.ts";
 
 export const DEFAULT_AVATAR = "/static/avatar.svg";
-
-export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** An absolute URL for a stored image path (or the default avatar). */
 export function absoluteImage(image: string, base: string): string {

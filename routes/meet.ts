@@ -6,14 +6,14 @@ import type { Core } from "../lib/core.ts";
 import { AuthenticationError } from "../lib/errors.ts";
 import type { Room, User } from "../lib/records.ts";
 import { displayName, splitName } from "../lib/records.ts";
-import { type MeetSocket, meetUser } from "../realtime/meet_socket.ts";
+import type { MeetSocket } from "../realtime/meet_socket.ts";
+import { iso } from "./json.ts";
+import { meetMessage, meetUser } from "./meet_json.ts";
 import { type AppEnv, clientAddress, requireAuth } from "./context.ts";
 import { tokenFromRequest } from "./credentials.ts";
 import { wholeHistory } from "./paging.ts";
 import { tokenRefreshRoute } from "./token_refresh.ts";
 import { queryInt, validate } from "./validation.ts";
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A full name, stored as first name (first word) and last name (the rest), 150 each. */
 const fullName = z.string().trim().min(1).max(301).refine((name) => {
@@ -158,12 +158,7 @@ export function meetRoutes(core: Core, socket: MeetSocket) {
       const authors = new Map(
         (await core.accounts.getMany(messages.map((m) => m.authorId))).map((u) => [u.id, u]),
       );
-      return c.json(messages.map((m) => ({
-        id: m.id,
-        user: authors.has(m.authorId) ? meetUser(authors.get(m.authorId)!) : null,
-        content: m.text,
-        created_at: iso(m.createdAt),
-      })));
+      return c.json(messages.map((m) => meetMessage(m, authors.get(m.authorId))));
     })
     .get("/ws/chat/:id{[0-9]+}/", async (c) => {
       const req = c.req.raw;

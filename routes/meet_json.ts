@@ -1,0 +1,17 @@
+// The meet face's JSON shapes (specs/meet.md), shared by its REST routes and its WebSocket.
+import { displayName, type Message, type User } from "../lib/records.ts";
+import { iso } from "./json.ts";
+
+export function meetUser(user: User) {
+  return { id: user.id, email: user.email ?? "", name: displayName(user) };
+}
+
+/** A chat message as the history lists it and the socket sends it. */
+export function meetMessage(message: Message, author: User | undefined) {
+  return {
+    id: message.id,
+    user: author ? meetUser(author) : null,
+    content: message.text,
+    created_at: iso(message.createdAt),
+  };
+}
