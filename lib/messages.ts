@@ -12,13 +12,16 @@ import {
 import { findMemberRow, findRoomRow } from "../db/rooms.ts";
 import type { RoomRow } from "../db/schema.ts";
 import { findUserRow, toUser } from "../db/users.ts";
-import { Conflict, NotFound, PermissionDenied, ValidationError } from "./errors.ts";
+import { type GroupCommitStats, GroupCommitter } from "../db/group_commit.ts";
+import { ChatError, Conflict, NotFound, PermissionDenied, ValidationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
-import type { Message } from "./records.ts";
+import type { Message, User } from "./records.ts";
 
 export const HISTORY_MAX_LIMIT = 100;
 export const HISTORY_DEFAULT_LIMIT = 50;
 export const CLIENT_ID_MAX_LENGTH = 64;
+/** Most messages one send transaction stores, so that it stays short. */
+export const SEND_MAX_BATCH = 256;
 
 export interface MessagesDeps {
   db: Db;
@@ -55,6 +58,11 @@ export interface HistoryPage {
   hasMore: boolean;
 }
 
+/** A send's outcome; `author` only when it stored a new message, which is then published. */
+interface Stored extends SendResult {
+  author?: User;
+}
+
 /** Why a room takes no new messages, or undefined when it does. */
 function closedReason(room: RoomRow): string | undefined {
   if (room.kind === "desk" && room.status === "closed") return "This room is closed.";
@@ -88,46 +96,60 @@ export function createMessages(deps: MessagesDeps) {
     return room;
   }
 
+  /** Checks one message and stores it, inside the batch's transaction; refuses before writing. */
+  async function store(trx: Db, input: NewMessageInput): Promise<Stored> {
+    const clientId = input.clientId ?? null;
+    if (clientId !== null) {
+      // Inside the transaction, so it also sees an earlier message of the same batch.
+      const earlier = await findMessageByClientId(trx, input.authorId, clientId);
+      if (earlier && earlier.room_id !== input.roomId) {
+        throw new Conflict("This client_id was already used for a message in another room.");
+      }
+      if (earlier) return { message: toMessage(earlier), duplicate: true };
+    }
+    const room = await readableRoom(trx, input.roomId, input.authorId);
+    const reason = closedReason(room);
+    if (reason) throw new Conflict(reason);
+    const author = await findUserRow(trx, input.authorId);
+    if (!author || author.is_active !== 1) throw new PermissionDenied();
+    const row = await insertMessage(trx, {
+      roomId: input.roomId,
+      authorId: input.authorId,
+      text: input.text,
+      image: input.image ?? "",
+      attachmentId: input.attachmentId ?? null,
+      clientId,
+      createdAt: now(),
+    });
+    return { message: toMessage(row), duplicate: false, author: toUser(author) };
+  }
+
+  const committer = new GroupCommitter<NewMessageInput, Stored>({
+    db,
+    apply: store,
+    isRefusal: (err) => err instanceof ChatError,
+    afterCommit({ message, author }) {
+      if (author) {
+        events.publish(topic.room(message.roomId), { type: "message.created", message, author });
+      }
+    },
+    maxBatch: SEND_MAX_BATCH,
+  });
+
   /**
    * Stores a message, then tells the room. The insert commits before anyone hears of it, so
-   * a message a client has seen is never lost.
+   * a message a client has seen is never lost. Sends that arrive together share one
+   * transaction (db/group_commit.ts); a refusal fails only its own send.
    */
   async function send(input: NewMessageInput): Promise<SendResult> {
     checkInput(input);
-    const clientId = input.clientId ?? null;
-    const result = await db.transaction().execute(async (trx) => {
-      if (clientId !== null) {
-        const earlier = await findMessageByClientId(trx, input.authorId, clientId);
-        if (earlier && earlier.room_id !== input.roomId) {
-          throw new Conflict("This client_id was already used for a message in another room.");
-        }
-        if (earlier) return { row: earlier, duplicate: true, author: undefined };
-      }
-      const room = await readableRoom(trx, input.roomId, input.authorId);
-      const reason = closedReason(room);
-      if (reason) throw new Conflict(reason);
-      const author = await findUserRow(trx, input.authorId);
-      if (!author || author.is_active !== 1) throw new PermissionDenied();
-      const row = await insertMessage(trx, {
-        roomId: input.roomId,
-        authorId: input.authorId,
-        text: input.text,
-        image: input.image ?? "",
-        attachmentId: input.attachmentId ?? null,
-        clientId,
-        createdAt: now(),
-      });
-      return { row, duplicate: false, author: toUser(author) };
-    });
-    const message = toMessage(result.row);
-    if (result.author) {
-      events.publish(topic.room(message.roomId), {
-        type: "message.created",
-        message,
-        author: result.author,
-      });
-    }
-    return { message, duplicate: result.duplicate };
+    const { message, duplicate } = await committer.submit(input);
+    return { message, duplicate };
+  }
+
+  /** Counters of the send transactions, for tests and diagnostics. */
+  function sendStats(): Readonly<GroupCommitStats> {
+    return committer.stats;
   }
 
   function checkPage(query: HistoryQuery) {
@@ -192,7 +214,7 @@ export function createMessages(deps: MessagesDeps) {
     return total;
   }
 
-  return { send, history, markRead, unreadCount, unreadByRoom, unreadTotal };
+  return { send, sendStats, history, markRead, unreadCount, unreadByRoom, unreadTotal };
 }
 
 export type Messages = ReturnType<typeof createMessages>;

@@ -1,0 +1,326 @@
+// Turns the rounds' raw results into the table: one row per figure, our median next to the
+// other server's, the ratio, the target and the validity gates behind the figure.
+import type { ServerKind } from "./scenarios.ts";
+
+// deno-lint-ignore no-explicit-any
+export type RoundResult = Record<string, any>;
+export type Results = Record<string, Partial<Record<ServerKind, RoundResult[]>>>;
+
+export interface Row {
+  scenario: string;
+  metric: string;
+  versus: "socket.io" | "bare WebSocket";
+  ours: number | null;
+  other: number | null;
+  /** ours ÷ other. */
+  ratio: number | null;
+  /** e.g. "≤ 0.5×"; met is undefined without a target or a ratio. */
+  target?: string;
+  met?: boolean;
+  /** Our figure (or the other's) is only a lower bound: the generator ran out first. */
+  oursLowerBound?: boolean;
+  otherLowerBound?: boolean;
+  gates: string;
+  rounds: { ours: (number | null)[]; other: (number | null)[] };
+}
+
+export function median(values: (number | null | undefined)[]): number | null {
+  const xs = values.filter((v): v is number => typeof v === "number" && Number.isFinite(v))
+    .sort((a, b) => a - b);
+  if (xs.length === 0) return null;
+  const mid = Math.floor(xs.length / 2);
+  return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+}
+
+interface Target {
+  op: "<=" | ">=";
+  ratio: number;
+}
+
+function compare(
+  scenario: string,
+  metric: string,
+  ours: RoundResult[] | undefined,
+  other: RoundResult[] | undefined,
+  pick: (r: RoundResult) => number | null | undefined,
+  gates: string,
+  target?: Target,
+  versus: Row["versus"] = "socket.io",
+): Row {
+  const oursRounds = (ours ?? []).map((r) => pick(r) ?? null);
+  const otherRounds = (other ?? []).map((r) => pick(r) ?? null);
+  const o = median(oursRounds);
+  const t = median(otherRounds);
+  const ratio = o !== null && t !== null && t !== 0 ? o / t : null;
+  return {
+    scenario,
+    metric,
+    versus,
+    ours: o,
+    other: t,
+    ratio,
+    target: target ? `${target.op === "<=" ? "≤" : "≥"} ${target.ratio}×` : undefined,
+    met: target && ratio !== null
+      ? (target.op === "<=" ? ratio <= target.ratio : ratio >= target.ratio)
+      : undefined,
+    gates,
+    rounds: { ours: oursRounds, other: otherRounds },
+  };
+}
+
+const failed = (r: RoundResult) => typeof r.error === "string";
+
+/** The gates of one fixed-rate step over every round of both servers. */
+function stepGates(index: number, ...runs: (RoundResult[] | undefined)[]): string {
+  const steps = runs.flatMap((rs) => (rs ?? []).map((r) => r.fixed?.[index]));
+  if (steps.some((s) => s === undefined)) return "run failed";
+  const lost = steps.reduce((n, s) => n + s.lost, 0);
+  const gen = Math.max(...steps.map((s) => s.genCpuPct));
+  const delivered = lost === 0 ? "delivered = expected" : `LOST ${lost}`;
+  const generator = gen < 70 ? `generator ≤ ${Math.round(gen)}% CPU` : `generator-bound (${gen}%)`;
+  return `${delivered}; ${generator}`;
+}
+
+function rampGates(...runs: (RoundResult[] | undefined)[]): string {
+  const all = runs.flatMap((rs) => rs ?? []);
+  if (all.length === 0 || all.some(failed)) return "run failed";
+  const byGen = all.filter((r) => r.rampStoppedBy === "generator").length;
+  return byGen > 0
+    ? `p99 ≤ 50 ms, no loss; ${byGen} of ${all.length} ramps stopped by the generator`
+    : "p99 ≤ 50 ms, no loss; every ramp stopped by the server";
+}
+
+const stopsAtGenerator = (rs: RoundResult[] | undefined) =>
+  (rs ?? []).some((r) => r.rampStoppedBy === "generator");
+
+export function buildRows(results: Results): Row[] {
+  const rows: Row[] = [];
+  const f = results.fanout ?? {};
+  const fixedRow = (
+    scenario: string,
+    ours: RoundResult[] | undefined,
+    other: RoundResult[] | undefined,
+    index: number,
+    label: string,
+    field: string,
+    unit: string,
+    target?: Target,
+    versus?: Row["versus"],
+  ) =>
+    rows.push(compare(
+      scenario,
+      `${label}: ${unit}`,
+      ours,
+      other,
+      (r) => r.fixed?.[index]?.[field],
+      stepGates(index, ours, other),
+      target,
+      versus,
+    ));
+  const rampRow = (
+    scenario: string,
+    ours: RoundResult[] | undefined,
+    other: RoundResult[] | undefined,
+    label: string,
+    scale: number,
+    target?: Target,
+  ) => {
+    const row = compare(
+      scenario,
+      label,
+      ours,
+      other,
+      (r) => (r.maxRate ?? 0) * scale || null,
+      rampGates(ours, other),
+      target,
+    );
+    row.oursLowerBound = stopsAtGenerator(ours);
+    row.otherLowerBound = stopsAtGenerator(other);
+    rows.push(row);
+  };
+
+  for (const [i, rate] of [[0, "20k"], [1, "50k"]] as const) {
+    const label = `${rate} deliveries/s`;
+    fixedRow("fan-out", f.ours, f.socketio, i, label, "cpuUsPerDelivery", "CPU µs per delivery", {
+      op: "<=",
+      ratio: 0.5,
+    });
+    fixedRow("fan-out", f.ours, f.socketio, i, label, "p50", "p50 ms");
+    fixedRow("fan-out", f.ours, f.socketio, i, label, "p99", "p99 ms", { op: "<=", ratio: 1 });
+    fixedRow("fan-out", f.ours, f.socketio, i, label, "p999", "p99.9 ms");
+    fixedRow(
+      "fan-out",
+      f.ours,
+      f.ceiling,
+      i,
+      label,
+      "cpuUsPerDelivery",
+      "CPU µs per delivery",
+      { op: "<=", ratio: 1.3 },
+      "bare WebSocket",
+    );
+  }
+  rampRow("fan-out", f.ours, f.socketio, "highest deliveries/s (p99 ≤ 50 ms, no loss)", 1000);
+  fixedRow("fan-out", f.ours, f.socketio, 1, "50k deliveries/s", "serverRssMb", "server RSS MB");
+
+  for (const [name, label] of [["chat100", "chat 100×10"], ["chat500", "chat 500×10"]]) {
+    const c = results[name] ?? {};
+    fixedRow(
+      label,
+      c.ours,
+      c.socketio,
+      0,
+      "2,000 msg/s in",
+      "cpuUsPerInbound",
+      "CPU µs per inbound",
+      {
+        op: "<=",
+        ratio: 0.4,
+      },
+    );
+    fixedRow(label, c.ours, c.socketio, 0, "2,000 msg/s in", "p99", "p99 ms");
+    rampRow(label, c.ours, c.socketio, "highest inbound msg/s (p99 ≤ 50 ms, no loss)", 1, {
+      op: ">=",
+      ratio: 2,
+    });
+  }
+
+  const p = results.persisted ?? {};
+  fixedRow(
+    "persisted",
+    p.ours,
+    p.socketio,
+    0,
+    "2,000 msg/s in",
+    "cpuUsPerInbound",
+    "CPU µs per inbound",
+  );
+  fixedRow("persisted", p.ours, p.socketio, 0, "2,000 msg/s in", "p99", "p99 ms");
+  rampRow("persisted", p.ours, p.socketio, "highest inbound msg/s (p99 ≤ 50 ms, no loss)", 1, {
+    op: ">=",
+    ratio: 2.5,
+  });
+  const committed = (rs: RoundResult[] | undefined) =>
+    (rs ?? []).map((r) =>
+      r.error ? "failed" : `${r.rows}/${r.acked}${r.rows === r.acked ? "" : " MISMATCH"}`
+    ).join(", ");
+  rows.push({
+    ...compare(
+      "persisted",
+      "rows committed − messages acked",
+      p.ours,
+      p.socketio,
+      (r) => r.error ? null : r.rows - r.acked,
+      `rows/acked per round: ours ${committed(p.ours)}; socket.io ${committed(p.socketio)}`,
+    ),
+    ratio: null,
+  });
+
+  const idle = results.idle ?? {};
+  const idleGates = (rs: RoundResult[] | undefined) =>
+    (rs ?? []).map((r) => r.error ? "failed" : `${r.connected}/${r.clients}`).join(", ");
+  rows.push(compare(
+    "idle",
+    "RSS per connection, KB",
+    idle.ours,
+    idle.socketio,
+    (r) => r.error ? null : r.rssPerConnection / 1024,
+    `connected: ours ${idleGates(idle.ours)}; socket.io ${idleGates(idle.socketio)}`,
+    { op: "<=", ratio: 0.6 },
+  ));
+  rows.push(compare(
+    "idle",
+    "JS heap per connection, KB",
+    idle.ours,
+    idle.socketio,
+    (r) => r.error ? null : r.heapPerConnection / 1024,
+    "after a forced GC on both",
+  ));
+
+  const storm = results.storm ?? {};
+  const stormGates = (rs: RoundResult[] | undefined) =>
+    (rs ?? []).map((r) => r.error ? "failed" : `${r.errors}`).join(", ");
+  const errors = `errors per round: ours ${stormGates(storm.ours)}; socket.io ${
+    stormGates(storm.socketio)
+  }`;
+  rows.push(
+    compare(
+      "storm",
+      "handshakes/s",
+      storm.ours,
+      storm.socketio,
+      (r) => r.handshakesPerSec,
+      errors,
+      {
+        op: ">=",
+        ratio: 2,
+      },
+    ),
+  );
+  rows.push(
+    compare(
+      "storm",
+      "time until all connected, ms",
+      storm.ours,
+      storm.socketio,
+      (r) => r.totalMs,
+      errors,
+    ),
+  );
+  rows.push(
+    compare("storm", "p99 handshake, ms", storm.ours, storm.socketio, (r) => r.p99, errors),
+  );
+  return rows;
+}
+
+// ---------------------------------------------------------------- rendering
+
+function num(v: number | null, lowerBound = false): string {
+  if (v === null) return "–";
+  const abs = Math.abs(v);
+  const s = abs >= 1000
+    ? Math.round(v).toLocaleString("en")
+    : abs >= 100
+    ? v.toFixed(0)
+    : abs >= 10
+    ? v.toFixed(1)
+    : v.toFixed(2);
+  return lowerBound ? `≥ ${s}` : s;
+}
+
+function verdict(row: Row): string {
+  if (!row.target) return "";
+  const bounds = row.oursLowerBound || row.otherLowerBound ? " (bound)" : "";
+  if (row.met === undefined) return `${row.target}: n/a`;
+  return `${row.target}: ${row.met ? "met" : "missed"}${bounds}`;
+}
+
+export function cells(row: Row): string[] {
+  return [
+    row.scenario,
+    row.metric,
+    num(row.ours, row.oursLowerBound),
+    `${num(row.other, row.otherLowerBound)}${row.versus === "socket.io" ? "" : " (bare WS)"}`,
+    row.ratio === null ? "–" : `${row.ratio.toFixed(2)}×`,
+    verdict(row),
+    row.gates,
+  ];
+}
+
+export const HEADERS = ["scenario", "figure", "ours", "socket.io", "ratio", "target", "gates"];
+
+export function textTable(rows: Row[]): string {
+  const body = rows.map(cells);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(HEADERS), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+}
+
+export function markdownTable(rows: Row[]): string {
+  const esc = (s: string) => s.replaceAll("|", "\\|");
+  return [
+    `| ${HEADERS.join(" | ")} |`,
+    `|${HEADERS.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${cells(r).map(esc).join(" | ")} |`),
+  ].join("\n");
+}

@@ -1,0 +1,184 @@
+// The six scenarios of the benchmark: which servers each runs against, how each server is
+// started, and what the load generator is asked to do.
+import { join } from "node:path";
+import { BENCH_DIR, NODE_DIR, type ServerInfo } from "./processes.ts";
+
+export type ServerKind = "ours" | "socketio" | "ceiling";
+
+export interface Settings {
+  quick: boolean;
+  rounds: number;
+  /** Fixed-rate points: warm-up, then the measured window. */
+  warmupMs: number;
+  windowMs: number;
+  /** Each step of a ramp. */
+  rampWarmupMs: number;
+  rampWindowMs: number;
+  idleClients: number;
+  stormClients: number;
+}
+
+export function settingsFor(quick: boolean, rounds?: number): Settings {
+  return quick
+    ? {
+      quick,
+      rounds: rounds ?? 1,
+      warmupMs: 400,
+      windowMs: 1200,
+      rampWarmupMs: 300,
+      rampWindowMs: 1000,
+      idleClients: 2000,
+      stormClients: 1000,
+    }
+    : {
+      quick,
+      rounds: rounds ?? 3,
+      warmupMs: 1000,
+      windowMs: 3000,
+      rampWarmupMs: 500,
+      rampWindowMs: 2000,
+      idleClients: 10_000,
+      stormClients: 5000,
+    };
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  servers: ServerKind[];
+  /** The command that starts `kind` for this scenario (dir: a fresh scratch directory). */
+  serverArgv(kind: ServerKind, dir: string): string[];
+  /** The generator's task against a started server. */
+  task(kind: ServerKind, info: ServerInfo): Record<string, unknown>;
+  /** Persisted chat: rows the server committed, read after it stopped. */
+  countRows?: boolean;
+}
+
+const deno = Deno.execPath();
+const oursScript = join(BENCH_DIR, "servers", "ours.ts");
+const ceilingScript = join(BENCH_DIR, "servers", "ceiling.ts");
+const referenceScript = join(NODE_DIR, "reference.mjs");
+
+function serverArgv(kind: ServerKind, options: Record<string, unknown>): string[] {
+  const json = JSON.stringify(options);
+  switch (kind) {
+    case "ours":
+      return [deno, "run", "-A", "--v8-flags=--expose-gc", oursScript, json];
+    case "socketio":
+      return ["node", "--expose-gc", referenceScript, json];
+    case "ceiling":
+      return [deno, "run", "-A", "--v8-flags=--expose-gc", ceilingScript];
+  }
+}
+
+function common(kind: ServerKind, info: ServerInfo) {
+  return {
+    url: `ws://127.0.0.1:${info.port}`,
+    statsUrl: `http://127.0.0.1:${info.statsPort ?? info.port}/bench/stats`,
+    serverPid: info.pid,
+    protocol: kind === "ceiling" ? "raw" : "sio",
+    drainMs: 2000,
+    pauseMs: 300,
+    p99LimitMs: 50,
+    genCpuLimitPct: 70,
+  };
+}
+
+export function scenarios(s: Settings): Scenario[] {
+  const fixed = (rate: number) => ({ rate, warmupMs: s.warmupMs, windowMs: s.windowMs });
+  const ramp = (from: number, max: number) => ({
+    from,
+    factor: 1.5,
+    max,
+    warmupMs: s.rampWarmupMs,
+    windowMs: s.rampWindowMs,
+  });
+  const chat = (name: string, rooms: number): Scenario => ({
+    name,
+    title: `Chat ${rooms}×10, every client publishing`,
+    servers: ["ours", "socketio"],
+    serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
+    task: (kind, info) => ({
+      ...common(kind, info),
+      task: "rate",
+      rooms,
+      perRoom: 10,
+      recipients: 10,
+      publishers: "all",
+      textBytes: 60,
+      steps: [fixed(2000)],
+      ramp: ramp(3000, 200_000),
+    }),
+  });
+  return [
+    {
+      name: "fanout",
+      title: "Fan-out: 1 room × 1,000 subscribers, ~100-byte event",
+      servers: ["ours", "socketio", "ceiling"],
+      serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
+      task: (kind, info) => ({
+        ...common(kind, info),
+        task: "rate",
+        rooms: 1,
+        perRoom: 1000,
+        recipients: 1000,
+        publishers: "first",
+        textBytes: 60,
+        // Rates are inbound messages/s: ×1,000 deliveries each.
+        steps: [fixed(20), fixed(50)],
+        ramp: ramp(75, 2000),
+      }),
+    },
+    chat("chat100", 100),
+    chat("chat500", 500),
+    {
+      name: "persisted",
+      title: "Persisted chat 100×10: committed before broadcast and ack",
+      servers: ["ours", "socketio"],
+      countRows: true,
+      serverArgv: (kind, dir) =>
+        kind === "ours"
+          ? serverArgv(kind, { mode: "persisted", dir, rooms: 100, perRoom: 10 })
+          : serverArgv(kind, { mode: "persisted", db: join(dir, "reference.db") }),
+      task: (kind, info) => ({
+        ...common(kind, info),
+        task: "rate",
+        rooms: 100,
+        perRoom: 10,
+        recipients: 10,
+        clientsFile: info.clientsFile,
+        publishers: "all",
+        textBytes: 60,
+        ack: true,
+        prime: true,
+        steps: [fixed(2000)],
+        ramp: ramp(3000, 200_000),
+      }),
+    },
+    {
+      name: "idle",
+      title: `Idle: ${s.idleClients.toLocaleString("en")} connected clients, 10 per room`,
+      servers: ["ours", "socketio"],
+      serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
+      task: (kind, info) => ({
+        ...common(kind, info),
+        task: "idle",
+        rooms: s.idleClients / 10,
+        perRoom: 10,
+        settleMs: 2000,
+      }),
+    },
+    {
+      name: "storm",
+      title: `Reconnect storm: ${s.stormClients.toLocaleString("en")} clients at once`,
+      servers: ["ours", "socketio"],
+      serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
+      task: (kind, info) => ({
+        ...common(kind, info),
+        task: "storm",
+        rooms: s.stormClients / 10,
+        perRoom: 10,
+      }),
+    },
+  ];
+}

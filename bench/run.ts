@@ -1,0 +1,174 @@
+// `deno task bench`: our server and the official socket.io@4 on Node, side by side on this
+// machine, in one run. Each scenario starts a fresh server pinned to one core and the load
+// generator pinned to the other; the two servers take turns, round after round, and the
+// table reports the medians. It prints figures and never fails on a number.
+//
+//   deno task bench              three rounds of everything (under 15 minutes)
+//   deno task bench --quick      one short round (under 2 minutes)
+//   deno task bench --only=fanout,storm --rounds=1
+import { createClient } from "@libsql/client";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  BENCH_DIR,
+  commandExists,
+  commandOutput,
+  NODE_DIR,
+  pinning,
+  runGenerator,
+  startServer,
+} from "./lib/processes.ts";
+import {
+  buildRows,
+  markdownTable,
+  type Results,
+  type RoundResult,
+  textTable,
+} from "./lib/report.ts";
+import { type Scenario, scenarios, type ServerKind, settingsFor } from "./lib/scenarios.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    only: { type: "string" },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+
+const log = (message: string) => console.error(`[bench] ${message}`);
+
+async function ensureNodeSide(): Promise<void> {
+  if (!await commandExists("node")) {
+    throw new Error("node is required (socket.io@4 and the load generator run on it)");
+  }
+  try {
+    await Deno.stat(join(NODE_DIR, "node_modules", "socket.io"));
+  } catch {
+    log("installing bench/node (npm ci)");
+    const { success } = await new Deno.Command("npm", {
+      args: ["ci", "--no-audit", "--no-fund"],
+      cwd: NODE_DIR,
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!success) throw new Error("npm ci failed in bench/node");
+  }
+}
+
+async function machine() {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const pkg = JSON.parse(
+    await Deno.readTextFile(join(NODE_DIR, "node_modules", "socket.io", "package.json")),
+  );
+  return {
+    cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? "unknown",
+    cores: navigator.hardwareConcurrency,
+    memoryGb: Math.round(Deno.systemMemoryInfo().total / 1024 ** 3),
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    node: await commandOutput("node", ["--version"]),
+    socketio: pkg.version,
+  };
+}
+
+async function countRows(db: string, table: string): Promise<number> {
+  const client = createClient({ url: `file:${db}` });
+  try {
+    const rs = await client.execute(`SELECT count(*) AS n FROM ${table}`);
+    return Number(rs.rows[0].n);
+  } finally {
+    client.close();
+  }
+}
+
+async function runOne(
+  scenario: Scenario,
+  kind: ServerKind,
+  pins: { server: string[]; generator: string[] },
+): Promise<RoundResult> {
+  const dir = await Deno.makeTempDir({ prefix: `bench-${scenario.name}-` });
+  try {
+    const server = await startServer(pins.server, scenario.serverArgv(kind, dir));
+    let result: RoundResult;
+    try {
+      result = await runGenerator(pins.generator, scenario.task(kind, server.info));
+    } finally {
+      await server.stop();
+    }
+    if (scenario.countRows && !result.error) {
+      result.rows = kind === "ours"
+        ? await countRows(server.info.db!, "messages")
+        : await countRows(join(dir, "reference.db"), "messages");
+    }
+    return result;
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+function summary(kind: ServerKind, r: RoundResult): string {
+  if (r.error) return `${kind}: FAILED ${r.error}`;
+  if (r.fixed) {
+    const first = r.fixed[0];
+    return `${kind}: ${first.cpuUsPerDelivery} µs/delivery, p99 ${first.p99} ms, ` +
+      `max ${r.maxRate}/s (${r.rampStoppedBy})`;
+  }
+  if (r.handshakesPerSec) return `${kind}: ${r.handshakesPerSec} handshakes/s, ${r.errors} errors`;
+  return `${kind}: ${Math.round(r.rssPerConnection / 102.4) / 10} KB RSS per connection`;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const settings = settingsFor(args.quick, args.rounds ? Number(args.rounds) : undefined);
+  const only = args.only?.split(",");
+  const list = scenarios(settings).filter((s) => !only || only.includes(s.name));
+  await ensureNodeSide();
+  const pins = await pinning();
+  if (!pins) log("taskset or a second core is missing: servers and generator are NOT pinned");
+  const host = await machine();
+  log(
+    `${host.cpu}, ${host.cores} cores; Deno ${host.deno}, Node ${host.node}, socket.io ${host.socketio}`,
+  );
+
+  const results: Results = {};
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const scenario of list) {
+      // The two servers take turns: who goes first alternates between rounds.
+      const order = round % 2 === 1 ? scenario.servers : [...scenario.servers].reverse();
+      for (const kind of order) {
+        log(`round ${round}/${settings.rounds} · ${scenario.name} · ${kind}`);
+        const r = await runOne(scenario, kind, pins ?? { server: [], generator: [] });
+        log(`  ${summary(kind, r)}`);
+        ((results[scenario.name] ??= {})[kind] ??= []).push(r);
+      }
+    }
+  }
+
+  const rows = buildRows(results);
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  const date = new Date().toISOString();
+  const header = `${date} · ${settings.quick ? "quick" : "full"} · ${settings.rounds} round(s) · ` +
+    `${minutes} min · ${host.cpu}, ${host.cores} cores, ${host.memoryGb} GB, Linux ${host.kernel}` +
+    ` · Deno ${host.deno} · Node ${host.node} · socket.io ${host.socketio}` +
+    (pins ? " · server on core 1, generator on core 0" : " · unpinned");
+  console.log(`\n${header}\n\n${textTable(rows)}\n`);
+
+  if (args["no-write"]) return;
+  const out = join(BENCH_DIR, "results");
+  await Deno.mkdir(out, { recursive: true });
+  const name = settings.quick ? "latest-quick" : "latest";
+  await Deno.writeTextFile(
+    join(out, `${name}.json`),
+    JSON.stringify({ date, settings, machine: host, pinned: !!pins, rows, raw: results }, null, 2) +
+      "\n",
+  );
+  const markdown = `${header}\n\n${markdownTable(rows)}\n`;
+  await Deno.writeTextFile(join(out, `${name}.md`), markdown);
+  log(`wrote bench/results/${name}.json and ${name}.md`);
+}
+
+await main();

@@ -1,0 +1,105 @@
+// Our side of the benchmark, started by bench/run.ts as
+//   deno run -A bench/servers/ours.ts '{"mode":"broadcast"}'
+//   deno run -A bench/servers/ours.ts '{"mode":"persisted","dir":"<dir>","rooms":100,"perRoom":10}'
+// `broadcast` runs the same application as bench/bench/node/reference.mjs on our Socket.IO server.
+// `persisted` runs the whole service (startServer: config, libSQL, hub, desk face) and seeds
+// users, group rooms and access tokens for the load generator; messages then take the desk
+// face's real path (validate, check membership, commit, publish, render once, ack).
+// Prints one JSON line with its port (and where the seeded clients are) once it listens.
+import { startServer } from "../../main.ts";
+import { SocketServer } from "../../realtime/socketio/mod.ts";
+
+interface Options {
+  mode?: "broadcast" | "persisted";
+  dir?: string;
+  rooms?: number;
+  perRoom?: number;
+}
+
+const options: Options = JSON.parse(Deno.args[0] ?? "{}");
+
+function stats(url: URL): Response {
+  if (url.searchParams.get("gc") === "1") (globalThis as { gc?: () => void }).gc?.();
+  const m = Deno.memoryUsage();
+  return Response.json({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal });
+}
+
+async function broadcast(): Promise<void> {
+  const io = new SocketServer({ serveClient: false });
+  io.on("connection", (socket) => {
+    const room = String(socket.handshake.auth.room);
+    socket.join(room);
+    socket.on("message", (data: unknown, ack?: unknown) => {
+      io.to(room).emit("message", data);
+      if (typeof ack === "function") ack({ ok: true });
+    });
+  });
+  const handler = io.handler();
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: listening.resolve }, (req, info) => {
+    const url = new URL(req.url);
+    return url.pathname === "/bench/stats" ? stats(url) : handler(req, info);
+  });
+  const { port } = await listening.promise;
+  console.log(JSON.stringify({ port, pid: Deno.pid }));
+}
+
+async function persisted(): Promise<void> {
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "chat-bench-" });
+  const running = await startServer({
+    env: {
+      HOST: "127.0.0.1",
+      PORT: "0",
+      DATA_DIR: dir,
+      DATABASE_URL: `file:${dir}/chat.db`,
+      LOG_LEVEL: "warn",
+      // Seeding only: a thousand accounts at the production cost would take minutes.
+      PASSWORD_ITERATIONS: "1000",
+    },
+  });
+  const { core } = running;
+  const rooms = options.rooms ?? 100;
+  const perRoom = options.perRoom ?? 10;
+  const clients: { auth: { access_token: string }; room: number }[] = [];
+  for (let r = 0; r < rooms; r++) {
+    const ids: number[] = [];
+    for (let i = 0; i < perRoom; i++) {
+      const user = await core.accounts.create({
+        username: `bench${r}_${i}`,
+        password: `not-${crypto.randomUUID()}`,
+      });
+      ids.push(user.id);
+    }
+    const room = await core.rooms.createGroup({
+      creatorId: ids[0],
+      name: `bench room ${r}`,
+      roomType: "chat",
+    });
+    for (const id of ids.slice(1)) await core.rooms.addMember(room.id, id);
+    for (const id of ids) {
+      const pair = await core.tokens.issue(id);
+      clients.push({ auth: { access_token: pair.access }, room: room.id });
+    }
+  }
+  const clientsFile = `${dir}/clients.json`;
+  await Deno.writeTextFile(clientsFile, JSON.stringify(clients));
+  // The service has no stats route; a second listener answers for the benchmark.
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: listening.resolve }, (req) => {
+    return stats(new URL(req.url));
+  });
+  const statsPort = (await listening.promise).port;
+  console.log(JSON.stringify({
+    port: running.port,
+    statsPort,
+    pid: Deno.pid,
+    clientsFile,
+    db: `${dir}/chat.db`,
+  }));
+}
+
+if (options.mode === "persisted") await persisted();
+else await broadcast();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => Deno.exit(0));
+}

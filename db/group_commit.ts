@@ -1,0 +1,130 @@
+// Group commit: writes that arrive together share one transaction. One BEGIN…COMMIT per
+// write is what limits throughput under load (each commit is a WAL append and, for a remote
+// database, round trips), so items queue while a batch's transaction runs and the next
+// transaction takes everything that queued. Knows nothing of what the items are.
+import type { Db } from "./client.ts";
+
+export interface GroupCommitOptions<T, R> {
+  db: Db;
+  /**
+   * Applies one item inside the batch's transaction. A refusal (see `isRefusal`) must be
+   * thrown before the item writes anything: the batch commits without it.
+   */
+  apply(trx: Db, item: T): Promise<R>;
+  /** Errors that refuse one item only; any other error rolls the whole batch back. */
+  isRefusal(err: unknown): boolean;
+  /**
+   * Runs for each applied item after its transaction committed, in apply order, before any
+   * submitter hears back; it must not wait (nothing awaits it). Throwing rejects that item.
+   */
+  afterCommit?(result: R): void;
+  /** Most items in one transaction, so that a transaction stays short. */
+  maxBatch?: number;
+}
+
+export interface GroupCommitStats {
+  /** Items submitted so far. */
+  items: number;
+  /** Transactions begun, including rolled-back ones and items retried alone. */
+  transactions: number;
+  /** Most items one transaction held. */
+  largestBatch: number;
+}
+
+interface Pending<T, R> {
+  item: T;
+  resolve(value: R): void;
+  reject(err: unknown): void;
+}
+
+type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+export const DEFAULT_MAX_BATCH = 256;
+
+export class GroupCommitter<T, R> {
+  readonly #options: GroupCommitOptions<T, R>;
+  readonly #maxBatch: number;
+  #queue: Pending<T, R>[] = [];
+  #draining = false;
+  #stats: GroupCommitStats = { items: 0, transactions: 0, largestBatch: 0 };
+
+  constructor(options: GroupCommitOptions<T, R>) {
+    this.#options = options;
+    this.#maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+  }
+
+  /** A copy: callers may read the counters, not move them. */
+  get stats(): Readonly<GroupCommitStats> {
+    return { ...this.#stats };
+  }
+
+  /** Settles once the item's transaction committed (and `afterCommit` ran) or refused it. */
+  submit(item: T): Promise<R> {
+    const { promise, resolve, reject } = Promise.withResolvers<R>();
+    this.#queue.push({ item, resolve, reject });
+    this.#stats.items++;
+    if (!this.#draining) {
+      this.#draining = true;
+      // A microtask, not a timer: an idle committer adds no latency, yet items submitted in
+      // the same turn still share the first transaction.
+      queueMicrotask(() => this.#drain());
+    }
+    return promise;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        // #commit settles every item itself; this only keeps a bug from stranding a batch.
+        await this.#commit(batch).catch((err) => batch.forEach((p) => p.reject(err)));
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #commit(batch: Pending<T, R>[]): Promise<void> {
+    const { db, apply, isRefusal } = this.#options;
+    this.#stats.transactions++;
+    this.#stats.largestBatch = Math.max(this.#stats.largestBatch, batch.length);
+    let outcomes: Outcome<R>[] = [];
+    try {
+      await db.transaction().execute(async (trx) => {
+        outcomes = [];
+        for (const { item } of batch) {
+          try {
+            outcomes.push({ ok: true, value: await apply(trx, item) });
+          } catch (err) {
+            if (!isRefusal(err)) throw err;
+            outcomes.push({ ok: false, error: err });
+          }
+        }
+      });
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0].reject(err);
+        return;
+      }
+      // Rolled back: retry each item alone, so one bad item cannot fail its neighbours.
+      for (const pending of batch) await this.#commit([pending]);
+      return;
+    }
+    this.#settle(batch, outcomes);
+  }
+
+  #settle(batch: Pending<T, R>[], outcomes: Outcome<R>[]): void {
+    // One synchronous pass: promise reactions run after it, so every afterCommit of the
+    // batch happens before the first submitter hears back.
+    batch.forEach((pending, i) => {
+      const outcome = outcomes[i];
+      if (!outcome.ok) return pending.reject(outcome.error);
+      try {
+        this.#options.afterCommit?.(outcome.value);
+      } catch (err) {
+        return pending.reject(err);
+      }
+      pending.resolve(outcome.value);
+    });
+  }
+}
