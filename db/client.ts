@@ -10,6 +10,7 @@ import {
   SqliteQueryCompiler,
 } from "kysely";
 import { LibsqlDriver, mutexForFile } from "./driver.ts";
+import { LocalDatabase, type SqlExecutor } from "./local.ts";
 import type { Database } from "./schema.ts";
 
 export type Db = Kysely<Database>;
@@ -58,7 +59,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   if (path && path.includes("/")) {
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
   }
-  const client = createClient({ url: options.url, authToken: options.authToken });
+  // Files go through LocalDatabase (prepared statements kept); remote URLs through the client.
+  const file = local ? new LocalDatabase(path ?? ":memory:") : undefined;
+  const remote = file
+    ? undefined
+    : createClient({ url: options.url, authToken: options.authToken });
+  const client: SqlExecutor = file ?? remote!;
   const mutex = mutexForFile(path === undefined ? undefined : resolve(path));
   const release = await mutex.lock();
   try {
@@ -73,12 +79,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     release();
   }
 
-  const driver = new LibsqlDriver(client, local, mutex);
+  const driver = new LibsqlDriver(file ?? remote!, mutex);
   const db = new Kysely<Database>({ dialect: libsqlDialect(driver) });
 
   async function runScriptOnce(skipIf: InStatement, script: string): Promise<boolean> {
-    if (!local) {
-      const tx = await client.transaction("write");
+    if (remote) {
+      const tx = await remote.transaction("write");
       try {
         if ((await tx.execute(skipIf)).rows.length > 0) return false;
         await tx.executeMultiple(script);
@@ -88,9 +94,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         tx.close();
       }
     }
-    // For a file, everything stays on the client's one connection. executeMultiple rolls back
-    // a transaction it leaves open, so the script carries its own COMMIT: a failure anywhere
-    // leaves the transaction open and is rolled back whole.
+    // For a file, everything stays on its one connection. The script carries its own COMMIT:
+    // a failure anywhere leaves the transaction open, and it is rolled back whole.
     const release = await mutex.lock();
     try {
       await client.execute("BEGIN IMMEDIATE");
@@ -103,7 +108,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         await client.execute("ROLLBACK");
         throw err;
       }
-      await client.executeMultiple(`${script}\n;\nCOMMIT;`);
+      try {
+        await file!.executeMultiple(`${script}\n;\nCOMMIT;`);
+      } catch (err) {
+        // A failed statement leaves the transaction open: the whole script goes.
+        if (file!.inTransaction) await file!.execute("ROLLBACK");
+        throw err;
+      }
       return true;
     } finally {
       release();

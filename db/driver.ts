@@ -16,6 +16,7 @@ import type {
   QueryResult,
   TransactionSettings,
 } from "kysely";
+import type { LocalDatabase, SqlExecutor } from "./local.ts";
 
 /** Hands out one turn at a time, in arrival order. */
 export class Mutex {
@@ -45,14 +46,16 @@ export function mutexForFile(path: string | undefined): Mutex {
 export class LibsqlConnection implements DatabaseConnection {
   #tx: Transaction | undefined;
 
-  constructor(readonly client: Client, readonly local: boolean) {}
+  /** `client` runs statements; `remote` is set for a remote database (its transactions). */
+  constructor(readonly client: SqlExecutor, readonly remote: Client | undefined) {}
+
+  get local(): boolean {
+    return this.remote === undefined;
+  }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const target = this.#tx ?? this.client;
-    const result = await target.execute({
-      sql: query.sql,
-      args: query.parameters as InArgs,
-    });
+    const target: SqlExecutor = this.#tx ?? this.client;
+    const result = await target.execute({ sql: query.sql, args: query.parameters as InArgs });
     return {
       insertId: result.lastInsertRowid,
       numAffectedRows: BigInt(result.rowsAffected),
@@ -61,8 +64,8 @@ export class LibsqlConnection implements DatabaseConnection {
   }
 
   async begin(): Promise<void> {
-    if (this.local) await this.client.execute("BEGIN IMMEDIATE");
-    else this.#tx = await this.client.transaction("write");
+    if (this.remote) this.#tx = await this.remote.transaction("write");
+    else await this.client.execute("BEGIN IMMEDIATE");
   }
 
   async commit(): Promise<void> {
@@ -95,17 +98,22 @@ export class LibsqlConnection implements DatabaseConnection {
 }
 
 export class LibsqlDriver implements Driver {
-  readonly #shared: LibsqlConnection;
+  readonly #shared: LibsqlConnection | undefined;
   #release: (() => void) | undefined;
 
-  constructor(readonly client: Client, readonly local: boolean, readonly mutex: Mutex) {
-    this.#shared = new LibsqlConnection(client, local);
+  /** A local file (its one connection, taken in turns) or a remote client. */
+  constructor(readonly source: LocalDatabase | Client, readonly mutex: Mutex) {
+    this.#shared = this.local ? new LibsqlConnection(source, undefined) : undefined;
+  }
+
+  get local(): boolean {
+    return !("transaction" in this.source);
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    if (!this.local) return new LibsqlConnection(this.client, false);
+    if (!this.#shared) return new LibsqlConnection(this.source, this.source as Client);
     this.#release = await this.mutex.lock();
     return this.#shared;
   }
@@ -132,7 +140,7 @@ export class LibsqlDriver implements Driver {
   }
 
   destroy(): Promise<void> {
-    this.client.close();
+    this.source.close();
     return Promise.resolve();
   }
 }
