@@ -20,10 +20,13 @@ if (!file) {
 const profile: Profile = JSON.parse(await Deno.readTextFile(file));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) =>
+  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+);
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 
-const short = (url: string) => url.replace(/^.*\/node_modules\/(\.deno\/)?/, "npm:").replace(/^file:\/\/.*?\/(main\/)?/, "");
+const short = (url: string) =>
+  url.replace(/^.*\/node_modules\/(\.deno\/)?/, "npm:").replace(/^file:\/\/.*?\/(main\/)?/, "");
 const fns = new Map<string, number>();
 const files = new Map<string, number>();
 for (const [id, us] of self) {
@@ -37,6 +40,10 @@ for (const [id, us] of self) {
 const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
 const top = Number(topArg ?? 25);
 console.log(`total sampled: ${(total / 1000).toFixed(0)} ms\n\nself time by function:`);
-for (const [k, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
+for (const [k, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  console.log(`${pct(us)}  ${k}`);
+}
 console.log("\nself time by file:");
-for (const [k, us] of [...files].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${pct(us)}  ${k}`);
+for (const [k, us] of [...files].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+  console.log(`${pct(us)}  ${k}`);
+}

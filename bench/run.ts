@@ -6,6 +6,8 @@
 //   deno task bench              three rounds of everything (under 15 minutes)
 //   deno task bench --quick      one short round (under 2 minutes)
 //   deno task bench --only=fanout,storm --rounds=1
+//   deno task bench --quick --only=persisted --cpu-prof   (V8 profiles of every server run
+//                                 in bench/results/profiles/; read them with bench/profile.ts)
 import { createClient } from "@libsql/client";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     rounds: { type: "string" },
     only: { type: "string" },
     "no-write": { type: "boolean", default: false },
+    "cpu-prof": { type: "boolean", default: false },
   },
 });
 
@@ -83,14 +86,29 @@ async function countRows(db: string, table: string): Promise<number> {
   }
 }
 
+/** The server's command with V8's CPU profiler on (Deno and Node take the same flags). */
+function profiled(argv: string[], dir: string): string[] {
+  const flags = ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+  const at = argv[1] === "run" ? 2 : 1;
+  return [...argv.slice(0, at), ...flags, ...argv.slice(at)];
+}
+
 async function runOne(
   scenario: Scenario,
   kind: ServerKind,
   pins: { server: string[]; generator: string[] },
+  round: number,
 ): Promise<RoundResult> {
   const dir = await Deno.makeTempDir({ prefix: `bench-${scenario.name}-` });
   try {
-    const server = await startServer(pins.server, scenario.serverArgv(kind, dir));
+    let argv = scenario.serverArgv(kind, dir);
+    if (args["cpu-prof"]) {
+      argv = profiled(
+        argv,
+        join(BENCH_DIR, "results", "profiles", `${scenario.name}-${kind}-${round}`),
+      );
+    }
+    const server = await startServer(pins.server, argv);
     let result: RoundResult;
     try {
       result = await runGenerator(pins.generator, scenario.task(kind, server.info));
@@ -141,7 +159,7 @@ async function main(): Promise<void> {
       const order = round % 2 === 1 ? scenario.servers : [...scenario.servers].reverse();
       for (const kind of order) {
         log(`round ${round}/${settings.rounds} · ${scenario.name} · ${kind}`);
-        const r = await runOne(scenario, kind, pins ?? { server: [], generator: [] });
+        const r = await runOne(scenario, kind, pins ?? { server: [], generator: [] }, round);
         log(`  ${summary(kind, r)}`);
         ((results[scenario.name] ??= {})[kind] ??= []).push(r);
       }

@@ -73,7 +73,7 @@ const failed = (r: RoundResult) => typeof r.error === "string";
 /** The gates of one fixed-rate step over every round of both servers. */
 function stepGates(index: number, ...runs: (RoundResult[] | undefined)[]): string {
   const steps = runs.flatMap((rs) => (rs ?? []).map((r) => r.fixed?.[index]));
-  if (steps.some((s) => s === undefined)) return "run failed";
+  if (steps.length === 0 || steps.some((s) => s === undefined)) return "run failed";
   const lost = steps.reduce((n, s) => n + s.lost, 0);
   const gen = Math.max(...steps.map((s) => s.genCpuPct));
   const delivered = lost === 0 ? "delivered = expected" : `LOST ${lost}`;
@@ -139,32 +139,36 @@ export function buildRows(results: Results): Row[] {
     rows.push(row);
   };
 
-  for (const [i, rate] of [[0, "20k"], [1, "50k"]] as const) {
-    const label = `${rate} deliveries/s`;
-    fixedRow("fan-out", f.ours, f.socketio, i, label, "cpuUsPerDelivery", "CPU µs per delivery", {
-      op: "<=",
-      ratio: 0.5,
-    });
-    fixedRow("fan-out", f.ours, f.socketio, i, label, "p50", "p50 ms");
-    fixedRow("fan-out", f.ours, f.socketio, i, label, "p99", "p99 ms", { op: "<=", ratio: 1 });
-    fixedRow("fan-out", f.ours, f.socketio, i, label, "p999", "p99.9 ms");
-    fixedRow(
-      "fan-out",
-      f.ours,
-      f.ceiling,
-      i,
-      label,
-      "cpuUsPerDelivery",
-      "CPU µs per delivery",
-      { op: "<=", ratio: 1.3 },
-      "bare WebSocket",
-    );
+  if (results.fanout) fanoutRows();
+  function fanoutRows() {
+    for (const [i, rate] of [[0, "20k"], [1, "50k"]] as const) {
+      const label = `${rate} deliveries/s`;
+      fixedRow("fan-out", f.ours, f.socketio, i, label, "cpuUsPerDelivery", "CPU µs per delivery", {
+        op: "<=",
+        ratio: 0.5,
+      });
+      fixedRow("fan-out", f.ours, f.socketio, i, label, "p50", "p50 ms");
+      fixedRow("fan-out", f.ours, f.socketio, i, label, "p99", "p99 ms", { op: "<=", ratio: 1 });
+      fixedRow("fan-out", f.ours, f.socketio, i, label, "p999", "p99.9 ms");
+      fixedRow(
+        "fan-out",
+        f.ours,
+        f.ceiling,
+        i,
+        label,
+        "cpuUsPerDelivery",
+        "CPU µs per delivery",
+        { op: "<=", ratio: 1.3 },
+        "bare WebSocket",
+      );
+    }
+    rampRow("fan-out", f.ours, f.socketio, "highest deliveries/s (p99 ≤ 50 ms, no loss)", 1000);
+    fixedRow("fan-out", f.ours, f.socketio, 1, "50k deliveries/s", "serverRssMb", "server RSS MB");
   }
-  rampRow("fan-out", f.ours, f.socketio, "highest deliveries/s (p99 ≤ 50 ms, no loss)", 1000);
-  fixedRow("fan-out", f.ours, f.socketio, 1, "50k deliveries/s", "serverRssMb", "server RSS MB");
 
   for (const [name, label] of [["chat100", "chat 100×10"], ["chat500", "chat 500×10"]]) {
-    const c = results[name] ?? {};
+    const c = results[name];
+    if (!c) continue;
     fixedRow(
       label,
       c.ours,
@@ -185,92 +189,99 @@ export function buildRows(results: Results): Row[] {
     });
   }
 
-  const p = results.persisted ?? {};
-  fixedRow(
-    "persisted",
-    p.ours,
-    p.socketio,
-    0,
-    "2,000 msg/s in",
-    "cpuUsPerInbound",
-    "CPU µs per inbound",
-  );
-  fixedRow("persisted", p.ours, p.socketio, 0, "2,000 msg/s in", "p99", "p99 ms");
-  rampRow("persisted", p.ours, p.socketio, "highest inbound msg/s (p99 ≤ 50 ms, no loss)", 1, {
-    op: ">=",
-    ratio: 2.5,
-  });
-  const committed = (rs: RoundResult[] | undefined) =>
-    (rs ?? []).map((r) =>
-      r.error ? "failed" : `${r.rows}/${r.acked}${r.rows === r.acked ? "" : " MISMATCH"}`
-    ).join(", ");
-  rows.push({
-    ...compare(
+  if (results.persisted) persistedRows(results.persisted);
+  if (results.idle) idleRows(results.idle);
+  if (results.storm) stormRows(results.storm);
+  return rows;
+
+  function persistedRows(p: Results[string]) {
+    fixedRow(
       "persisted",
-      "rows committed − messages acked",
       p.ours,
       p.socketio,
-      (r) => r.error ? null : r.rows - r.acked,
-      `rows/acked per round: ours ${committed(p.ours)}; socket.io ${committed(p.socketio)}`,
-    ),
-    ratio: null,
-  });
+      0,
+      "2,000 msg/s in",
+      "cpuUsPerInbound",
+      "CPU µs per inbound",
+    );
+    fixedRow("persisted", p.ours, p.socketio, 0, "2,000 msg/s in", "p99", "p99 ms");
+    rampRow("persisted", p.ours, p.socketio, "highest inbound msg/s (p99 ≤ 50 ms, no loss)", 1, {
+      op: ">=",
+      ratio: 2.5,
+    });
+    const committed = (rs: RoundResult[] | undefined) =>
+      (rs ?? []).map((r) =>
+        r.error ? "failed" : `${r.rows}/${r.acked}${r.rows === r.acked ? "" : " MISMATCH"}`
+      ).join(", ");
+    rows.push({
+      ...compare(
+        "persisted",
+        "rows committed − messages acked",
+        p.ours,
+        p.socketio,
+        (r) => r.error ? null : r.rows - r.acked,
+        `rows/acked per round: ours ${committed(p.ours)}; socket.io ${committed(p.socketio)}`,
+      ),
+      ratio: null,
+    });
+  }
 
-  const idle = results.idle ?? {};
-  const idleGates = (rs: RoundResult[] | undefined) =>
-    (rs ?? []).map((r) => r.error ? "failed" : `${r.connected}/${r.clients}`).join(", ");
-  rows.push(compare(
-    "idle",
-    "RSS per connection, KB",
-    idle.ours,
-    idle.socketio,
-    (r) => r.error ? null : r.rssPerConnection / 1024,
-    `connected: ours ${idleGates(idle.ours)}; socket.io ${idleGates(idle.socketio)}`,
-    { op: "<=", ratio: 0.6 },
-  ));
-  rows.push(compare(
-    "idle",
-    "JS heap per connection, KB",
-    idle.ours,
-    idle.socketio,
-    (r) => r.error ? null : r.heapPerConnection / 1024,
-    "after a forced GC on both",
-  ));
+  function idleRows(idle: Results[string]) {
+    const idleGates = (rs: RoundResult[] | undefined) =>
+      (rs ?? []).map((r) => r.error ? "failed" : `${r.connected}/${r.clients}`).join(", ");
+    rows.push(compare(
+      "idle",
+      "RSS per connection, KB",
+      idle.ours,
+      idle.socketio,
+      (r) => r.error ? null : r.rssPerConnection / 1024,
+      `connected: ours ${idleGates(idle.ours)}; socket.io ${idleGates(idle.socketio)}`,
+      { op: "<=", ratio: 0.6 },
+    ));
+    rows.push(compare(
+      "idle",
+      "JS heap per connection, KB",
+      idle.ours,
+      idle.socketio,
+      (r) => r.error ? null : r.heapPerConnection / 1024,
+      "after a forced GC on both",
+    ));
+  }
 
-  const storm = results.storm ?? {};
-  const stormGates = (rs: RoundResult[] | undefined) =>
-    (rs ?? []).map((r) => r.error ? "failed" : `${r.errors}`).join(", ");
-  const errors = `errors per round: ours ${stormGates(storm.ours)}; socket.io ${
-    stormGates(storm.socketio)
-  }`;
-  rows.push(
-    compare(
-      "storm",
-      "handshakes/s",
-      storm.ours,
-      storm.socketio,
-      (r) => r.handshakesPerSec,
-      errors,
-      {
-        op: ">=",
-        ratio: 2,
-      },
-    ),
-  );
-  rows.push(
-    compare(
-      "storm",
-      "time until all connected, ms",
-      storm.ours,
-      storm.socketio,
-      (r) => r.totalMs,
-      errors,
-    ),
-  );
-  rows.push(
-    compare("storm", "p99 handshake, ms", storm.ours, storm.socketio, (r) => r.p99, errors),
-  );
-  return rows;
+  function stormRows(storm: Results[string]) {
+    const stormGates = (rs: RoundResult[] | undefined) =>
+      (rs ?? []).map((r) => r.error ? "failed" : `${r.errors}`).join(", ");
+    const errors = `errors per round: ours ${stormGates(storm.ours)}; socket.io ${
+      stormGates(storm.socketio)
+    }`;
+    rows.push(
+      compare(
+        "storm",
+        "handshakes/s",
+        storm.ours,
+        storm.socketio,
+        (r) => r.handshakesPerSec,
+        errors,
+        {
+          op: ">=",
+          ratio: 2,
+        },
+      ),
+    );
+    rows.push(
+      compare(
+        "storm",
+        "time until all connected, ms",
+        storm.ours,
+        storm.socketio,
+        (r) => r.totalMs,
+        errors,
+      ),
+    );
+    rows.push(
+      compare("storm", "p99 handshake, ms", storm.ours, storm.socketio, (r) => r.p99, errors),
+    );
+  }
 }
 
 // ---------------------------------------------------------------- rendering
