@@ -32,6 +32,7 @@ interface Prepared {
 
 /** Statements kept; beyond this (e.g. IN lists of every length) the cache starts again. */
 const CACHE_LIMIT = 512;
+const SCHEMA_CHANGE = /^\s*(ALTER|CREATE|DROP)\b/i;
 
 function toSql(value: unknown): SqlValue {
   if (value === undefined || value === null) return null;
@@ -72,6 +73,8 @@ export class LocalDatabase implements SqlExecutor {
     const { stmt, columns } = this.#prepare(sql);
     if (columns === undefined) {
       const info = stmt.run(args);
+      // Kept SELECT * statements would go on naming the old columns.
+      if (SCHEMA_CHANGE.test(sql)) this.#cache.clear();
       return {
         rows: [],
         rowsAffected: info.changes,

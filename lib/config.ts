@@ -58,6 +58,12 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: databaseUrl,
   DATABASE_AUTH_TOKEN: z.string().optional(),
+  DATABASE_SYNC: z.string().default("normal").transform((raw, ctx) => {
+    const v = raw.trim().toUpperCase();
+    if (v === "NORMAL" || v === "FULL") return v;
+    ctx.addIssue({ code: "custom", message: "must be normal or full" });
+    return z.NEVER;
+  }),
   UPLOAD_DIR: z.string().min(1).optional(),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   ACCESS_TOKEN_TTL: duration("24h"),
@@ -90,7 +96,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
-  database: { url: string; authToken?: string };
+  /** `synchronous`: NORMAL survives a process crash, FULL also a power loss (local files). */
+  database: { url: string; authToken?: string; synchronous: "NORMAL" | "FULL" };
   uploadDir: string;
   /** Undefined until resolveJwtSecret() fills it from the data directory. */
   jwtSecret?: string;
@@ -155,7 +162,11 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     host: e.HOST,
     port: e.PORT,
     dataDir,
-    database: { url: e.DATABASE_URL, authToken: e.DATABASE_AUTH_TOKEN },
+    database: {
+      url: e.DATABASE_URL,
+      authToken: e.DATABASE_AUTH_TOKEN,
+      synchronous: e.DATABASE_SYNC,
+    },
     uploadDir: e.UPLOAD_DIR ?? `${dataDir}/uploads`,
     jwtSecret: e.JWT_SECRET,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,

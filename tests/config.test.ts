@@ -7,6 +7,7 @@ Deno.test("with nothing set, the defaults run on one machine", () => {
   const config = loadConfig({});
   assert.equal(config.port, 8000);
   assert.equal(config.database.url, "file:./data/chat.db");
+  assert.equal(config.database.synchronous, "NORMAL");
   assert.equal(config.uploadDir, "./data/uploads");
   assert.equal(config.accessTokenTtl, 24 * 3600);
   assert.equal(config.refreshTokenTtl, 7 * 86400);
@@ -24,7 +25,9 @@ Deno.test("durations, lists and flags are parsed", () => {
     SEED_DEMO: "yes",
     DATA_DIR: "/srv/chat/",
     DATABASE_URL: "libsql://chat.example.turso.io",
+    DATABASE_SYNC: "full",
   });
+  assert.equal(config.database.synchronous, "FULL");
   assert.equal(config.accessTokenTtl, 900);
   assert.equal(config.refreshTokenTtl, 3600);
   assert.deepEqual(config.corsOrigins, ["https://a.example", "https://b.example"]);
@@ -38,6 +41,7 @@ Deno.test("each bad value is refused with an error naming its variable", () => {
     ["PORT", "70000"],
     ["PORT", "8o8o"],
     ["ACCESS_TOKEN_TTL", "forever"],
+    ["DATABASE_SYNC", "off"],
     ["PASSWORD_ITERATIONS", "10"],
     ["DATABASE_URL", "postgres://x"],
     ["LOG_LEVEL", "loud"],

@@ -189,23 +189,26 @@ export function buildRows(results: Results): Row[] {
     });
   }
 
-  if (results.persisted) persistedRows(results.persisted);
+  if (results.persisted) persistedRows("persisted", "2,000", results.persisted);
+  if (results["persisted-full"]) {
+    persistedRows("persisted FULL", "1,000", results["persisted-full"]);
+  }
   if (results.idle) idleRows(results.idle);
   if (results.storm) stormRows(results.storm);
   return rows;
 
-  function persistedRows(p: Results[string]) {
+  function persistedRows(scenario: string, rate: string, p: Results[string]) {
     fixedRow(
-      "persisted",
+      scenario,
       p.ours,
       p.socketio,
       0,
-      "2,000 msg/s in",
+      `${rate} msg/s in`,
       "cpuUsPerInbound",
       "CPU µs per inbound",
     );
-    fixedRow("persisted", p.ours, p.socketio, 0, "2,000 msg/s in", "p99", "p99 ms");
-    rampRow("persisted", p.ours, p.socketio, "highest inbound msg/s (p99 ≤ 50 ms, no loss)", 1, {
+    fixedRow(scenario, p.ours, p.socketio, 0, `${rate} msg/s in`, "p99", "p99 ms");
+    rampRow(scenario, p.ours, p.socketio, "highest inbound msg/s (p99 ≤ 50 ms, no loss)", 1, {
       op: ">=",
       ratio: 2.5,
     });
@@ -215,7 +218,7 @@ export function buildRows(results: Results): Row[] {
       ).join(", ");
     rows.push({
       ...compare(
-        "persisted",
+        scenario,
         "rows committed − messages acked",
         p.ours,
         p.socketio,
@@ -246,6 +249,19 @@ export function buildRows(results: Results): Row[] {
       (r) => r.error ? null : r.heapPerConnection / 1024,
       "after a forced GC on both",
     ));
+    if (!idle.ceiling) return;
+    for (const [metric, field] of [["RSS", "rssPerConnection"], ["JS heap", "heapPerConnection"]]) {
+      rows.push(compare(
+        "idle",
+        `${metric} per connection, KB`,
+        idle.ours,
+        idle.ceiling,
+        (r) => r.error ? null : r[field] / 1024,
+        `connected: bare WS ${idleGates(idle.ceiling)}`,
+        undefined,
+        "bare WebSocket",
+      ));
+    }
   }
 
   function stormRows(storm: Results[string]) {

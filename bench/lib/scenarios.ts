@@ -23,10 +23,10 @@ export function settingsFor(quick: boolean, rounds?: number): Settings {
     ? {
       quick,
       rounds: rounds ?? 1,
-      warmupMs: 400,
-      windowMs: 1200,
-      rampWarmupMs: 300,
-      rampWindowMs: 1000,
+      warmupMs: 300,
+      windowMs: 1000,
+      rampWarmupMs: 200,
+      rampWindowMs: 800,
       idleClients: 2000,
       stormClients: 1000,
     }
@@ -35,8 +35,8 @@ export function settingsFor(quick: boolean, rounds?: number): Settings {
       rounds: rounds ?? 3,
       warmupMs: 1000,
       windowMs: 3000,
-      rampWarmupMs: 500,
-      rampWindowMs: 2000,
+      rampWarmupMs: 400,
+      rampWindowMs: 1500,
       idleClients: 10_000,
       stormClients: 5000,
     };
@@ -110,6 +110,31 @@ export function scenarios(s: Settings): Scenario[] {
       ramp: ramp(3000, 200_000),
     }),
   });
+  const persisted = (name: string, sync: "normal" | "full"): Scenario => ({
+    name,
+    title: `Persisted chat 100×10, synchronous=${sync.toUpperCase()}: committed before ` +
+      "broadcast and ack",
+    servers: ["ours", "socketio"],
+    countRows: true,
+    serverArgv: (kind, dir) =>
+      kind === "ours"
+        ? serverArgv(kind, { mode: "persisted", dir, rooms: 100, perRoom: 10, sync })
+        : serverArgv(kind, { mode: "persisted", db: join(dir, "reference.db"), sync }),
+    task: (kind, info) => ({
+      ...common(kind, info),
+      task: "rate",
+      rooms: 100,
+      perRoom: 10,
+      recipients: 10,
+      clientsFile: info.clientsFile,
+      publishers: "all",
+      textBytes: 60,
+      ack: true,
+      prime: true,
+      steps: [fixed(sync === "full" ? 1000 : 2000)],
+      ramp: ramp(sync === "full" ? 1500 : 3000, 200_000),
+    }),
+  });
   return [
     {
       name: "fanout",
@@ -131,34 +156,12 @@ export function scenarios(s: Settings): Scenario[] {
     },
     chat("chat100", 100),
     chat("chat500", 500),
-    {
-      name: "persisted",
-      title: "Persisted chat 100×10: committed before broadcast and ack",
-      servers: ["ours", "socketio"],
-      countRows: true,
-      serverArgv: (kind, dir) =>
-        kind === "ours"
-          ? serverArgv(kind, { mode: "persisted", dir, rooms: 100, perRoom: 10 })
-          : serverArgv(kind, { mode: "persisted", db: join(dir, "reference.db") }),
-      task: (kind, info) => ({
-        ...common(kind, info),
-        task: "rate",
-        rooms: 100,
-        perRoom: 10,
-        recipients: 10,
-        clientsFile: info.clientsFile,
-        publishers: "all",
-        textBytes: 60,
-        ack: true,
-        prime: true,
-        steps: [fixed(2000)],
-        ramp: ramp(3000, 200_000),
-      }),
-    },
+    persisted("persisted", "normal"),
+    persisted("persisted-full", "full"),
     {
       name: "idle",
       title: `Idle: ${s.idleClients.toLocaleString("en")} connected clients, 10 per room`,
-      servers: ["ours", "socketio"],
+      servers: ["ours", "socketio", "ceiling"],
       serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
       task: (kind, info) => ({
         ...common(kind, info),

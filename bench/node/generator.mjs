@@ -40,7 +40,9 @@ async function serverStats() {
 
 /** Who connects: from a file the server wrote (auth + room each), or rooms × perRoom. */
 function clientSpecs() {
-  if (task.clientsFile) return JSON.parse(readFileSync(task.clientsFile, "utf8"));
+  if (task.clientsFile) {
+    return JSON.parse(readFileSync(task.clientsFile, "utf8"));
+  }
   const specs = [];
   for (let r = 0; r < task.rooms; r++) {
     for (let i = 0; i < task.perRoom; i++) {
@@ -164,7 +166,9 @@ async function connectAll(clients, concurrency) {
   async function worker() {
     while (next < clients.length) await clients[next++].connect();
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, clients.length) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, clients.length) }, worker),
+  );
 }
 
 function percentile(sorted, p) {
@@ -187,7 +191,8 @@ async function runStep(publishers, step) {
   const total = Math.ceil((winEnd - start) / interval);
   const roomSize = task.recipients;
   const expectedPerMsg = roomSize;
-  const capacity = Math.ceil(step.rate * (step.windowMs / 1000) * expectedPerMsg * 1.05) + 1024;
+  const capacity = Math.ceil(step.rate * (step.windowMs / 1000) * expectedPerMsg * 1.05) +
+    1024;
   const state = {
     winStart,
     winEnd,
@@ -233,7 +238,12 @@ async function runStep(publishers, step) {
   const sorted = state.samples.subarray(0, n).sort();
   const genCpuPct = ((genCpu.user + genCpu.system) / wall) * 100;
   if (process.env.GEN_DEBUG) {
-    log("gen user", genCpu.user / wall * 100, "sys", genCpu.system / wall * 100);
+    log(
+      "gen user",
+      genCpu.user / wall * 100,
+      "sys",
+      genCpu.system / wall * 100,
+    );
   }
   return {
     rate: step.rate,
@@ -266,14 +276,18 @@ async function rateTask() {
   const t0 = nowUs();
   await connectAll(clients, task.connectConcurrency ?? 256);
   log(`${clients.length} connected in ${Math.round((nowUs() - t0) / 1000)} ms`);
-  if (totals.connectErrors > 0) throw new Error(`${totals.connectErrors} clients failed`);
+  if (totals.connectErrors > 0) {
+    throw new Error(`${totals.connectErrors} clients failed`);
+  }
   const publishers = task.publishers === "first" ? [clients[0]] : clients;
   if (task.prime) {
     // Each client says something once (the desk face subscribes a socket to a group room on
     // its first message there); then everyone is in their room.
     for (const c of clients) c.publish("#P#prime", true);
     const deadline = Date.now() + 30_000;
-    while (clients.some((c) => c.pendingAcks > 0) && Date.now() < deadline) await sleep(10);
+    while (clients.some((c) => c.pendingAcks > 0) && Date.now() < deadline) {
+      await sleep(10);
+    }
   }
   const fixed = [];
   for (const step of task.steps ?? []) {
@@ -283,32 +297,67 @@ async function rateTask() {
     await sleep(task.pauseMs);
   }
   const ramp = [];
-  let best;
+  const limit = task.genCpuLimitPct;
+  // The highest passing rate so far; the fixed points count too.
+  let best = fixed.filter(passes).reduce(
+    (b, r) => (!b || r.rate > b.rate ? r : b),
+    undefined,
+  );
   let stoppedBy = "max";
+  const step = async (rate) => {
+    const result = await runStep(publishers, { ...task.ramp, rate });
+    ramp.push(result);
+    log(
+      `ramp ${rate}/s: p99 ${result.p99} ms, lost ${result.lost}, gen ${result.genCpuPct}%`,
+    );
+    await sleep(task.pauseMs);
+    return result;
+  };
   if (task.ramp) {
+    let failedAt;
     for (
       let rate = task.ramp.from;
       rate <= task.ramp.max;
       rate = Math.round(rate * task.ramp.factor)
     ) {
-      const result = await runStep(publishers, { ...task.ramp, rate });
-      ramp.push(result);
-      log(`ramp ${rate}/s: p99 ${result.p99} ms, lost ${result.lost}, gen ${result.genCpuPct}%`);
+      const result = await step(rate);
+      const generatorBound = result.genCpuPct >= limit;
       if (!passes(result)) {
-        stoppedBy = "server";
+        failedAt = rate;
+        stoppedBy = generatorBound ? "generator" : "server";
         break;
       }
       best = result;
-      if (result.genCpuPct >= task.genCpuLimitPct) {
+      if (generatorBound) {
         stoppedBy = "generator";
         break;
       }
-      await sleep(task.pauseMs);
+    }
+    // Narrow the last gap, so the figure is not just one of the ramp's coarse steps.
+    let low = best?.rate ?? 0;
+    let high = failedAt;
+    for (
+      let i = 0;
+      stoppedBy === "server" && i < (task.ramp.refine ?? 2);
+      i++
+    ) {
+      if (high - low <= low * 0.05) break;
+      const mid = Math.round((low + high) / 2);
+      const result = await step(mid);
+      if (!passes(result)) {
+        high = mid;
+        continue;
+      }
+      best = result;
+      low = mid;
+      if (result.genCpuPct >= limit) stoppedBy = "generator";
     }
   }
   // Every ack still on its way counts: rows committed are compared with messages acked.
   const deadline = Date.now() + 10_000;
-  while (clients.some((c) => c.pendingAcks > 0) && Date.now() < deadline) await sleep(10);
+  while (clients.some((c) => c.pendingAcks > 0) && Date.now() < deadline) {
+    await sleep(10);
+  }
   for (const c of clients) c.close();
   return {
     clients: clients.length,
@@ -338,10 +387,14 @@ async function idleTask() {
     errors: totals.connectErrors,
     rssBefore,
     rssAfter,
-    rssPerConnection: Math.round((rssAfter - rssBefore) / Math.max(1, connected)),
+    rssPerConnection: Math.round(
+      (rssAfter - rssBefore) / Math.max(1, connected),
+    ),
     heapBefore: before.heapUsed,
     heapAfter: after.heapUsed,
-    heapPerConnection: Math.round((after.heapUsed - before.heapUsed) / Math.max(1, connected)),
+    heapPerConnection: Math.round(
+      (after.heapUsed - before.heapUsed) / Math.max(1, connected),
+    ),
   };
 }
 
@@ -353,7 +406,10 @@ async function stormTask() {
   const results = await Promise.all(clients.map((c) => c.connect()));
   const totalMs = (nowUs() - t0) / 1000;
   const cpuMs = cpuMsOf(task.serverPid) - cpuBefore;
-  const times = Float64Array.from(clients.filter((c) => c.connected), (c) => c.handshakeUs)
+  const times = Float64Array.from(
+    clients.filter((c) => c.connected),
+    (c) => c.handshakeUs,
+  )
     .sort();
   for (const c of clients) c.close();
   const ok = results.filter(Boolean).length;
@@ -376,6 +432,8 @@ try {
   process.exit(0);
 } catch (err) {
   log("failed:", err?.stack ?? err);
-  process.stdout.write(JSON.stringify({ error: String(err?.message ?? err) }) + "\n");
+  process.stdout.write(
+    JSON.stringify({ error: String(err?.message ?? err) }) + "\n",
+  );
   process.exit(1);
 }

@@ -1,6 +1,6 @@
 // The reference: the official socket.io@4 on Node with its default in-memory adapter, running
 // the same application as bench/servers/ours.ts. Started by bench/run.ts as
-//   node --expose-gc node/reference.mjs '{"mode":"broadcast"|"persisted","db":"<file>"}'
+//   node --expose-gc node/reference.mjs '{"mode":"broadcast"|"persisted","db":"<file>","sync":"normal"|"full"}'
 // It prints one JSON line with its port once it listens.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
@@ -13,7 +13,13 @@ const http = createServer((req, res) => {
     if (req.url.includes("gc=1") && globalThis.gc) globalThis.gc();
     const m = process.memoryUsage();
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal }));
+    res.end(
+      JSON.stringify({
+        rss: m.rss,
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+      }),
+    );
   }
 });
 const io = new Server(http, { serveClient: false });
@@ -35,7 +41,7 @@ if (mode === "broadcast") {
   const { default: Database } = await import("libsql");
   const db = new Database(options.db);
   db.exec("PRAGMA journal_mode = WAL");
-  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
   db.exec(`CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     room TEXT NOT NULL,
@@ -58,7 +64,9 @@ if (mode === "broadcast") {
         return;
       }
       const created = Date.now();
-      const id = Number(insert.run(room, author, text, created).lastInsertRowid);
+      const id = Number(
+        insert.run(room, author, text, created).lastInsertRowid,
+      );
       const message = { id, room, user: author, text, created };
       io.to(room).emit("message", message);
       if (typeof ack === "function") ack(message);
@@ -72,4 +80,6 @@ if (mode === "broadcast") {
 http.listen(0, "127.0.0.1", () => {
   console.log(JSON.stringify({ port: http.address().port, pid: process.pid }));
 });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(0));
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => process.exit(0));
+}

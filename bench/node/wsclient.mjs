@@ -57,7 +57,9 @@ export function openWebSocket(url, { onOpen, onText, onClose }) {
         return;
       }
       if (data.toString("latin1", start, start + 12) !== "HTTP/1.1 101") {
-        finish(`refused: ${data.toString("latin1", start, start + at).split("\r\n")[0]}`);
+        finish(
+          `refused: ${data.toString("latin1", start, start + at).split("\r\n")[0]}`,
+        );
         socket.destroy();
         return;
       }

@@ -14,6 +14,8 @@ interface Options {
   dir?: string;
   rooms?: number;
   perRoom?: number;
+  /** SQLite's synchronous setting: "normal" (WAL default) or "full" (fsync every commit). */
+  sync?: "normal" | "full";
 }
 
 const options: Options = JSON.parse(Deno.args[0] ?? "{}");
@@ -52,6 +54,7 @@ async function persisted(): Promise<void> {
       PORT: "0",
       DATA_DIR: dir,
       DATABASE_URL: `file:${dir}/chat.db`,
+      DATABASE_SYNC: options.sync ?? "normal",
       LOG_LEVEL: "warn",
       // Seeding only: a thousand accounts at the production cost would take minutes.
       PASSWORD_ITERATIONS: "1000",
