@@ -67,7 +67,7 @@ export class Client {
 
   #handshake(auth: Record<string, unknown>): Handshake {
     const req = this.session.request;
-    const headers = Object.fromEntries(req.headers);
+    const headers = req.headers;
     return {
       headers,
       time: req.time.toString(),
@@ -76,7 +76,7 @@ export class Client {
       secure: req.secure,
       issued: req.time.getTime(),
       url: req.url,
-      query: Object.fromEntries(new URL(req.url, "http://localhost").searchParams),
+      query: req.query,
       auth,
     };
   }

@@ -79,7 +79,8 @@ export class EngineServer {
     const request: HandshakeRequest = {
       url: url.pathname + url.search,
       // A copy: after an upgrade Deno closes the request, and its headers with it.
-      headers: new Headers(req.headers),
+      headers: Object.fromEntries(req.headers),
+      query: Object.fromEntries(url.searchParams),
       address: info?.remoteAddr?.hostname ?? "",
       secure: url.protocol === "https:",
       time: new Date(),

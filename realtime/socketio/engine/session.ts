@@ -34,7 +34,9 @@ export interface OutPacket {
 /** What the handshake request looked like (Socket.IO exposes it as `socket.handshake`). */
 export interface HandshakeRequest {
   url: string;
-  headers: Headers;
+  /** Lower-case names; one plain object per connection, shared by its namespaces. */
+  headers: Record<string, string>;
+  query: Record<string, string>;
   address: string;
   secure: boolean;
   time: Date;
@@ -77,6 +79,8 @@ export class EngineSession {
 
   #buffer: OutPacket[] = [];
   #bufferedBytes = 0;
+  /** Bytes written to the WebSocket since its backlog was last looked at. */
+  #unchecked = 0;
   #poll: ((body: string) => void) | undefined;
   #posting = false;
   #ws: WebSocket | undefined;
@@ -113,8 +117,17 @@ export class EngineSession {
     if (this.readyState !== "open" || this.#ending) return;
     const ws = this.#ws;
     if (ws && this.transport === "websocket" && ws.readyState === WebSocket.OPEN) {
-      for (const packet of packets) ws.send(encodeFrame(packet));
-      if (ws.bufferedAmount > this.opts.maxBufferedBytes) this.close("slow consumer");
+      for (const packet of packets) {
+        const frame = encodeFrame(packet);
+        ws.send(frame);
+        this.#unchecked += typeof frame === "string" ? frame.length : frame.byteLength;
+      }
+      // Asking the socket for its backlog is a call into the runtime; once per eighth of the
+      // bound is often enough to stop a client that does not read.
+      if (this.#unchecked >= this.opts.maxBufferedBytes / 8) {
+        this.#unchecked = 0;
+        if (ws.bufferedAmount > this.opts.maxBufferedBytes) this.close("slow consumer");
+      }
       return;
     }
     // Polling, an upgrade in progress, or a WebSocket not open yet: queue.
