@@ -267,9 +267,12 @@ export function buildRows(results: Results): Row[] {
   function stormRows(storm: Results[string]) {
     const stormGates = (rs: RoundResult[] | undefined) =>
       (rs ?? []).map((r) => r.error ? "failed" : `${r.errors}`).join(", ");
+    const genMax = Math.max(
+      ...[...(storm.ours ?? []), ...(storm.socketio ?? [])].map((r) => r.genCpuPct ?? 0),
+    );
     const errors = `errors per round: ours ${stormGates(storm.ours)}; socket.io ${
       stormGates(storm.socketio)
-    }`;
+    }; generator ≤ ${Math.round(genMax)}% CPU`;
     rows.push(
       compare(
         "storm",

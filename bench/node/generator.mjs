@@ -402,10 +402,12 @@ async function idleTask() {
 async function stormTask() {
   const clients = clientSpecs().map((spec, i) => new Client(spec, i));
   const cpuBefore = cpuMsOf(task.serverPid);
+  const genBefore = process.cpuUsage();
   const t0 = nowUs();
   const results = await Promise.all(clients.map((c) => c.connect()));
   const totalMs = (nowUs() - t0) / 1000;
   const cpuMs = cpuMsOf(task.serverPid) - cpuBefore;
+  const gen = process.cpuUsage(genBefore);
   const times = Float64Array.from(
     clients.filter((c) => c.connected),
     (c) => c.handshakeUs,
@@ -422,6 +424,7 @@ async function stormTask() {
     p50: round3(percentile(times, 0.5)),
     p99: round3(percentile(times, 0.99)),
     serverCpuMs: cpuMs,
+    genCpuPct: Math.round((gen.user + gen.system) / totalMs) / 10,
   };
 }
 
