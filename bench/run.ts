@@ -139,6 +139,19 @@ function summary(kind: ServerKind, r: RoundResult): string {
   return `${kind}: ${Math.round(r.rssPerConnection / 102.4) / 10} KB RSS per connection`;
 }
 
+/** A full run of everything replaces the table in BENCHMARKS.md (between its markers). */
+async function updateBenchmarksPage(markdown: string): Promise<void> {
+  const page = join(BENCH_DIR, "..", "BENCHMARKS.md");
+  const text = await Deno.readTextFile(page).catch(() => undefined);
+  const start = "<!-- results:start -->";
+  const end = "<!-- results:end -->";
+  if (!text || !text.includes(start) || !text.includes(end)) return;
+  const before = text.slice(0, text.indexOf(start) + start.length);
+  const after = text.slice(text.indexOf(end));
+  await Deno.writeTextFile(page, `${before}\n\n${markdown}\n${after}`);
+  log("updated the table in BENCHMARKS.md");
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const settings = settingsFor(args.quick, args.rounds ? Number(args.rounds) : undefined);
@@ -187,6 +200,7 @@ async function main(): Promise<void> {
   const markdown = `${header}\n\n${markdownTable(rows)}\n`;
   await Deno.writeTextFile(join(out, `${name}.md`), markdown);
   log(`wrote bench/results/${name}.json and ${name}.md`);
+  if (!settings.quick && !only) await updateBenchmarksPage(markdown);
 }
 
 await main();
