@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const settings = settingsFor(args.quick, args.rounds ? Number(args.rounds) : undefined);
   const only = args.only?.split(",");
-  const list = scenarios(settings).filter((s) => !only || only.includes(s.name));
+  const list = scenarios(settings).filter((s) => only ? only.includes(s.name) : !s.optional);
   await ensureNodeSide();
   const pins = await pinning();
   if (!pins) log("taskset or a second core is missing: servers and generator are NOT pinned");

@@ -189,6 +189,22 @@ export function buildRows(results: Results): Row[] {
     });
   }
 
+  const tcp = results["fanout-tcp"];
+  if (tcp) {
+    for (const [i, rate] of [[0, "20k"], [1, "50k"]] as const) {
+      fixedRow(
+        "own WS layer",
+        tcp["ceiling-tcp"],
+        tcp.ceiling,
+        i,
+        `${rate} deliveries/s`,
+        "cpuUsPerDelivery",
+        "CPU µs per delivery",
+        undefined,
+        "bare WebSocket",
+      );
+    }
+  }
   if (results.persisted) persistedRows("persisted", "2,000", results.persisted);
   if (results["persisted-full"]) {
     persistedRows("persisted FULL", "1,000", results["persisted-full"]);

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { BENCH_DIR, NODE_DIR, type ServerInfo } from "./processes.ts";
 
-export type ServerKind = "ours" | "socketio" | "ceiling";
+export type ServerKind = "ours" | "socketio" | "ceiling" | "ceiling-tcp";
 
 export interface Settings {
   quick: boolean;
@@ -52,11 +52,14 @@ export interface Scenario {
   task(kind: ServerKind, info: ServerInfo): Record<string, unknown>;
   /** Persisted chat: rows the server committed, read after it stopped. */
   countRows?: boolean;
+  /** An experiment: runs only when named with --only. */
+  optional?: boolean;
 }
 
 const deno = Deno.execPath();
 const oursScript = join(BENCH_DIR, "servers", "ours.ts");
 const ceilingScript = join(BENCH_DIR, "servers", "ceiling.ts");
+const ceilingTcpScript = join(BENCH_DIR, "servers", "ceiling_tcp.ts");
 const referenceScript = join(NODE_DIR, "reference.mjs");
 
 function serverArgv(kind: ServerKind, options: Record<string, unknown>): string[] {
@@ -68,6 +71,8 @@ function serverArgv(kind: ServerKind, options: Record<string, unknown>): string[
       return ["node", "--expose-gc", referenceScript, json];
     case "ceiling":
       return [deno, "run", "-A", "--v8-flags=--expose-gc", ceilingScript];
+    case "ceiling-tcp":
+      return [deno, "run", "-A", "--v8-flags=--expose-gc", ceilingTcpScript];
   }
 }
 
@@ -76,7 +81,7 @@ function common(kind: ServerKind, info: ServerInfo) {
     url: `ws://127.0.0.1:${info.port}`,
     statsUrl: `http://127.0.0.1:${info.statsPort ?? info.port}/bench/stats`,
     serverPid: info.pid,
-    protocol: kind === "ceiling" ? "raw" : "sio",
+    protocol: kind.startsWith("ceiling") ? "raw" : "sio",
     drainMs: 2000,
     pauseMs: 300,
     p99LimitMs: 50,
@@ -110,6 +115,24 @@ export function scenarios(s: Settings): Scenario[] {
       ramp: ramp(3000, 200_000),
     }),
   });
+  const fanout = (name: string, servers: ServerKind[]): Scenario => ({
+    name,
+    title: "Fan-out: 1 room × 1,000 subscribers, ~100-byte event",
+    servers,
+    serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
+    task: (kind, info) => ({
+      ...common(kind, info),
+      task: "rate",
+      rooms: 1,
+      perRoom: 1000,
+      recipients: 1000,
+      publishers: "first",
+      textBytes: 60,
+      // Rates are inbound messages/s: ×1,000 deliveries each.
+      steps: [fixed(20), fixed(50)],
+      ramp: ramp(75, 2000),
+    }),
+  });
   const persisted = (name: string, sync: "normal" | "full"): Scenario => ({
     name,
     title: `Persisted chat 100×10, synchronous=${sync.toUpperCase()}: committed before ` +
@@ -136,28 +159,14 @@ export function scenarios(s: Settings): Scenario[] {
     }),
   });
   return [
-    {
-      name: "fanout",
-      title: "Fan-out: 1 room × 1,000 subscribers, ~100-byte event",
-      servers: ["ours", "socketio", "ceiling"],
-      serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
-      task: (kind, info) => ({
-        ...common(kind, info),
-        task: "rate",
-        rooms: 1,
-        perRoom: 1000,
-        recipients: 1000,
-        publishers: "first",
-        textBytes: 60,
-        // Rates are inbound messages/s: ×1,000 deliveries each.
-        steps: [fixed(20), fixed(50)],
-        ramp: ramp(75, 2000),
-      }),
-    },
+    fanout("fanout", ["ours", "socketio", "ceiling"]),
     chat("chat100", 100),
     chat("chat500", 500),
     persisted("persisted", "normal"),
     persisted("persisted-full", "full"),
+    // Would a WebSocket layer of our own (frame bytes built once per broadcast) beat
+    // Deno.upgradeWebSocket? Run with --only=fanout-tcp.
+    { ...fanout("fanout-tcp", ["ceiling", "ceiling-tcp"]), optional: true },
     {
       name: "idle",
       title: `Idle: ${s.idleClients.toLocaleString("en")} connected clients, 10 per room`,
