@@ -92,13 +92,19 @@ export async function startServer(
   startTimeoutMs = 120_000,
 ): Promise<RunningServer> {
   const child = pinned(prefix, argv).spawn();
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`server did not start: ${argv.join(" ")}`)), startTimeoutMs)
-  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`server did not start: ${argv.join(" ")}`)),
+      startTimeoutMs,
+    );
+  });
   let info: ServerInfo;
   try {
     info = await Promise.race([firstJsonLine(child.stdout), timeout]);
+    clearTimeout(timer);
   } catch (err) {
+    clearTimeout(timer);
     try {
       child.kill("SIGKILL");
     } catch { /* gone */ }

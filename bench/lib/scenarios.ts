@@ -95,6 +95,8 @@ export function scenarios(s: Settings): Scenario[] {
     from,
     factor: 1.5,
     max,
+    // Bisection steps after the first failing rate.
+    refine: s.quick ? 1 : 2,
     warmupMs: s.rampWarmupMs,
     windowMs: s.rampWindowMs,
   });
@@ -177,7 +179,7 @@ export function scenarios(s: Settings): Scenario[] {
         task: "idle",
         rooms: s.idleClients / 10,
         perRoom: 10,
-        settleMs: 2000,
+        settleMs: s.quick ? 1000 : 2000,
       }),
     },
     {
