@@ -41,7 +41,9 @@ if (mode === "broadcast") {
   const { default: Database } = await import("libsql");
   const db = new Database(options.db);
   db.exec("PRAGMA journal_mode = WAL");
-  db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
+  db.exec(
+    `PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`,
+  );
   db.exec(`CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     room TEXT NOT NULL,
