@@ -146,9 +146,7 @@ class Client {
   publish(text, ack) {
     if (!this.connected) return;
     if (task.protocol === "raw") return this.ws.send(text);
-    const data = `["message",{"room":${
-      JSON.stringify(this.room)
-    },"text":"${text}"}]`;
+    const data = `["message",{"room":${JSON.stringify(this.room)},"text":"${text}"}]`;
     if (ack) {
       this.pendingAcks++;
       this.ws.send(`42${this.nextAck++}${data}`);
@@ -193,8 +191,7 @@ async function runStep(publishers, step) {
   const total = Math.ceil((winEnd - start) / interval);
   // Every message reaches its whole room, sender included.
   const expectedPerMsg = task.recipients;
-  const capacity =
-    Math.ceil(step.rate * (step.windowMs / 1000) * expectedPerMsg * 1.05) +
+  const capacity = Math.ceil(step.rate * (step.windowMs / 1000) * expectedPerMsg * 1.05) +
     1024;
   const state = {
     winStart,

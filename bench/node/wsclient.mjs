@@ -58,9 +58,7 @@ export function openWebSocket(url, { onOpen, onText, onClose }) {
       }
       if (data.toString("latin1", start, start + 12) !== "HTTP/1.1 101") {
         finish(
-          `refused: ${
-            data.toString("latin1", start, start + at).split("\r\n")[0]
-          }`,
+          `refused: ${data.toString("latin1", start, start + at).split("\r\n")[0]}`,
         );
         socket.destroy();
         return;
