@@ -41,6 +41,25 @@ export async function findRoomRow(db: Db, id: number): Promise<RoomRow | undefin
   return await db.selectFrom("rooms").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
+/** A room and whether `userId` belongs to it, in one query: the check every message makes. */
+export async function findRoomForUser(
+  db: Db,
+  roomId: number,
+  userId: number,
+): Promise<{ room: RoomRow; member: boolean } | undefined> {
+  const row = await db.selectFrom("rooms").selectAll("rooms")
+    .select((eb) =>
+      eb.exists(
+        eb.selectFrom("members").select("members.user_id")
+          .whereRef("members.room_id", "=", "rooms.id").where("members.user_id", "=", userId),
+      ).as("is_member")
+    )
+    .where("rooms.id", "=", roomId).executeTakeFirst();
+  if (!row) return undefined;
+  const { is_member, ...room } = row;
+  return { room, member: Boolean(is_member) };
+}
+
 export async function findDirectRoomRow(
   db: Db,
   low: number,

@@ -9,7 +9,7 @@ import {
   selectHistory,
   toMessage,
 } from "../db/messages.ts";
-import { findMemberRow, findRoomRow } from "../db/rooms.ts";
+import { findMemberRow, findRoomForUser } from "../db/rooms.ts";
 import type { RoomRow } from "../db/schema.ts";
 import { findUserRow, toUser } from "../db/users.ts";
 import { type GroupCommitStats, GroupCommitter } from "../db/group_commit.ts";
@@ -90,10 +90,10 @@ export function createMessages(deps: MessagesDeps) {
 
   /** Loads the room and checks the reader belongs to it. */
   async function readableRoom(db: Db, roomId: number, userId: number): Promise<RoomRow> {
-    const room = await findRoomRow(db, roomId);
-    if (!room || (room.kind === "group" && room.is_active !== 1)) throw new NotFound();
-    if (!await findMemberRow(db, roomId, userId)) throw new PermissionDenied();
-    return room;
+    const found = await findRoomForUser(db, roomId, userId);
+    if (!found || (found.room.kind === "group" && found.room.is_active !== 1)) throw new NotFound();
+    if (!found.member) throw new PermissionDenied();
+    return found.room;
   }
 
   /** Checks one message and stores it, inside the batch's transaction; refuses before writing. */
