@@ -16,7 +16,7 @@ import type {
   QueryResult,
   TransactionSettings,
 } from "kysely";
-import type { LocalDatabase, SqlExecutor } from "./local.ts";
+import { LocalDatabase, type SqlExecutor } from "./local.ts";
 
 /** Hands out one turn at a time, in arrival order. */
 export class Mutex {
@@ -107,7 +107,7 @@ export class LibsqlDriver implements Driver {
   }
 
   get local(): boolean {
-    return !("transaction" in this.source);
+    return this.source instanceof LocalDatabase;
   }
 
   async init(): Promise<void> {}

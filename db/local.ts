@@ -62,7 +62,7 @@ export class LocalDatabase implements SqlExecutor {
     return prepared;
   }
 
-  executeSync(statement: string | SqlStatement): SqlResult {
+  #run(statement: string | SqlStatement): SqlResult {
     const sql = typeof statement === "string" ? statement : statement.sql;
     const given = typeof statement === "string" ? undefined : statement.args;
     const args = Array.isArray(given) ? given.map(toSql) : given
@@ -91,7 +91,7 @@ export class LocalDatabase implements SqlExecutor {
 
   execute(statement: string | SqlStatement): Promise<SqlResult> {
     try {
-      return Promise.resolve(this.executeSync(statement));
+      return Promise.resolve(this.#run(statement));
     } catch (err) {
       return Promise.reject(err);
     }

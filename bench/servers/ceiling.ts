@@ -2,12 +2,12 @@
 // text frame a client sends is sent as-is to every client of its room (?room=). What our
 // Socket.IO fan-out costs above this is what our protocol layer costs.
 //   deno run -A bench/servers/ceiling.ts
+import { memoryStats } from "./stats.ts";
+
 const rooms = new Map<string, Set<WebSocket>>();
 
 function stats(url: URL): Response {
-  if (url.searchParams.get("gc") === "1") (globalThis as { gc?: () => void }).gc?.();
-  const m = Deno.memoryUsage();
-  return Response.json({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal });
+  return Response.json(memoryStats(url.searchParams.get("gc") === "1"));
 }
 
 const listening = Promise.withResolvers<Deno.NetAddr>();

@@ -4,6 +4,8 @@
 // our own WebSocket layer beat Deno.upgradeWebSocket's per-send cost?" (see BENCHMARKS.md).
 // Minimal on purpose: text frames up to 64 KiB, no fragmentation, no ping, no close handshake.
 //   deno run -A bench/servers/ceiling_tcp.ts
+import { memoryStats } from "./stats.ts";
+
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -54,11 +56,6 @@ async function acceptKey(key: string): Promise<string> {
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
 }
 
-function stats(): string {
-  const m = Deno.memoryUsage();
-  return JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal });
-}
-
 async function serve(conn: Deno.Conn): Promise<void> {
   const buf = new Uint8Array(64 * 1024);
   let filled = 0;
@@ -72,7 +69,7 @@ async function serve(conn: Deno.Conn): Promise<void> {
   const [requestLine] = head.split("\r\n");
   const path = requestLine.split(" ")[1] ?? "/";
   if (path.startsWith("/bench/stats")) {
-    const body = stats();
+    const body = JSON.stringify(memoryStats(path.includes("gc=1")));
     await conn.write(encoder.encode(
       `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
         `Connection: close\r\n\r\n${body}`,

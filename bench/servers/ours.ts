@@ -8,6 +8,7 @@
 // Prints one JSON line with its port (and where the seeded clients are) once it listens.
 import { startServer } from "../../main.ts";
 import { SocketServer } from "../../realtime/socketio/mod.ts";
+import { memoryStats } from "./stats.ts";
 
 interface Options {
   mode?: "broadcast" | "persisted";
@@ -21,9 +22,7 @@ interface Options {
 const options: Options = JSON.parse(Deno.args[0] ?? "{}");
 
 function stats(url: URL): Response {
-  if (url.searchParams.get("gc") === "1") (globalThis as { gc?: () => void }).gc?.();
-  const m = Deno.memoryUsage();
-  return Response.json({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal });
+  return Response.json(memoryStats(url.searchParams.get("gc") === "1"));
 }
 
 async function broadcast(): Promise<void> {
