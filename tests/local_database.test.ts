@@ -6,10 +6,20 @@ import { openDatabase } from "../db/client.ts";
 import { LocalDatabase } from "../db/local.ts";
 import { tempDir } from "./helpers.ts";
 
-Deno.test("a kept statement answers correctly on every call, with each call's arguments", async () => {
+/** Runs `fn` on a fresh database file, then closes and removes it. */
+async function withDatabase(fn: (db: LocalDatabase) => Promise<void>): Promise<void> {
   const dir = await tempDir();
   const db = new LocalDatabase(`${dir}/t.db`);
   try {
+    await fn(db);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("a kept statement answers correctly on every call, with each call's arguments", () =>
+  withDatabase(async (db) => {
     await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, flag INTEGER)");
     for (let i = 1; i <= 3; i++) {
       await db.execute({
@@ -27,32 +37,20 @@ Deno.test("a kept statement answers correctly on every call, with each call's ar
       args: { ":id": 2 },
     });
     assert.deepEqual(named.rows, [{ name: "n2" }]);
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("writes report rows changed and the new row id", async () => {
-  const dir = await tempDir();
-  const db = new LocalDatabase(`${dir}/t.db`);
-  try {
+Deno.test("writes report rows changed and the new row id", () =>
+  withDatabase(async (db) => {
     await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)");
     const insert = await db.execute({ sql: "INSERT INTO t (name) VALUES (?)", args: ["a"] });
     assert.equal(insert.lastInsertRowid, 1n);
     await db.execute({ sql: "INSERT INTO t (name) VALUES (?)", args: ["b"] });
     const update = await db.execute({ sql: "UPDATE t SET name = ? WHERE id > ?", args: ["c", 0] });
     assert.equal(update.rowsAffected, 2);
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("after the schema changes (script or statement), SELECT * sees the new columns", async () => {
-  const dir = await tempDir();
-  const db = new LocalDatabase(`${dir}/t.db`);
-  try {
+Deno.test("after the schema changes (script or statement), SELECT * sees the new columns", () =>
+  withDatabase(async (db) => {
     await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)");
     await db.execute("INSERT INTO t (id) VALUES (1)");
     assert.deepEqual((await db.execute("SELECT * FROM t")).rows, [{ id: 1 }]);
@@ -60,23 +58,13 @@ Deno.test("after the schema changes (script or statement), SELECT * sees the new
     assert.deepEqual((await db.execute("SELECT * FROM t")).rows, [{ id: 1, note: "x" }]);
     await db.execute("ALTER TABLE t ADD COLUMN other INTEGER DEFAULT 7");
     assert.deepEqual((await db.execute("SELECT * FROM t")).rows, [{ id: 1, note: "x", other: 7 }]);
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a bad statement is a rejected promise, and the connection keeps working", async () => {
-  const dir = await tempDir();
-  const db = new LocalDatabase(`${dir}/t.db`);
-  try {
+Deno.test("a bad statement is a rejected promise, and the connection keeps working", () =>
+  withDatabase(async (db) => {
     await assert.rejects(db.execute("SELECT * FROM missing"), /no such table/);
     assert.deepEqual((await db.execute("SELECT 1 AS one")).rows, [{ one: 1 }]);
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("DATABASE_SYNC reaches the connection: NORMAL by default, FULL when asked", async () => {
   const dir = await tempDir();
