@@ -1,19 +1,19 @@
 // Wires configuration, database, hub and HTTP app together and serves them.
 // `deno task start` runs this file; tests import startServer() to run one on port 0.
-import { openDatabase } from "./db/client.ts";
-import { migrate } from "./db/migrate.ts";
-import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "./lib/config.ts";
-import type { Config } from "./lib/config.ts";
-import { type Core, createCore } from "./lib/core.ts";
-import { seedDemoAccounts } from "./lib/demo.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
-import { createMemoryHub, type Hub } from "./realtime/hub.ts";
-import { attachDeskSocket } from "./realtime/desk_socket.ts";
-import { createMeetSocket } from "./realtime/meet_socket.ts";
-import { createPresence } from "./realtime/presence.ts";
-import { createSocketServer } from "./realtime/socketio_server.ts";
-import type { SocketServer } from "./realtime/socketio/mod.ts";
-import { createApp } from "./routes/app.ts";
+import { openDatabase } from "@/db/client.ts";
+import { migrate } from "@/db/migrate.ts";
+import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "@/lib/config.ts";
+import type { Config } from "@/lib/config.ts";
+import { type Core, createCore } from "@/lib/core.ts";
+import { seedDemoAccounts } from "@/lib/demo.ts";
+import { createLogger, type Logger } from "@/lib/log.ts";
+import { createMemoryHub, type Hub } from "@/realtime/hub.ts";
+import { attachDeskSocket } from "@/faces/desk/socket.ts";
+import { createMeetSocket } from "@/faces/meet/socket.ts";
+import { createPresence } from "@/lib/presence.ts";
+import { createSocketServer } from "@/realtime/socketio_server.ts";
+import type { SocketServer } from "@/realtime/socketio/mod.ts";
+import { createApp } from "@/routes/app.ts";
 
 export interface StartOptions {
   /** Environment to read the configuration from (default: the process environment). */

@@ -1,6 +1,6 @@
 // Queries on messages and on the read pointers derived from them.
 import { sql } from "kysely";
-import type { Message } from "../lib/records.ts";
+import type { Message } from "@/lib/records.ts";
 import type { Db } from "./client.ts";
 import type { MessageRow } from "./schema.ts";
 

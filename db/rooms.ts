@@ -1,5 +1,5 @@
 // Queries on rooms and their members.
-import type { Member, Room } from "../lib/records.ts";
+import type { Member, Room } from "@/lib/records.ts";
 import type { Db } from "./client.ts";
 import type { MemberRole, MemberRow, NewRoom, RoomKind, RoomRow } from "./schema.ts";
 

@@ -1,5 +1,5 @@
 // Queries on users.
-import type { User } from "../lib/records.ts";
+import type { User } from "@/lib/records.ts";
 import type { Db } from "./client.ts";
 import type { NewUser, UserRow, UserUpdate } from "./schema.ts";
 

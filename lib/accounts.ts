@@ -1,7 +1,7 @@
 // Accounts: one per person, shared by every face. Creation, login by username or e-mail,
 // profile changes and deactivation. Every rule about accounts lives here.
-import type { Db } from "../db/client.ts";
-import type { Role } from "../db/schema.ts";
+import type { Db } from "@/db/client.ts";
+import type { Role } from "@/db/schema.ts";
 import {
   countUsers,
   emailTaken,
@@ -13,7 +13,7 @@ import {
   toUser,
   updateUserRow,
   usernameTaken,
-} from "../db/users.ts";
+} from "@/db/users.ts";
 import {
   AuthenticationError,
   type FieldErrors,

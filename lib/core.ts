@@ -1,9 +1,9 @@
 // The core: every rule of the service, behind one object that faces receive.
 import { sql } from "kysely";
-import type { Db } from "../db/client.ts";
+import type { Db } from "@/db/client.ts";
 import { createAccounts } from "./accounts.ts";
 import { createDesk } from "./desk.ts";
-import { createMeet } from "./meet.ts";
+import { createMeet } from "./groups.ts";
 import type { EventSink } from "./events.ts";
 import { createMessages } from "./messages.ts";
 import { createRooms } from "./rooms.ts";

@@ -1,14 +1,14 @@
 // The desk: students open help rooms, teachers take them, chat, and close them. The status
 // only moves forward: active → engaged → closed. Every desk rule is here.
-import type { Db } from "../db/client.ts";
+import type { Db } from "@/db/client.ts";
 import {
   claimDeskRoom,
   closeDeskRoom,
   listStudentDeskRooms,
   listTeacherDeskRooms,
   openDeskRoomIds,
-} from "../db/desk.ts";
-import { findRoomRow, insertMember, listMemberRows, toRoom } from "../db/rooms.ts";
+} from "@/db/desk.ts";
+import { findRoomRow, insertMember, listMemberRows, toRoom } from "@/db/rooms.ts";
 import { Conflict, NotFound, PermissionDenied } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { HistoryQuery, Messages } from "./messages.ts";

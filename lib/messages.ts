@@ -1,6 +1,6 @@
 // Messages: sending (committed, then published), history pages, read pointers and unread
 // counts. Unread counts and "seen" are derived from read pointers; nothing is stored twice.
-import type { Db } from "../db/client.ts";
+import type { Db } from "@/db/client.ts";
 import {
   advanceReadPointer,
   countUnreadByRoom,
@@ -8,11 +8,11 @@ import {
   insertMessage,
   selectHistory,
   toMessage,
-} from "../db/messages.ts";
-import { findMemberRow, findRoomForUser } from "../db/rooms.ts";
-import type { RoomRow } from "../db/schema.ts";
-import { findUserRow, toUser } from "../db/users.ts";
-import { type GroupCommitStats, GroupCommitter } from "../db/group_commit.ts";
+} from "@/db/messages.ts";
+import { findMemberRow, findRoomForUser } from "@/db/rooms.ts";
+import type { RoomRow } from "@/db/schema.ts";
+import { findUserRow, toUser } from "@/db/users.ts";
+import { type GroupCommitStats, GroupCommitter } from "@/db/group_commit.ts";
 import { ChatError, Conflict, NotFound, PermissionDenied, ValidationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { Message, User } from "./records.ts";

@@ -1,5 +1,5 @@
 // The plain records the core hands to faces. Faces shape them into their own JSON.
-import type { DeskStatus, MemberRole, Role, RoomKind, RoomType } from "../db/schema.ts";
+import type { DeskStatus, MemberRole, Role, RoomKind, RoomType } from "@/db/schema.ts";
 
 export type { DeskStatus, MemberRole, Role, RoomKind, RoomType };
 

@@ -1,6 +1,6 @@
 // Rooms of every kind and who may be in them. Faces ask here; they never decide.
-import type { Db } from "../db/client.ts";
-import type { MemberRole, RoomKind, RoomType } from "../db/schema.ts";
+import type { Db } from "@/db/client.ts";
+import type { MemberRole, RoomKind, RoomType } from "@/db/schema.ts";
 import {
   deleteMember,
   findDirectRoomRow,
@@ -13,8 +13,8 @@ import {
   listUserRoomRows,
   toMember,
   toRoom,
-} from "../db/rooms.ts";
-import { findUserRow, toUser } from "../db/users.ts";
+} from "@/db/rooms.ts";
+import { findUserRow, toUser } from "@/db/users.ts";
 import { NotFound, PermissionDenied, ValidationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { Member, Room, User } from "./records.ts";

@@ -2,7 +2,7 @@
 // jti, iat, exp) plus `sid`, the login session they belong to. Every verification checks the
 // session is live and the user active, so logout and deactivation take effect at once.
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import type { Db } from "../db/client.ts";
+import type { Db } from "@/db/client.ts";
 import {
   findSessionUser,
   insertRefreshToken,
@@ -10,8 +10,8 @@ import {
   markRefreshTokenUsed,
   revokeSession,
   revokeUserSessions,
-} from "../db/sessions.ts";
-import { toUser } from "../db/users.ts";
+} from "@/db/sessions.ts";
+import { toUser } from "@/db/users.ts";
 import { AuthenticationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { Principal } from "./records.ts";

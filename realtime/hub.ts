@@ -2,7 +2,7 @@
 // (`room:42`, `user:7`, `role:teacher`, `all`); the core publishes domain events to them.
 // This in-memory hub serves one process; a Redis-backed one can take its place behind the
 // same interface.
-import type { DomainEvent, EventSink } from "../lib/events.ts";
+import type { DomainEvent, EventSink } from "@/lib/events.ts";
 
 export type HubListener = (event: DomainEvent, topic: string) => void;
 

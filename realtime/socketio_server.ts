@@ -1,7 +1,7 @@
 // The service's Socket.IO server, configured from the environment. Faces (desk) register
 // their namespaces and handlers on it.
-import type { Config } from "../lib/config.ts";
-import type { Logger } from "../lib/log.ts";
+import type { Config } from "@/lib/config.ts";
+import type { Logger } from "@/lib/log.ts";
 import { SocketServer } from "./socketio/mod.ts";
 
 export function createSocketServer(config: Config, log: Logger): SocketServer {

@@ -1,6 +1,6 @@
 // Connects hub topics to one face's connections: the face subscribes once per topic (not once
 // per connection), renders each event once, and sends the result to all of them.
-import type { DomainEvent } from "../lib/events.ts";
+import type { DomainEvent } from "@/lib/events.ts";
 import type { Hub } from "./hub.ts";
 
 export interface TopicBridge {

@@ -3,15 +3,15 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import type { Core } from "../lib/core.ts";
-import type { Logger } from "../lib/log.ts";
-import type { MeetSocket } from "../realtime/meet_socket.ts";
+import type { Core } from "@/lib/core.ts";
+import type { Logger } from "@/lib/log.ts";
+import type { MeetSocket } from "@/faces/meet/socket.ts";
 import type { AppEnv } from "./context.ts";
-import { deskRoutes } from "./desk.ts";
+import { deskRoutes } from "@/faces/desk/http.ts";
 import { createErrorHandler, createNotFoundHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
-import { meetRoutes } from "./meet.ts";
-import { pageRoutes } from "./pages.ts";
+import { meetRoutes } from "@/faces/meet/http.ts";
+import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
 
 export interface AppOptions {

@@ -1,10 +1,10 @@
 // What every router shares: the Hono environment type and the authentication middleware.
 import type { Context, MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/deno";
-import type { Core } from "../lib/core.ts";
-import { AuthenticationError } from "../lib/errors.ts";
-import type { Principal } from "../lib/records.ts";
-import { tokenFromRequest, type TokenSources } from "./credentials.ts";
+import type { Core } from "@/lib/core.ts";
+import { AuthenticationError } from "@/lib/errors.ts";
+import type { Principal } from "@/lib/records.ts";
+import { tokenFromRequest, type TokenSources } from "@/realtime/credentials.ts";
 
 export type AppEnv = {
   Variables: {

@@ -12,8 +12,8 @@ import {
   PermissionDenied,
   RateLimited,
   ValidationError,
-} from "../lib/errors.ts";
-import type { Logger } from "../lib/log.ts";
+} from "@/lib/errors.ts";
+import type { Logger } from "@/lib/log.ts";
 
 const DEFAULT_DETAIL: Record<number, string> = {
   400: "Bad request.",

@@ -1,6 +1,6 @@
 // Probes for orchestrators: /healthz says the process is up, /readyz that the database answers.
 import { Hono } from "hono";
-import type { Core } from "../lib/core.ts";
+import type { Core } from "@/lib/core.ts";
 import type { AppEnv } from "./context.ts";
 
 export function healthRoutes(core: Core) {

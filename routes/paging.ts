@@ -1,6 +1,6 @@
 // For clients that never page: walks a history backwards in capped pages and returns it all,
 // oldest first, as the original backends did.
-import type { Message } from "../lib/records.ts";
+import type { Message } from "@/lib/records.ts";
 
 export async function wholeHistory<M extends Message>(
   page: (before: number | undefined) => Promise<{ messages: M[]; hasMore: boolean }>,

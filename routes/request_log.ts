@@ -1,7 +1,7 @@
 // One structured log line per request. The path is logged without its query string, which
 // may carry a token (`?token=` on WebSocket URLs).
 import type { MiddlewareHandler } from "hono";
-import type { Logger } from "../lib/log.ts";
+import type { Logger } from "@/lib/log.ts";
 import type { AppEnv } from "./context.ts";
 
 export function requestLog(log: Logger): MiddlewareHandler<AppEnv> {

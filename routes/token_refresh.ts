@@ -2,7 +2,7 @@
 // (/auth/token/refresh/) both expose: a refresh token in, a new access and a rotated refresh out.
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Core } from "../lib/core.ts";
+import type { Core } from "@/lib/core.ts";
 import type { AppEnv } from "./context.ts";
 import { validate } from "./validation.ts";
 

@@ -4,7 +4,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
-import { type FieldErrors, ValidationError } from "../lib/errors.ts";
+import { type FieldErrors, ValidationError } from "@/lib/errors.ts";
 
 type Issue = z.core.$ZodIssue;
 

@@ -3,9 +3,9 @@
 // with the suites' handlers ("auth" on connect, "message" → "message-back",
 // "message-with-ack" acked, the same on /custom). pingInterval 300 ms, pingTimeout 200 ms,
 // maxPayload 1000000, as the suites assume.
-import { ENGINE_DEFAULTS } from "../realtime/socketio/engine/options.ts";
-import { EngineServer } from "../realtime/socketio/engine/server.ts";
-import { type Socket, SocketServer } from "../realtime/socketio/mod.ts";
+import { ENGINE_DEFAULTS } from "@/realtime/socketio/engine/options.ts";
+import { EngineServer } from "@/realtime/socketio/engine/server.ts";
+import { type Socket, SocketServer } from "@/realtime/socketio/mod.ts";
 
 const timing = { pingInterval: 300, pingTimeout: 200, maxPayload: 1_000_000 };
 

@@ -1,7 +1,7 @@
 // `deno task migrate`: applies pending migrations to DATABASE_URL and exits.
-import { openDatabase } from "../db/client.ts";
-import { migrate } from "../db/migrate.ts";
-import { ConfigError, loadConfig } from "../lib/config.ts";
+import { openDatabase } from "@/db/client.ts";
+import { migrate } from "@/db/migrate.ts";
+import { ConfigError, loadConfig } from "@/lib/config.ts";
 
 try {
   const config = loadConfig();

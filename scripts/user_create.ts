@@ -2,12 +2,12 @@
 //  [--first-name F] [--last-name L]`: creates an account. The only way to make teachers and
 // admins, since nobody can sign themselves up as one.
 import { parseArgs } from "node:util";
-import { openDatabase } from "../db/client.ts";
-import { migrate } from "../db/migrate.ts";
-import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "../lib/config.ts";
-import { createCore } from "../lib/core.ts";
-import { ValidationError } from "../lib/errors.ts";
-import type { Role } from "../lib/records.ts";
+import { openDatabase } from "@/db/client.ts";
+import { migrate } from "@/db/migrate.ts";
+import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "@/lib/config.ts";
+import { createCore } from "@/lib/core.ts";
+import { ValidationError } from "@/lib/errors.ts";
+import type { Role } from "@/lib/records.ts";
 
 const USAGE = "usage: deno task user:create --username NAME --password PASS " +
   "[--email EMAIL] [--role member|teacher|admin] [--first-name F] [--last-name L]";

@@ -1,7 +1,7 @@
 // The benchmark's table: medians over rounds, ratios against the other server, and gates that
 // mark a figure the run cannot vouch for (loss, a busy generator, a failed run).
 import assert from "node:assert/strict";
-import { buildRows, median, type RoundResult } from "../bench/lib/report.ts";
+import { buildRows, median, type RoundResult } from "@/bench/lib/report.ts";
 
 function step(over: Partial<RoundResult> = {}): RoundResult {
   return { lost: 0, genCpuPct: 30, cpuUsPerInbound: 100, p99: 5, ...over };

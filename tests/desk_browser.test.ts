@@ -4,7 +4,7 @@
 // teacher closes. Screenshots go to tests/output/desk_browser/ (git-ignored).
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { SESSION_COOKIE } from "../routes/credentials.ts";
+import { SESSION_COOKIE } from "@/realtime/credentials.ts";
 import { CHROMIUM, chromiumInstalled, ignoreWithoutChromium } from "./chromium.ts";
 import { startTestServer, type TestServer } from "./helpers.ts";
 

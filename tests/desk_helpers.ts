@@ -2,7 +2,7 @@
 // bearer token, and the official socket.io-client connected the way the desk's clients do.
 import assert from "node:assert/strict";
 import { io as connect, type Socket as ClientSocket } from "socket.io-client";
-import type { User } from "../lib/records.ts";
+import type { User } from "@/lib/records.ts";
 import type { TestServer } from "./helpers.ts";
 import { connected } from "./socketio_helpers.ts";
 

@@ -1,8 +1,8 @@
 // A server-side close of a polling session: the queued packets go out on the next poll, also
 // when the client tries to upgrade in between (the upgrade is refused, not half-done).
 import assert from "node:assert/strict";
-import { ENGINE_DEFAULTS } from "../realtime/socketio/engine/options.ts";
-import { EngineServer } from "../realtime/socketio/engine/server.ts";
+import { ENGINE_DEFAULTS } from "@/realtime/socketio/engine/options.ts";
+import { EngineServer } from "@/realtime/socketio/engine/server.ts";
 import { WsConn } from "./ws_conn.ts";
 
 Deno.test("ending a polling session while a probe arrives refuses the upgrade and delivers the last packets by poll", async () => {

@@ -2,8 +2,8 @@
 // suite's scenarios), driven with raw fetch and the global WebSocket against an echo server.
 import assert from "node:assert/strict";
 import { WsConn } from "./ws_conn.ts";
-import { ENGINE_DEFAULTS, type EngineOptions } from "../realtime/socketio/engine/options.ts";
-import { EngineServer } from "../realtime/socketio/engine/server.ts";
+import { ENGINE_DEFAULTS, type EngineOptions } from "@/realtime/socketio/engine/options.ts";
+import { EngineServer } from "@/realtime/socketio/engine/server.ts";
 
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;

@@ -1,11 +1,11 @@
 // Shared fixtures: a real libSQL file in a temporary directory, the real core, a real server.
 import assert from "node:assert/strict";
-import { type DatabaseHandle, openDatabase } from "../db/client.ts";
-import { migrate } from "../db/migrate.ts";
-import { type Core, type CoreSettings, createCore } from "../lib/core.ts";
-import type { DomainEvent } from "../lib/events.ts";
-import { createMemoryHub, type Hub } from "../realtime/hub.ts";
-import { type RunningServer, startServer } from "../main.ts";
+import { type DatabaseHandle, openDatabase } from "@/db/client.ts";
+import { migrate } from "@/db/migrate.ts";
+import { type Core, type CoreSettings, createCore } from "@/lib/core.ts";
+import type { DomainEvent } from "@/lib/events.ts";
+import { createMemoryHub, type Hub } from "@/realtime/hub.ts";
+import { type RunningServer, startServer } from "@/main.ts";
 
 /** Cheap hashing for tests; the production default (870000) is covered by the vector test. */
 export const TEST_ITERATIONS = 1000;

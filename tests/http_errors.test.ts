@@ -1,7 +1,7 @@
 // The HTTP basics every face shares: error shapes, body limits, probes, CORS, request logs.
 import assert from "node:assert/strict";
 import { sql } from "kysely";
-import { openDatabase } from "../db/client.ts";
+import { openDatabase } from "@/db/client.ts";
 import { startTestServer } from "./helpers.ts";
 
 async function post(url: string, body: BodyInit, headers: HeadersInit = {}) {

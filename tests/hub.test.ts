@@ -1,7 +1,7 @@
 // The in-memory hub: delivery by topic, clean unsubscription, isolation of failing listeners.
 import assert from "node:assert/strict";
-import type { DomainEvent } from "../lib/events.ts";
-import { createMemoryHub } from "../realtime/hub.ts";
+import type { DomainEvent } from "@/lib/events.ts";
+import { createMemoryHub } from "@/realtime/hub.ts";
 
 const event: DomainEvent = { type: "presence.changed", userId: 1, online: true };
 

@@ -2,8 +2,8 @@
 // and the durability setting applied to the connection.
 import assert from "node:assert/strict";
 import { sql } from "kysely";
-import { openDatabase } from "../db/client.ts";
-import { LocalDatabase } from "../db/local.ts";
+import { openDatabase } from "@/db/client.ts";
+import { LocalDatabase } from "@/db/local.ts";
 import { tempDir } from "./helpers.ts";
 
 /** Runs `fn` on a fresh database file, then closes and removes it. */

@@ -2,7 +2,7 @@
 // registers them, REST calls with a bearer token, and a buffered WebSocket client for
 // /ws/chat/{id}/ that tests dispose of (`await using`) so Deno's sanitizers pass.
 import assert from "node:assert/strict";
-import type { User } from "../lib/records.ts";
+import type { User } from "@/lib/records.ts";
 import type { TestServer } from "./helpers.ts";
 import { WsConn } from "./ws_conn.ts";
 

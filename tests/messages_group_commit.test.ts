@@ -2,11 +2,11 @@
 // only its own send, and nothing is published or answered before the batch committed.
 import assert from "node:assert/strict";
 import { createClient, type ResultSet } from "@libsql/client";
-import { toMessage } from "../db/messages.ts";
-import { Conflict, NotFound, PermissionDenied } from "../lib/errors.ts";
-import type { DomainEvent } from "../lib/events.ts";
-import { type NewMessageInput, SEND_MAX_BATCH } from "../lib/messages.ts";
-import type { Message, User } from "../lib/records.ts";
+import { toMessage } from "@/db/messages.ts";
+import { Conflict, NotFound, PermissionDenied } from "@/lib/errors.ts";
+import type { DomainEvent } from "@/lib/events.ts";
+import { type NewMessageInput, SEND_MAX_BATCH } from "@/lib/messages.ts";
+import type { Message, User } from "@/lib/records.ts";
 import { makeUser, openTestCore, refusal, type TestCore } from "./helpers.ts";
 
 type Created = Extract<DomainEvent, { type: "message.created" }>;

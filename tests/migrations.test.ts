@@ -2,8 +2,8 @@
 // when one fails; and the connection pragmas that every query relies on.
 import assert from "node:assert/strict";
 import { sql } from "kysely";
-import { type DatabaseHandle, openDatabase } from "../db/client.ts";
-import { migrate, type Migration, readMigrations } from "../db/migrate.ts";
+import { type DatabaseHandle, openDatabase } from "@/db/client.ts";
+import { migrate, type Migration, readMigrations } from "@/db/migrate.ts";
 import { tempDir } from "./helpers.ts";
 
 const EXPECTED_TABLES = [

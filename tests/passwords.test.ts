@@ -1,8 +1,8 @@
 // Password hashes in Django's format, Django's password validators, and the account rules
 // built on them: creation, login by username or e-mail, deactivation and rehashing.
 import assert from "node:assert/strict";
-import { AuthenticationError, ValidationError } from "../lib/errors.ts";
-import { hashPassword, passwordProblems, verifyPassword } from "../lib/passwords.ts";
+import { AuthenticationError, ValidationError } from "@/lib/errors.ts";
+import { hashPassword, passwordProblems, verifyPassword } from "@/lib/passwords.ts";
 import { makeUser, openTestCore, refusal, TEST_ITERATIONS } from "./helpers.ts";
 
 const DJANGO_PASSWORD = "correct horse battery staple";

@@ -191,7 +191,7 @@ Deno.test("two processes starting at once on one database file both come up on o
   }
   const secret = await Deno.readTextFile(`${dir}/jwt_secret`);
   assert.ok(secret.length >= 32);
-  const { openDatabase } = await import("../db/client.ts");
+  const { openDatabase } = await import("@/db/client.ts");
   const db = await openDatabase({ url: `file:${dir}/chat.db` });
   const rows = await db.db.selectFrom("schema_migrations").selectAll().execute();
   assert.deepEqual(rows.map((r) => r.version), [...new Set(rows.map((r) => r.version))]);

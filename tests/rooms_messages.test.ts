@@ -2,9 +2,9 @@
 // history pages, read pointers and unread counts, group and desk creation.
 import assert from "node:assert/strict";
 import { createClient, type ResultSet } from "@libsql/client";
-import { Conflict, NotFound, PermissionDenied, ValidationError } from "../lib/errors.ts";
-import type { DomainEvent } from "../lib/events.ts";
-import type { Message } from "../lib/records.ts";
+import { Conflict, NotFound, PermissionDenied, ValidationError } from "@/lib/errors.ts";
+import type { DomainEvent } from "@/lib/events.ts";
+import type { Message } from "@/lib/records.ts";
 import { makeUser, openTestCore, refusal, type TestCore } from "./helpers.ts";
 
 /** Events of one type published to one topic, in order. */

@@ -6,8 +6,8 @@ import {
   type AdapterNamespace,
   type AdapterSocket,
   MemoryAdapter,
-} from "../realtime/socketio/adapter.ts";
-import type { OutPacket } from "../realtime/socketio/engine/session.ts";
+} from "@/realtime/socketio/adapter.ts";
+import type { OutPacket } from "@/realtime/socketio/engine/session.ts";
 
 interface Recorder extends AdapterSocket {
   received: OutPacket[][];

@@ -6,7 +6,7 @@ import {
   type Socket as ClientSocket,
   type SocketOptions,
 } from "socket.io-client";
-import { type Socket, SocketServer, type SocketServerOptions } from "../realtime/socketio/mod.ts";
+import { type Socket, SocketServer, type SocketServerOptions } from "@/realtime/socketio/mod.ts";
 
 export type { ClientSocket, Socket };
 

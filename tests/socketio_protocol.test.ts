@@ -8,7 +8,7 @@ import {
   type Socket,
   SocketServer,
   type SocketServerOptions,
-} from "../realtime/socketio/mod.ts";
+} from "@/realtime/socketio/mod.ts";
 
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;

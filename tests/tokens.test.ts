@@ -2,7 +2,7 @@
 // detection, logout, deactivation and password changes ending sessions.
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
-import { AuthenticationError } from "../lib/errors.ts";
+import { AuthenticationError } from "@/lib/errors.ts";
 import { makeUser, openTestCore, refusal } from "./helpers.ts";
 
 const ACCESS_TTL = 3600;

@@ -6,8 +6,8 @@
 // users, group rooms and access tokens for the load generator; messages then take the desk
 // face's real path (validate, check membership, commit, publish, render once, ack).
 // Prints one JSON line with its port (and where the seeded clients are) once it listens.
-import { startServer } from "../../main.ts";
-import { SocketServer } from "../../realtime/socketio/mod.ts";
+import { startServer } from "@/main.ts";
+import { SocketServer } from "@/realtime/socketio/mod.ts";
 import { memoryStats } from "./stats.ts";
 
 interface Options {

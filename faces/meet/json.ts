@@ -1,6 +1,6 @@
 // The meet face's JSON shapes (specs/meet.md), shared by its REST routes and its WebSocket.
-import { displayName, type Message, type User } from "../lib/records.ts";
-import { iso } from "./json.ts";
+import { displayName, type Message, type User } from "@/lib/records.ts";
+import { iso } from "@/routes/json.ts";
 
 export function meetUser(user: User) {
   return { id: user.id, email: user.email ?? "", name: displayName(user) };

@@ -1,8 +1,8 @@
 // The desk face's JSON shapes (specs/desk.md), shared by its REST routes and its Socket.IO
 // events. Images are absolute URLs, as the original served them.
-import type { DeskMessage } from "../lib/desk.ts";
-import type { Message, Room, User } from "../lib/records.ts";
-import { iso } from "./json.ts";
+import type { DeskMessage } from "@/lib/desk.ts";
+import type { Message, Room, User } from "@/lib/records.ts";
+import { iso } from "@/routes/json.ts";
 
 export const DEFAULT_AVATAR = "/static/avatar.svg";
 

@@ -2,14 +2,14 @@
 // core (committed, then sent to the room in commit order) and WebRTC signals relayed to the
 // other connections of the room. Authentication and the room check happen before the upgrade
 // (routes/meet.ts); this file owns the open connections.
-import type { Core } from "../lib/core.ts";
-import { ChatError } from "../lib/errors.ts";
-import { type DomainEvent, topic } from "../lib/events.ts";
-import type { Logger } from "../lib/log.ts";
-import type { Principal } from "../lib/records.ts";
-import { meetMessage } from "../routes/meet_json.ts";
-import type { Hub } from "./hub.ts";
-import { createTopicBridge } from "./topic_bridge.ts";
+import type { Core } from "@/lib/core.ts";
+import { ChatError } from "@/lib/errors.ts";
+import { type DomainEvent, topic } from "@/lib/events.ts";
+import type { Logger } from "@/lib/log.ts";
+import type { Principal } from "@/lib/records.ts";
+import { meetMessage } from "./json.ts";
+import type { Hub } from "@/realtime/hub.ts";
+import { createTopicBridge } from "@/realtime/topic_bridge.ts";
 
 /** Close codes beyond RFC 6455's, in the 4000–4999 range applications own. */
 export const CLOSE = {

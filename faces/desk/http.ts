@@ -2,13 +2,13 @@
 // creation and a room's messages. Rules live in core.desk; this file only translates.
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Core } from "../lib/core.ts";
-import type { Room } from "../lib/records.ts";
-import { type AppEnv, clientAddress, requireAuth } from "./context.ts";
-import { deskMessage, deskRoom, peopleOf } from "./desk_json.ts";
-import { wholeHistory } from "./paging.ts";
-import { tokenRefreshRoute } from "./token_refresh.ts";
-import { queryInt, validate } from "./validation.ts";
+import type { Core } from "@/lib/core.ts";
+import type { Room } from "@/lib/records.ts";
+import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
+import { deskMessage, deskRoom, peopleOf } from "./json.ts";
+import { wholeHistory } from "@/routes/paging.ts";
+import { tokenRefreshRoute } from "@/routes/token_refresh.ts";
+import { queryInt, validate } from "@/routes/validation.ts";
 
 const credentials = z.object({
   username: z.string().min(1).max(254),

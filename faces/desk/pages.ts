@@ -7,12 +7,12 @@ import { type Context, Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import { decodeJwt } from "jose";
 import { z } from "zod";
-import type { Core } from "../lib/core.ts";
-import { isTeacher } from "../lib/desk.ts";
-import { AuthenticationError, RateLimited } from "../lib/errors.ts";
-import type { Principal } from "../lib/records.ts";
-import { type AppEnv, clientAddress } from "./context.ts";
-import { cookieValue, SESSION_COOKIE } from "./credentials.ts";
+import type { Core } from "@/lib/core.ts";
+import { isTeacher } from "@/lib/desk.ts";
+import { AuthenticationError, RateLimited } from "@/lib/errors.ts";
+import type { Principal } from "@/lib/records.ts";
+import { type AppEnv, clientAddress } from "@/routes/context.ts";
+import { cookieValue, SESSION_COOKIE } from "@/realtime/credentials.ts";
 
 const PAGES = new URL("./pages/", import.meta.url);
 

@@ -1,6 +1,6 @@
 // Who is online, across every face: a count of open connections per user. The first
 // connection and the last disconnection publish presence.changed (to `all` and `user:<id>`).
-import { type EventSink, topic } from "../lib/events.ts";
+import { type EventSink, topic } from "./events.ts";
 
 export interface Presence {
   /** Counts a new connection; returns the function that uncounts it (safe to call twice). */

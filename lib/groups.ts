@@ -1,9 +1,9 @@
 // Meet rooms: named, open group rooms (chat or video) that anyone signed in may list, enter
 // and talk in; only the creator may change or delete one (a soft delete).
-import type { Db } from "../db/client.ts";
-import type { RoomType } from "../db/schema.ts";
-import { listActiveGroups, updateGroup } from "../db/groups.ts";
-import { findRoomRow, insertMember, toRoom } from "../db/rooms.ts";
+import type { Db } from "@/db/client.ts";
+import type { RoomType } from "@/db/schema.ts";
+import { listActiveGroups, updateGroup } from "@/db/groups.ts";
+import { findRoomRow, insertMember, toRoom } from "@/db/rooms.ts";
 import { NotFound, PermissionDenied, ValidationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { HistoryPage, HistoryQuery, Messages, SendResult } from "./messages.ts";

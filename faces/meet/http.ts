@@ -2,18 +2,18 @@
 // and the WebSocket upgrade at /ws/chat/{id}/ (authenticated and checked before upgrading).
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Core } from "../lib/core.ts";
-import { AuthenticationError } from "../lib/errors.ts";
-import type { Room, User } from "../lib/records.ts";
-import { displayName, splitName } from "../lib/records.ts";
-import type { MeetSocket } from "../realtime/meet_socket.ts";
-import { iso } from "./json.ts";
-import { meetMessage, meetUser } from "./meet_json.ts";
-import { type AppEnv, clientAddress, requireAuth } from "./context.ts";
-import { tokenFromRequest } from "./credentials.ts";
-import { wholeHistory } from "./paging.ts";
-import { tokenRefreshRoute } from "./token_refresh.ts";
-import { queryInt, validate } from "./validation.ts";
+import type { Core } from "@/lib/core.ts";
+import { AuthenticationError } from "@/lib/errors.ts";
+import type { Room, User } from "@/lib/records.ts";
+import { displayName, splitName } from "@/lib/records.ts";
+import type { MeetSocket } from "./socket.ts";
+import { iso } from "@/routes/json.ts";
+import { meetMessage, meetUser } from "./json.ts";
+import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
+import { tokenFromRequest } from "@/realtime/credentials.ts";
+import { wholeHistory } from "@/routes/paging.ts";
+import { tokenRefreshRoute } from "@/routes/token_refresh.ts";
+import { queryInt, validate } from "@/routes/validation.ts";
 
 /** A full name, stored as first name (first word) and last name (the rest), 150 each. */
 const fullName = z.string().trim().min(1).max(301).refine((name) => {

@@ -3,19 +3,19 @@
 // through the hub, is rendered once per event, and is sent to a Socket.IO room named after
 // the hub topic (`room:42`, `user:7`, `role:teacher`).
 import { z } from "zod";
-import type { Core } from "../lib/core.ts";
-import { isTeacher } from "../lib/desk.ts";
-import { AuthenticationError, ChatError, ValidationError } from "../lib/errors.ts";
-import { type DomainEvent, topic } from "../lib/events.ts";
-import type { Logger } from "../lib/log.ts";
-import type { User } from "../lib/records.ts";
-import { cookieValue, SESSION_COOKIE } from "../routes/credentials.ts";
-import { absoluteImage, deskMessageEvent, deskRoom, peopleOf } from "../routes/desk_json.ts";
-import { fieldErrors } from "../routes/validation.ts";
-import type { Hub } from "./hub.ts";
-import type { Presence } from "./presence.ts";
-import type { Socket, SocketServer } from "./socketio/mod.ts";
-import { createTopicBridge } from "./topic_bridge.ts";
+import type { Core } from "@/lib/core.ts";
+import { isTeacher } from "@/lib/desk.ts";
+import { AuthenticationError, ChatError, ValidationError } from "@/lib/errors.ts";
+import { type DomainEvent, topic } from "@/lib/events.ts";
+import type { Logger } from "@/lib/log.ts";
+import type { User } from "@/lib/records.ts";
+import { cookieValue, SESSION_COOKIE } from "@/realtime/credentials.ts";
+import { absoluteImage, deskMessageEvent, deskRoom, peopleOf } from "./json.ts";
+import { fieldErrors } from "@/routes/validation.ts";
+import type { Hub } from "@/realtime/hub.ts";
+import type { Presence } from "@/lib/presence.ts";
+import type { Socket, SocketServer } from "@/realtime/socketio/mod.ts";
+import { createTopicBridge } from "@/realtime/topic_bridge.ts";
 
 export interface DeskSocketOptions {
   core: Core;
