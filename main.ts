@@ -18,6 +18,8 @@ import { createApp } from "@/routes/app.ts";
 export interface StartOptions {
   /** Environment to read the configuration from (default: the process environment). */
   env?: Record<string, string | undefined>;
+  /** The core's clock in ms since the epoch (tokens, message times); tests may move it. */
+  now?: () => number;
 }
 
 export interface RunningServer {
@@ -49,6 +51,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     db: database.db,
     events: hub,
     settings: coreSettings(config, jwtSecret),
+    now: options.now,
   });
 
   if (config.seedDemo) {
