@@ -16,8 +16,9 @@ import {
 } from "@/db/users.ts";
 import {
   AuthenticationError,
-  type FieldErrors,
   NotFound,
+  type Problem,
+  problemList,
   RateLimited,
   ValidationError,
 } from "./errors.ts";
@@ -30,6 +31,7 @@ import {
   UNUSABLE_PASSWORD,
   verifyPassword,
 } from "./passwords.ts";
+import { LIMITS } from "./limits.ts";
 import { splitName, type User } from "./records.ts";
 import { createThrottle } from "./throttle.ts";
 import type { TokenPair, Tokens } from "./tokens.ts";
@@ -38,7 +40,6 @@ import type { TokenPair, Tokens } from "./tokens.ts";
 export const RESERVED_USERNAMES: ReadonlySet<string> = new Set(["chat", "notifications"]);
 const USERNAME = /^[\w.@+-]+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-export const LIMITS = { username: 150, email: 254, name: 150, password: 1024 } as const;
 
 export interface NewAccount {
   username: string;
@@ -85,53 +86,45 @@ export function createAccounts(deps: AccountsDeps) {
     now,
   });
 
-  function checkPassword(password: string, personal: (string | null | undefined)[]): string[] {
-    if (password.length > LIMITS.password) {
-      return [`Ensure this field has no more than ${LIMITS.password} characters.`];
-    }
+  function checkPassword(password: string, personal: (string | null | undefined)[]): Problem[] {
+    if (password.length > LIMITS.password) return [{ code: "max_length", max: LIMITS.password }];
     return passwordProblems(password, { minLength: deps.passwordMinLength, personal });
   }
 
-  async function checkNewAccount(input: NewAccount): Promise<FieldErrors> {
-    const errors: FieldErrors = {};
-    const add = (field: string, message: string) => (errors[field] ??= []).push(message);
+  async function checkNewAccount(input: NewAccount): Promise<void> {
+    const { add, problems } = problemList();
     const username = input.username;
-    if (username.length === 0) add("username", "This field may not be blank.");
+    if (username.length === 0) add("username", { code: "blank" });
     else if (username.length > LIMITS.username) {
-      add("username", `Ensure this field has no more than ${LIMITS.username} characters.`);
+      add("username", { code: "max_length", max: LIMITS.username });
     } else if (!USERNAME.test(username)) {
-      add(
-        "username",
-        "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
-      );
+      add("username", { code: "invalid_username" });
     } else if (RESERVED_USERNAMES.has(username.toLowerCase())) {
-      add("username", "This username is reserved.");
+      add("username", { code: "username_reserved" });
     } else if (await usernameTaken(db, username)) {
-      add("username", "A user with that username already exists.");
+      add("username", { code: "username_taken" });
     }
     const email = input.email ?? null;
     if (email !== null) {
       if (email.length > LIMITS.email || !EMAIL.test(email)) {
-        add("email", "Enter a valid email address.");
+        add("email", { code: "invalid_email" });
       } else if (await emailTaken(db, email)) {
-        add("email", "A user with this email already exists.");
+        add("email", { code: "email_taken" });
       }
     }
-    for (const [field, value] of [["first_name", input.firstName], ["last_name", input.lastName]]) {
-      if (value && value.length > LIMITS.name) {
-        add(field!, `Ensure this field has no more than ${LIMITS.name} characters.`);
-      }
+    for (const field of ["firstName", "lastName"] as const) {
+      const value = input[field];
+      if (value && value.length > LIMITS.name) add(field, { code: "max_length", max: LIMITS.name });
     }
     for (const problem of checkPassword(input.password, [username, email, input.firstName])) {
       add("password", problem);
     }
-    return errors;
+    ValidationError.check(problems);
   }
 
   /** Creates an account. Refuses bad or taken names and weak passwords (ValidationError). */
   async function create(input: NewAccount): Promise<User> {
-    const errors = await checkNewAccount(input);
-    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    await checkNewAccount(input);
     const password = await hashPassword(input.password, deps.passwordIterations);
     try {
       const row = await insertUser(db, {
@@ -154,10 +147,10 @@ export function createAccounts(deps: AccountsDeps) {
     } catch (err) {
       // Another request took the name between the check and the insert.
       if (isUniqueViolation(err, "users.username")) {
-        throw ValidationError.field("username", "A user with that username already exists.");
+        throw ValidationError.of("username", { code: "username_taken" });
       }
       if (isUniqueViolation(err, "users.email")) {
-        throw ValidationError.field("email", "A user with this email already exists.");
+        throw ValidationError.of("email", { code: "email_taken" });
       }
       throw err;
     }
@@ -186,11 +179,11 @@ export function createAccounts(deps: AccountsDeps) {
       } catch (err) {
         // Someone took the name an instant ago: try the next one.
         const onlyUsername = err instanceof ValidationError &&
-          Object.keys(err.fields).join() === "username";
+          Object.keys(err.problems).join() === "username";
         if (!onlyUsername) throw err;
       }
     }
-    throw ValidationError.field("email", "Could not derive a free username from this email.");
+    throw ValidationError.of("email", { code: "no_free_username" });
   }
 
   /**
@@ -258,15 +251,14 @@ export function createAccounts(deps: AccountsDeps) {
   }
 
   async function updateProfile(id: number, changes: ProfileChanges): Promise<User> {
-    const errors: FieldErrors = {};
-    for (
-      const [field, value] of [["first_name", changes.firstName], ["last_name", changes.lastName]]
-    ) {
+    const { add, problems } = problemList();
+    for (const field of ["firstName", "lastName"] as const) {
+      const value = changes[field];
       if (typeof value === "string" && value.length > LIMITS.name) {
-        errors[field as string] = [`Ensure this field has no more than ${LIMITS.name} characters.`];
+        add(field, { code: "max_length", max: LIMITS.name });
       }
     }
-    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    ValidationError.check(problems);
     const row = await updateUserRow(db, id, {
       first_name: changes.firstName,
       last_name: changes.lastName,

@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import type { Db } from "@/db/client.ts";
 import { createAccounts } from "./accounts.ts";
 import { createDesk } from "./desk.ts";
-import { createMeet } from "./groups.ts";
+import { createGroups } from "./groups.ts";
 import type { EventSink } from "./events.ts";
 import { createMessages } from "./messages.ts";
 import { createRooms } from "./rooms.ts";
@@ -51,7 +51,7 @@ export function createCore({ db, events, settings, now = Date.now }: CoreDeps) {
   const rooms = createRooms({ db, events, now, messageMaxLength: settings.messageMaxLength });
   const messages = createMessages({ db, events, now, messageMaxLength: settings.messageMaxLength });
   const desk = createDesk({ db, events, rooms, messages, now });
-  const meet = createMeet({ db, events, rooms, messages, now });
+  const groups = createGroups({ db, events, rooms, messages, now });
 
   /** True when the database answers. */
   async function ready(): Promise<boolean> {
@@ -63,7 +63,7 @@ export function createCore({ db, events, settings, now = Date.now }: CoreDeps) {
     }
   }
 
-  return { accounts, tokens, rooms, messages, desk, meet, ready };
+  return { accounts, tokens, rooms, messages, desk, groups, ready };
 }
 
 export type Core = ReturnType<typeof createCore>;

@@ -61,12 +61,12 @@ export function createDesk(deps: DeskDeps) {
    */
   async function join(roomId: number, teacherId: number): Promise<{ room: Room; joined: boolean }> {
     const teacher = await requireActiveUser(db, teacherId);
-    if (!isTeacher(teacher)) throw new PermissionDenied("Only teachers can join rooms.");
+    if (!isTeacher(teacher)) throw new PermissionDenied("teachers_only");
     const room = await deskRoom(roomId);
-    if (room.status === "closed") throw new Conflict("This room is closed.");
+    if (room.status === "closed") throw new Conflict("room_closed");
     if (room.status === "engaged") {
       if (room.teacherId === teacherId) return { room, joined: false };
-      throw new Conflict("Another teacher has already joined this room.");
+      throw new Conflict("room_taken");
     }
     const claimed = await db.transaction().execute(async (trx) => {
       if (!await claimDeskRoom(trx, roomId, teacherId)) return false;
@@ -77,7 +77,7 @@ export function createDesk(deps: DeskDeps) {
     if (!claimed) {
       // Another teacher won the race between our read and our update.
       if (current.teacherId === teacherId) return { room: current, joined: false };
-      throw new Conflict("Another teacher has already joined this room.");
+      throw new Conflict("room_taken");
     }
     const event = { type: "room.status", room: current, teacher } as const;
     events.publish(topic.room(roomId), event);
@@ -90,10 +90,10 @@ export function createDesk(deps: DeskDeps) {
   async function close(roomId: number, teacherId: number): Promise<Room> {
     const room = await deskRoom(roomId);
     if (room.teacherId !== teacherId) {
-      throw new PermissionDenied("Only the room's teacher can close it.");
+      throw new PermissionDenied("not_room_teacher");
     }
-    if (room.status === "closed") throw new Conflict("This room is closed.");
-    if (!await closeDeskRoom(db, roomId, teacherId)) throw new Conflict("This room is closed.");
+    if (room.status === "closed") throw new Conflict("room_closed");
+    if (!await closeDeskRoom(db, roomId, teacherId)) throw new Conflict("room_closed");
     const closed = await deskRoom(roomId);
     const teacher = await requireActiveUser(db, teacherId);
     events.publish(topic.room(roomId), { type: "room.status", room: closed, teacher });
@@ -128,9 +128,9 @@ export function createDesk(deps: DeskDeps) {
   async function announce(roomId: number, userId: number): Promise<Room> {
     const room = await deskRoom(roomId);
     if (room.createdBy !== userId) {
-      throw new PermissionDenied("Only the room's student can announce it.");
+      throw new PermissionDenied("not_room_student");
     }
-    if (room.status === "closed") throw new Conflict("This room is closed.");
+    if (room.status === "closed") throw new Conflict("room_closed");
     return room;
   }
 

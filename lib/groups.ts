@@ -1,16 +1,16 @@
-// Meet rooms: named, open group rooms (chat or video) that anyone signed in may list, enter
-// and talk in; only the creator may change or delete one (a soft delete).
+// Group rooms: named, open rooms (chat or video) that anyone signed in may list, enter and talk
+// in; only the creator may change or delete one (a soft delete). meet's rooms are these.
 import type { Db } from "@/db/client.ts";
 import type { RoomType } from "@/db/schema.ts";
 import { listActiveGroups, updateGroup } from "@/db/groups.ts";
 import { findRoomRow, insertMember, toRoom } from "@/db/rooms.ts";
-import { NotFound, PermissionDenied, ValidationError } from "./errors.ts";
+import { NotFound, PermissionDenied } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { HistoryPage, HistoryQuery, Messages, SendResult } from "./messages.ts";
 import type { Room } from "./records.ts";
-import { ROOM_LIMITS, type Rooms } from "./rooms.ts";
+import { checkGroupFields, type Rooms } from "./rooms.ts";
 
-export interface MeetDeps {
+export interface GroupsDeps {
   db: Db;
   events: EventSink;
   rooms: Rooms;
@@ -23,7 +23,7 @@ export interface RoomChanges {
   description?: string;
 }
 
-export function createMeet(deps: MeetDeps) {
+export function createGroups(deps: GroupsDeps) {
   const { db, events, rooms, messages, now } = deps;
 
   /** An active group room, or NotFound (unknown, deleted, or another kind). */
@@ -47,25 +47,14 @@ export function createMeet(deps: MeetDeps) {
   async function ownRoom(roomId: number, userId: number, action: "update" | "delete") {
     const room = await get(roomId);
     if (room.createdBy !== userId) {
-      throw new PermissionDenied(`You can only ${action} rooms you created.`);
+      throw new PermissionDenied(action === "update" ? "not_creator_update" : "not_creator_delete");
     }
     return room;
   }
 
   async function update(roomId: number, userId: number, changes: RoomChanges): Promise<Room> {
     await ownRoom(roomId, userId, "update");
-    const errors: Record<string, string[]> = {};
-    if (changes.name !== undefined && changes.name.trim().length === 0) {
-      errors.name = ["This field may not be blank."];
-    } else if (changes.name !== undefined && changes.name.length > ROOM_LIMITS.name) {
-      errors.name = [`Ensure this field has no more than ${ROOM_LIMITS.name} characters.`];
-    }
-    if (changes.description !== undefined && changes.description.length > ROOM_LIMITS.description) {
-      errors.description = [
-        `Ensure this field has no more than ${ROOM_LIMITS.description} characters.`,
-      ];
-    }
-    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    checkGroupFields(changes);
     if (changes.name === undefined && changes.description === undefined) return await get(roomId);
     const row = await updateGroup(db, roomId, {
       name: changes.name?.trim(),
@@ -112,4 +101,4 @@ export function createMeet(deps: MeetDeps) {
   return { get, list, create, update, remove, enter, history, send };
 }
 
-export type Meet = ReturnType<typeof createMeet>;
+export type Groups = ReturnType<typeof createGroups>;

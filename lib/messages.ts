@@ -13,13 +13,18 @@ import { findMemberRow, findRoomForUser } from "@/db/rooms.ts";
 import type { RoomRow } from "@/db/schema.ts";
 import { findUserRow, toUser } from "@/db/users.ts";
 import { type GroupCommitStats, GroupCommitter } from "@/db/group_commit.ts";
-import { ChatError, Conflict, NotFound, PermissionDenied, ValidationError } from "./errors.ts";
+import {
+  ChatError,
+  Conflict,
+  type ConflictReason,
+  NotFound,
+  PermissionDenied,
+  problemList,
+  ValidationError,
+} from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
+import { LIMITS } from "./limits.ts";
 import type { Message, User } from "./records.ts";
-
-export const HISTORY_MAX_LIMIT = 100;
-export const HISTORY_DEFAULT_LIMIT = 50;
-export const CLIENT_ID_MAX_LENGTH = 64;
 /** Most messages one send transaction stores, so that it stays short. */
 export const SEND_MAX_BATCH = 256;
 
@@ -64,8 +69,8 @@ interface Stored extends SendResult {
 }
 
 /** Why a room takes no new messages, or undefined when it does. */
-function closedReason(room: RoomRow): string | undefined {
-  if (room.kind === "desk" && room.status === "closed") return "This room is closed.";
+function closedReason(room: RoomRow): ConflictReason | undefined {
+  if (room.kind === "desk" && room.status === "closed") return "room_closed";
   return undefined;
 }
 
@@ -73,19 +78,19 @@ export function createMessages(deps: MessagesDeps) {
   const { db, events, now } = deps;
 
   function checkInput(input: NewMessageInput) {
-    const errors: Record<string, string[]> = {};
+    const { add, problems } = problemList();
     const hasContent = input.text.trim().length > 0 || !!input.image || !!input.attachmentId;
-    if (!hasContent) errors.text = ["This field may not be blank."];
+    if (!hasContent) add("text", { code: "blank" });
     else if (input.text.length > deps.messageMaxLength) {
-      errors.text = [`Ensure this field has no more than ${deps.messageMaxLength} characters.`];
+      add("text", { code: "max_length", max: deps.messageMaxLength });
     }
     if (
       input.clientId != null &&
-      (input.clientId.length === 0 || input.clientId.length > CLIENT_ID_MAX_LENGTH)
+      (input.clientId.length === 0 || input.clientId.length > LIMITS.clientId)
     ) {
-      errors.client_id = [`Ensure this field has 1 to ${CLIENT_ID_MAX_LENGTH} characters.`];
+      add("clientId", { code: "length_between", min: 1, max: LIMITS.clientId });
     }
-    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    ValidationError.check(problems);
   }
 
   /** Loads the room and checks the reader belongs to it. */
@@ -103,7 +108,7 @@ export function createMessages(deps: MessagesDeps) {
       // Inside the transaction, so it also sees an earlier message of the same batch.
       const earlier = await findMessageByClientId(trx, input.authorId, clientId);
       if (earlier && earlier.room_id !== input.roomId) {
-        throw new Conflict("This client_id was already used for a message in another room.");
+        throw new Conflict("client_id_reused");
       }
       if (earlier) return { message: toMessage(earlier), duplicate: true };
     }
@@ -153,18 +158,16 @@ export function createMessages(deps: MessagesDeps) {
   }
 
   function checkPage(query: HistoryQuery) {
-    const errors: Record<string, string[]> = {};
+    const { add, problems } = problemList();
     for (const key of ["before", "after"] as const) {
       const v = query[key];
-      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
-        errors[key] = ["A valid integer is required."];
-      }
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) add(key, { code: "not_integer" });
     }
     const limit = query.limit;
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
-      errors.limit = ["Ensure this value is greater than or equal to 1."];
+      add("limit", { code: "min_value", min: 1 });
     }
-    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    ValidationError.check(problems);
   }
 
   /** One page of a room's history, oldest first; `limit` is capped at 100. */
@@ -175,7 +178,7 @@ export function createMessages(deps: MessagesDeps) {
   ): Promise<HistoryPage> {
     checkPage(query);
     await readableRoom(db, roomId, userId);
-    const limit = Math.min(query.limit ?? HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT);
+    const limit = Math.min(query.limit ?? LIMITS.historyDefaultPage, LIMITS.historyPage);
     const { rows, hasMore } = await selectHistory(db, roomId, { ...query, limit });
     return { messages: rows.map(toMessage), hasMore };
   }

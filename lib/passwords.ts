@@ -1,6 +1,7 @@
 // Password hashes in Django's format, `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>`,
 // so that accounts exported from the original Django backends log in unchanged.
 import { COMMON_PASSWORDS } from "./common_passwords.ts";
+import type { Problem } from "./errors.ts";
 
 const ALGORITHM = "pbkdf2_sha256";
 const SALT_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -99,23 +100,21 @@ export interface PasswordPolicy {
   personal?: (string | null | undefined)[];
 }
 
-/** Django's default validators, with Django's messages. Empty list = acceptable. */
-export function passwordProblems(password: string, policy: PasswordPolicy): string[] {
-  const problems: string[] = [];
+/** Django's default validators, as problem codes. Empty list = acceptable. */
+export function passwordProblems(password: string, policy: PasswordPolicy): Problem[] {
+  const problems: Problem[] = [];
   if (password.length < policy.minLength) {
-    problems.push(
-      `This password is too short. It must contain at least ${policy.minLength} characters.`,
-    );
+    problems.push({ code: "password_too_short", min: policy.minLength });
   }
   const lowered = password.toLowerCase().trim();
-  if (COMMON_PASSWORDS.has(lowered)) problems.push("This password is too common.");
-  if (/^\d+$/.test(password)) problems.push("This password is entirely numeric.");
+  if (COMMON_PASSWORDS.has(lowered)) problems.push({ code: "password_too_common" });
+  if (/^\d+$/.test(password)) problems.push({ code: "password_entirely_numeric" });
   for (const value of policy.personal ?? []) {
     if (!value || value.length < 3) continue;
     const v = value.toLowerCase();
     const local = v.split("@")[0];
     if (lowered === v || lowered === local || (local.length >= 4 && lowered.includes(local))) {
-      problems.push("The password is too similar to your personal information.");
+      problems.push({ code: "password_too_similar" });
       break;
     }
   }

@@ -15,11 +15,10 @@ import {
   toRoom,
 } from "@/db/rooms.ts";
 import { findUserRow, toUser } from "@/db/users.ts";
-import { NotFound, PermissionDenied, ValidationError } from "./errors.ts";
+import { NotFound, PermissionDenied, problemList, ValidationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
+import { LIMITS } from "./limits.ts";
 import type { Member, Room, User } from "./records.ts";
-
-export const ROOM_LIMITS = { name: 100, description: 2000 } as const;
 
 export interface RoomsDeps {
   db: Db;
@@ -44,8 +43,23 @@ export interface NewDesk {
 /** The account, when it exists and is active; NotFound otherwise. */
 export async function requireActiveUser(db: Db, id: number): Promise<User> {
   const row = await findUserRow(db, id);
-  if (!row || row.is_active !== 1) throw new NotFound("No such user.");
+  if (!row || row.is_active !== 1) throw new NotFound("user");
   return toUser(row);
+}
+
+/** The checks on a group's name and description, for creation and for changes. */
+export function checkGroupFields(fields: { name?: string; description?: string }): void {
+  const { add, problems } = problemList();
+  if (fields.name !== undefined) {
+    if (fields.name.trim().length === 0) add("name", { code: "blank" });
+    else if (fields.name.length > LIMITS.roomName) {
+      add("name", { code: "max_length", max: LIMITS.roomName });
+    }
+  }
+  if (fields.description !== undefined && fields.description.length > LIMITS.roomDescription) {
+    add("description", { code: "max_length", max: LIMITS.roomDescription });
+  }
+  ValidationError.check(problems);
 }
 
 export function createRooms(deps: RoomsDeps) {
@@ -62,7 +76,7 @@ export function createRooms(deps: RoomsDeps) {
    */
   async function direct(userId: number, otherId: number): Promise<Room> {
     if (userId === otherId) {
-      throw ValidationError.field("user", "You cannot open a chat with yourself.");
+      throw ValidationError.of("user", { code: "self_chat" });
     }
     const [low, high] = userId < otherId ? [userId, otherId] : [otherId, userId];
     const existing = await findDirectRoomRow(db, low, high);
@@ -82,22 +96,6 @@ export function createRooms(deps: RoomsDeps) {
     const room = toRoom(row);
     if (created) announce(room, [low, high]);
     return room;
-  }
-
-  function checkGroupFields(fields: { name?: string; description?: string }) {
-    const errors: Record<string, string[]> = {};
-    if (fields.name !== undefined) {
-      if (fields.name.trim().length === 0) errors.name = ["This field may not be blank."];
-      else if (fields.name.length > ROOM_LIMITS.name) {
-        errors.name = [`Ensure this field has no more than ${ROOM_LIMITS.name} characters.`];
-      }
-    }
-    if (fields.description !== undefined && fields.description.length > ROOM_LIMITS.description) {
-      errors.description = [
-        `Ensure this field has no more than ${ROOM_LIMITS.description} characters.`,
-      ];
-    }
-    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
   }
 
   /** A named multi-user room; its creator is its owner and first member. */
@@ -125,18 +123,15 @@ export function createRooms(deps: RoomsDeps) {
   /** A student's help request, waiting (`active`) for a teacher. */
   async function createDesk(input: NewDesk): Promise<Room> {
     const student = await findUserRow(db, input.studentId);
-    if (!student || student.is_active !== 1) throw new NotFound("No such user.");
-    if (student.role !== "member") throw new PermissionDenied("Only students can open a room.");
+    if (!student || student.is_active !== 1) throw new NotFound("user");
+    if (student.role !== "member") throw new PermissionDenied("students_only");
     const text = input.text.trim();
     const image = input.image ?? "";
     if (text.length === 0 && image.length === 0) {
-      throw ValidationError.field("text", "This field may not be blank.");
+      throw ValidationError.of("text", { code: "blank" });
     }
     if (input.text.length > deps.messageMaxLength) {
-      throw ValidationError.field(
-        "text",
-        `Ensure this field has no more than ${deps.messageMaxLength} characters.`,
-      );
+      throw ValidationError.of("text", { code: "max_length", max: deps.messageMaxLength });
     }
     const at = now();
     const row = await db.transaction().execute(async (trx) => {
@@ -184,7 +179,7 @@ export function createRooms(deps: RoomsDeps) {
   async function addMember(roomId: number, userId: number, role: MemberRole = "member") {
     const room = await get(roomId);
     if (room.kind === "direct") {
-      throw new PermissionDenied("A direct room has exactly two members.");
+      throw new PermissionDenied("direct_two_members");
     }
     const at = now();
     if (await insertMember(db, roomId, userId, role, at)) {

@@ -42,9 +42,6 @@ export interface TokensDeps {
   now: () => number;
 }
 
-const REFRESH_INVALID = "Token is invalid or expired";
-const REFRESH_REUSED = "Token is blacklisted";
-
 function randomId(bytes = 16): string {
   return Array.from(
     crypto.getRandomValues(new Uint8Array(bytes)),
@@ -69,7 +66,7 @@ export function createTokens(deps: TokensDeps) {
 
   /** Verifies signature, algorithm, expiry and type. Throws token_not_valid. */
   async function decode(token: string, type: TokenType): Promise<Claims> {
-    const detail = type === "access" ? undefined : REFRESH_INVALID;
+    const detail = type === "access" ? undefined : "refresh_invalid" as const;
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, key, {
@@ -144,10 +141,12 @@ export function createTokens(deps: TokensDeps) {
         userId: claims.user_id,
         sessionId: claims.sid,
       });
-      throw new AuthenticationError("token_not_valid", REFRESH_REUSED);
+      throw new AuthenticationError("token_not_valid", "refresh_reused");
     }
-    if (outcome === "stale") throw new AuthenticationError("token_not_valid", REFRESH_REUSED);
-    if (outcome === "revoked") throw new AuthenticationError("token_not_valid", REFRESH_INVALID);
+    if (outcome === "stale") throw new AuthenticationError("token_not_valid", "refresh_reused");
+    if (outcome === "revoked") {
+      throw new AuthenticationError("token_not_valid", "refresh_invalid");
+    }
     return {
       access: await sign("access", claims.user_id, claims.sid, randomId(), at),
       refresh: await sign("refresh", claims.user_id, claims.sid, jti, at),

@@ -9,11 +9,13 @@ import {
   ChatError,
   Conflict,
   NotFound,
+  Overloaded,
   PermissionDenied,
   RateLimited,
   ValidationError,
 } from "@/lib/errors.ts";
 import type { Logger } from "@/lib/log.ts";
+import { detailOf, fieldErrors, retryAfterOf } from "./wording.ts";
 
 const DEFAULT_DETAIL: Record<number, string> = {
   400: "Bad request.",
@@ -33,21 +35,22 @@ export function statusOf(err: ChatError): ContentfulStatusCode {
   if (err instanceof NotFound) return 404;
   if (err instanceof Conflict) return 409;
   if (err instanceof RateLimited) return 429;
+  if (err instanceof Overloaded) return 503;
   return 400;
 }
 
 export function errorResponse(c: Context, err: ChatError): Response {
-  if (err instanceof ValidationError) return c.json(err.fields, 400);
+  if (err instanceof ValidationError) return c.json(fieldErrors(err), 400);
   if (err instanceof AuthenticationError) {
     c.header("WWW-Authenticate", 'Bearer realm="api"');
     // SimpleJWT adds a code for bad tokens only; other 401s are a bare detail.
-    const body = err.code === "token_not_valid"
-      ? { detail: err.message, code: err.code }
-      : { detail: err.message };
+    const detail = detailOf(err);
+    const body = err.code === "token_not_valid" ? { detail, code: err.code } : { detail };
     return c.json(body, 401);
   }
-  if (err instanceof RateLimited) c.header("Retry-After", String(err.retryAfter));
-  return c.json({ detail: err.message }, statusOf(err));
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined) c.header("Retry-After", String(retryAfter));
+  return c.json({ detail: detailOf(err) }, statusOf(err));
 }
 
 export function createErrorHandler(log: Logger): ErrorHandler {

@@ -1,10 +1,10 @@
 // Input validation for every face: zod schemas through @hono/zod-validator, failures raised as
-// the core's ValidationError so that the one error handler renders them in the DRF
-// `{"field": ["message"]}` shape, with Django REST Framework's wording.
+// the core's ValidationError (problems already worded, with Django REST Framework's words) so
+// that the one error handler renders them in the DRF `{"field": ["message"]}` shape.
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
-import { type FieldErrors, ValidationError } from "@/lib/errors.ts";
+import { type Problems, ValidationError } from "@/lib/errors.ts";
 
 type Issue = z.core.$ZodIssue;
 
@@ -60,13 +60,18 @@ z.config({
 });
 
 /** Groups zod issues by top-level field; a whole-body problem goes under non_field_errors. */
-export function fieldErrors(issues: readonly Issue[]): FieldErrors {
-  const errors: FieldErrors = {};
+export function schemaProblems(issues: readonly Issue[]): Problems {
+  const problems: Problems = {};
   for (const issue of issues) {
     const key = issue.path.length > 0 ? String(issue.path[0]) : "non_field_errors";
-    (errors[key] ??= []).push(issue.message);
+    (problems[key] ??= []).push({ code: "worded", text: issue.message });
   }
-  return errors;
+  return problems;
+}
+
+/** The ValidationError for a failed schema check. */
+export function schemaError(issues: readonly Issue[]): ValidationError {
+  return new ValidationError(schemaProblems(issues));
 }
 
 /** zValidator whose failures become a ValidationError (400 in the DRF shape). */
@@ -75,7 +80,7 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
   schema: T,
 ) {
   return zValidator(target, schema, (result) => {
-    if (!result.success) throw new ValidationError(fieldErrors(result.error.issues));
+    if (!result.success) throw schemaError(result.error.issues);
   });
 }
 

@@ -8,6 +8,7 @@ import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "@/lib/c
 import { createCore } from "@/lib/core.ts";
 import { ValidationError } from "@/lib/errors.ts";
 import type { Role } from "@/lib/records.ts";
+import { fieldErrors } from "@/routes/wording.ts";
 
 const USAGE = "usage: deno task user:create --username NAME --password PASS " +
   "[--email EMAIL] [--role member|teacher|admin] [--first-name F] [--last-name L]";
@@ -68,7 +69,7 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) fail(err.message);
   if (err instanceof ValidationError) {
-    fail(Object.entries(err.fields).map(([f, m]) => `${f}: ${m.join(" ")}`).join("\n"));
+    fail(Object.entries(fieldErrors(err)).map(([f, m]) => `${f}: ${m.join(" ")}`).join("\n"));
   }
   throw err;
 }

@@ -232,7 +232,7 @@ Deno.test("PATCH /auth/profile/ renames the user in the profile, room creators a
   await using srv = await startTestServer();
   const who = await person(srv, "Old Name");
   const room = await createRoom(srv, who, { name: "Renames" });
-  await srv.core.meet.send(room.id, who.user.id, "before the rename");
+  await srv.core.groups.send(room.id, who.user.id, "before the rename");
 
   const reply = await api(srv, "PATCH", "/auth/profile/", {
     token: who.access,
@@ -288,8 +288,8 @@ Deno.test("DELETE /auth/profile/ keeps the user's messages in the room under 'De
   const owner = await person(srv);
   const leaving = await person(srv);
   const room = await createRoom(srv, owner, { name: "Stays" });
-  await srv.core.meet.send(room.id, leaving.user.id, "I was here");
-  await srv.core.meet.send(room.id, owner.user.id, "So was I");
+  await srv.core.groups.send(room.id, leaving.user.id, "I was here");
+  await srv.core.groups.send(room.id, owner.user.id, "So was I");
 
   const reply = await api(srv, "DELETE", "/auth/profile/", { token: leaving.access });
   assert.equal(reply.status, 204);
@@ -587,7 +587,7 @@ Deno.test("DELETE /api/rooms/{id}/ by the creator soft-deletes: gone from list, 
   const other = await person(srv);
   const room = await createRoom(srv, creator, { name: "Doomed" });
   const kept = await createRoom(srv, creator, { name: "Kept" });
-  await srv.core.meet.send(room.id, other.user.id, "last words");
+  await srv.core.groups.send(room.id, other.user.id, "last words");
 
   const reply = await api(srv, "DELETE", `/api/rooms/${room.id}/`, { token: creator.access });
   assert.equal(reply.status, 204);
@@ -654,8 +654,8 @@ Deno.test("GET /api/rooms/{id}/messages/ lists messages oldest first in the docu
   const a = await person(srv, "User Name");
   const b = await person(srv, "Another User");
   const room = await createRoom(srv, a);
-  await srv.core.meet.send(room.id, a.user.id, "Hello, world!");
-  await srv.core.meet.send(room.id, b.user.id, "Hi there!");
+  await srv.core.groups.send(room.id, a.user.id, "Hello, world!");
+  await srv.core.groups.send(room.id, b.user.id, "Hi there!");
 
   const reply = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: b.access });
   assert.equal(reply.status, 200);
@@ -683,7 +683,7 @@ Deno.test("GET /api/rooms/{id}/messages/ pages with ?before=, ?after= and ?limit
   const room = await createRoom(srv, who);
   const ids: number[] = [];
   for (let i = 1; i <= 6; i++) {
-    ids.push((await srv.core.meet.send(room.id, who.user.id, `m${i}`)).message.id);
+    ids.push((await srv.core.groups.send(room.id, who.user.id, `m${i}`)).message.id);
   }
   const page = async (query: string) => {
     const reply = await api(srv, "GET", `/api/rooms/${room.id}/messages/${query}`, {
@@ -712,7 +712,7 @@ Deno.test("GET /api/rooms/{id}/messages/ caps ?limit= at 100 but returns all wit
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
-  for (let i = 1; i <= 120; i++) await srv.core.meet.send(room.id, who.user.id, `n${i}`);
+  for (let i = 1; i <= 120; i++) await srv.core.groups.send(room.id, who.user.id, `n${i}`);
 
   const all = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: who.access });
   assert.equal(all.status, 200);

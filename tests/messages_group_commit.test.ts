@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createClient, type ResultSet } from "@libsql/client";
 import { toMessage } from "@/db/messages.ts";
 import { Conflict, NotFound, PermissionDenied } from "@/lib/errors.ts";
+import { detailOf } from "@/routes/wording.ts";
 import type { DomainEvent } from "@/lib/events.ts";
 import { type NewMessageInput, SEND_MAX_BATCH } from "@/lib/messages.ts";
 import type { Message, User } from "@/lib/records.ts";
@@ -151,7 +152,7 @@ Deno.test("a refused message in a concurrent batch rejects only itself; its neig
   const noRoom = t.core.messages.send({ roomId: desk.id + 999, authorId: student.id, text: "?" });
 
   await refusal(notMember, PermissionDenied);
-  assert.equal((await refusal(closed, Conflict)).message, "This room is closed.");
+  assert.equal(detailOf(await refusal(closed, Conflict)), "This room is closed.");
   await refusal(noRoom, NotFound);
   const results = await Promise.all(sends);
   assert.equal(

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { createClient, type ResultSet } from "@libsql/client";
 import { Conflict, NotFound, PermissionDenied, ValidationError } from "@/lib/errors.ts";
+import { detailOf, fieldErrors } from "@/routes/wording.ts";
 import type { DomainEvent } from "@/lib/events.ts";
 import type { Message } from "@/lib/records.ts";
 import { makeUser, openTestCore, refusal, type TestCore } from "./helpers.ts";
@@ -71,7 +72,7 @@ Deno.test("a direct room with yourself is a ValidationError and with an unknown 
   await using t = await openTestCore();
   const { user: a } = await makeUser(t.core);
   const self = await refusal(t.core.rooms.direct(a.id, a.id), ValidationError);
-  assert.deepEqual(self.fields, { user: ["You cannot open a chat with yourself."] });
+  assert.deepEqual(fieldErrors(self), { user: ["You cannot open a chat with yourself."] });
   await refusal(t.core.rooms.direct(a.id, a.id + 1000), NotFound);
   await refusal(t.core.rooms.direct(a.id + 1000, a.id), NotFound);
   const { user: gone } = await makeUser(t.core);
@@ -156,13 +157,15 @@ Deno.test("send refuses non-members, empty and overlong text, unknown rooms and 
       t.core.messages.send({ roomId: room.id, authorId: a.id, text }),
       ValidationError,
     );
-    assert.deepEqual(empty.fields, { text: ["This field may not be blank."] });
+    assert.deepEqual(fieldErrors(empty), { text: ["This field may not be blank."] });
   }
   const long = await refusal(
     t.core.messages.send({ roomId: room.id, authorId: a.id, text: "x".repeat(21) }),
     ValidationError,
   );
-  assert.deepEqual(long.fields, { text: ["Ensure this field has no more than 20 characters."] });
+  assert.deepEqual(fieldErrors(long), {
+    text: ["Ensure this field has no more than 20 characters."],
+  });
   await refusal(
     t.core.messages.send({ roomId: room.id + 999, authorId: a.id, text: "anyone?" }),
     NotFound,
@@ -192,7 +195,7 @@ Deno.test("send refuses non-members, empty and overlong text, unknown rooms and 
     t.core.messages.send({ roomId: desk.id, authorId: student.id, text: "hello?" }),
     Conflict,
   );
-  assert.equal(closed.message, "This room is closed.");
+  assert.equal(detailOf(closed), "This room is closed.");
 
   const stored = await t.database.db.selectFrom("messages").select("id").execute();
   assert.equal(stored.length, 3, "only the three accepted messages were stored");
@@ -304,7 +307,9 @@ Deno.test("history refuses a zero or negative limit and readers who are not memb
   await t.core.messages.send({ roomId: room.id, authorId: a.id, text: "private" });
   for (const limit of [0, -1, -50, 1.5]) {
     const err = await refusal(t.core.messages.history(room.id, a.id, { limit }), ValidationError);
-    assert.deepEqual(err.fields, { limit: ["Ensure this value is greater than or equal to 1."] });
+    assert.deepEqual(fieldErrors(err), {
+      limit: ["Ensure this value is greater than or equal to 1."],
+    });
   }
   await refusal(t.core.messages.history(room.id, outsider.id), PermissionDenied);
   await refusal(t.core.messages.history(room.id + 999, a.id), NotFound);
@@ -455,13 +460,15 @@ Deno.test("createGroup refuses a blank or overlong name and makes its creator th
       t.core.rooms.createGroup({ creatorId: owner.id, name, roomType: "chat" }),
       ValidationError,
     );
-    assert.deepEqual(err.fields, { name: ["This field may not be blank."] });
+    assert.deepEqual(fieldErrors(err), { name: ["This field may not be blank."] });
   }
   const long = await refusal(
     t.core.rooms.createGroup({ creatorId: owner.id, name: "n".repeat(101), roomType: "video" }),
     ValidationError,
   );
-  assert.deepEqual(long.fields, { name: ["Ensure this field has no more than 100 characters."] });
+  assert.deepEqual(fieldErrors(long), {
+    name: ["Ensure this field has no more than 100 characters."],
+  });
   assert.equal((await t.database.db.selectFrom("rooms").select("id").execute()).length, 0);
 
   const room = await t.core.rooms.createGroup({
@@ -493,7 +500,7 @@ Deno.test("createDesk refuses a teacher and opens an active desk with the studen
     t.core.rooms.createDesk({ studentId: teacher.id, text: "I need help" }),
     PermissionDenied,
   );
-  assert.equal(err.message, "Only students can open a room.");
+  assert.equal(detailOf(err), "Only students can open a room.");
 
   const desk = await t.core.rooms.createDesk({
     studentId: student.id,

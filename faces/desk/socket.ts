@@ -11,7 +11,8 @@ import type { Logger } from "@/lib/log.ts";
 import type { User } from "@/lib/records.ts";
 import { cookieValue, SESSION_COOKIE } from "@/realtime/credentials.ts";
 import { absoluteImage, deskMessageEvent, deskRoom, peopleOf } from "./json.ts";
-import { fieldErrors } from "@/routes/validation.ts";
+import { schemaError } from "@/routes/validation.ts";
+import { detailOf, fieldErrors } from "@/routes/wording.ts";
 import type { Hub } from "@/realtime/hub.ts";
 import type { Presence } from "@/lib/presence.ts";
 import type { Socket, SocketServer } from "@/realtime/socketio/mod.ts";
@@ -61,10 +62,15 @@ function refusal(
   err: unknown,
 ): { detail: string; code: string; fields?: Record<string, string[]> } {
   if (err instanceof ValidationError) {
-    return { detail: err.message, code: err.code, fields: err.fields };
+    return { detail: detailOf(err), code: err.code, fields: fieldErrors(err) };
   }
-  if (err instanceof ChatError) return { detail: err.message, code: err.code };
+  if (err instanceof ChatError) return { detail: detailOf(err), code: err.code };
   return { detail: "A server error occurred.", code: "error" };
+}
+
+/** A refusal as connect_error carries it: the DRF detail as its message. */
+function worded(err: ChatError): Error {
+  return new Error(detailOf(err));
 }
 
 export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () => void {
@@ -168,7 +174,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
         token = cookieValue(headers.cookie ?? null, SESSION_COOKIE);
       }
     }
-    if (!token) return next(new AuthenticationError("not_authenticated"));
+    if (!token) return next(worded(new AuthenticationError("not_authenticated")));
     try {
       const principal = await core.tokens.authenticate(token);
       if (auth.id !== undefined && String(auth.id) !== String(principal.user.id)) {
@@ -182,7 +188,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       socket.data = data as unknown as Record<string, unknown>;
       next();
     } catch (err) {
-      next(err instanceof ChatError ? err : new Error("A server error occurred."));
+      next(err instanceof ChatError ? worded(err) : new Error("A server error occurred."));
     }
   });
 
@@ -214,7 +220,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
           : undefined;
         try {
           const parsed = schema.safeParse(args[0] ?? {});
-          if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error.issues));
+          if (!parsed.success) throw schemaError(parsed.error.issues);
           const result = await fn(parsed.data);
           ack?.(result);
         } catch (err) {

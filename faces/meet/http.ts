@@ -121,11 +121,11 @@ export function meetRoutes(core: Core, socket: MeetSocket) {
     })
     .get("/api/rooms/", auth, validate("query", roomFilter), async (c) => {
       const { room_type, search } = c.req.valid("query");
-      return c.json(await shapeRooms(await core.meet.list({ roomType: room_type, search })));
+      return c.json(await shapeRooms(await core.groups.list({ roomType: room_type, search })));
     })
     .post("/api/rooms/", auth, validate("json", newRoom), async (c) => {
       const { name, description, room_type } = c.req.valid("json");
-      const room = await core.meet.create(c.get("principal").user.id, {
+      const room = await core.groups.create(c.get("principal").user.id, {
         name,
         description,
         roomType: room_type,
@@ -133,10 +133,10 @@ export function meetRoutes(core: Core, socket: MeetSocket) {
       return c.json((await shapeRooms([room]))[0], 201);
     })
     .get("/api/rooms/:id{[0-9]+}/", auth, async (c) => {
-      return c.json((await shapeRooms([await core.meet.get(roomId(c.req.param("id")))]))[0]);
+      return c.json((await shapeRooms([await core.groups.get(roomId(c.req.param("id")))]))[0]);
     })
     .patch("/api/rooms/:id{[0-9]+}/", auth, validate("json", roomPatch), async (c) => {
-      const room = await core.meet.update(
+      const room = await core.groups.update(
         roomId(c.req.param("id")),
         c.get("principal").user.id,
         c.req.valid("json"),
@@ -144,7 +144,7 @@ export function meetRoutes(core: Core, socket: MeetSocket) {
       return c.json((await shapeRooms([room]))[0]);
     })
     .delete("/api/rooms/:id{[0-9]+}/", auth, async (c) => {
-      await core.meet.remove(roomId(c.req.param("id")), c.get("principal").user.id);
+      await core.groups.remove(roomId(c.req.param("id")), c.get("principal").user.id);
       return c.body(null, 204);
     })
     .get("/api/rooms/:id{[0-9]+}/messages/", auth, validate("query", messagePage), async (c) => {
@@ -153,8 +153,8 @@ export function meetRoutes(core: Core, socket: MeetSocket) {
       const page = c.req.valid("query");
       const messages = page.before === undefined && page.after === undefined &&
           page.limit === undefined
-        ? await wholeHistory((before) => core.meet.history(id, userId, { before, limit: 100 }))
-        : (await core.meet.history(id, userId, page)).messages;
+        ? await wholeHistory((before) => core.groups.history(id, userId, { before, limit: 100 }))
+        : (await core.groups.history(id, userId, page)).messages;
       const authors = new Map(
         (await core.accounts.getMany(messages.map((m) => m.authorId))).map((u) => [u.id, u]),
       );
@@ -171,7 +171,7 @@ export function meetRoutes(core: Core, socket: MeetSocket) {
       if (!token) throw new AuthenticationError("not_authenticated");
       const principal = await core.tokens.authenticate(token);
       c.set("principal", principal);
-      const room = await core.meet.enter(roomId(c.req.param("id")), principal.user.id);
+      const room = await core.groups.enter(roomId(c.req.param("id")), principal.user.id);
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return c.json({ detail: "Expected a WebSocket upgrade." }, 426);
       }

@@ -137,7 +137,7 @@ export function createMeetSocket(opts: MeetSocketOptions) {
       return;
     }
     try {
-      await core.meet.send(conn.roomId, conn.userId, msg.content);
+      await core.groups.send(conn.roomId, conn.userId, msg.content);
     } catch (err) {
       if (err instanceof ChatError) {
         log.warn("meet: refused a chat message", { user_id: conn.userId, detail: err.message });

@@ -1,0 +1,25 @@
+// The core's size limits, exported once: the core enforces them and every face's schemas reuse
+// them, so a limit changes in one place. Configurable limits (message length) live in config.
+
+export const LIMITS = {
+  /** Account fields, as Django's user model has them. */
+  username: 150,
+  email: 254,
+  name: 150,
+  password: 1024,
+  /** Group rooms (meet rooms, lounge groups). */
+  roomName: 100,
+  roomDescription: 2000,
+  roomSearch: 100,
+  /** A client's own message id (retries are stored once). */
+  clientId: 64,
+  /** An image reference (URL or stored path) in a message or a desk room. */
+  image: 2048,
+  /** A JWT in a request body. */
+  token: 4096,
+  /** The longest text a desk room's opening question may carry before the message check. */
+  topic: 100_000,
+  /** History pages: the largest `limit`, and the page size when none is asked. */
+  historyPage: 100,
+  historyDefaultPage: 50,
+} as const;
