@@ -7,10 +7,10 @@ import type { Config } from "@/lib/config.ts";
 import { type Core, createCore } from "@/lib/core.ts";
 import { seedDemoAccounts } from "@/lib/demo.ts";
 import { createLogger, type Logger } from "@/lib/log.ts";
+import { createMetrics, type Metrics } from "@/lib/metrics.ts";
 import { createMemoryHub, type Hub } from "@/realtime/hub.ts";
 import { attachDeskSocket } from "@/faces/desk/socket.ts";
 import { createMeetSocket } from "@/faces/meet/socket.ts";
-import { createPresence } from "@/lib/presence.ts";
 import { createSocketServer } from "@/realtime/socketio_server.ts";
 import type { SocketServer } from "@/realtime/socketio/mod.ts";
 import { createApp } from "@/routes/app.ts";
@@ -30,6 +30,7 @@ export interface RunningServer {
   hub: Hub;
   io: SocketServer;
   log: Logger;
+  metrics: Metrics;
   /** Stops accepting, lets in-flight requests finish, then closes hub and database. */
   close(): Promise<void>;
 }
@@ -63,29 +64,40 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }
   }
 
+  const metrics = createMetrics();
+  const inbound = {
+    rate: config.socketFrames.rate,
+    burst: config.socketFrames.burst,
+    maxQueued: config.socketFrames.queue,
+  };
   const meetSocket = createMeetSocket({
     core,
     hub,
     log,
-    maxMessageBytes: config.wsMaxMessageBytes,
+    metrics,
+    limits: {
+      maxFrameBytes: config.wsMaxMessageBytes,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      inbound,
+    },
   });
   const app = createApp({
     core,
     log,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
-    meetSocket,
+    sockets: [meetSocket.routes],
     publicUrl: config.publicUrl,
   });
 
   const io = createSocketServer(config, log);
   const ioHandler = io.handler();
-  const presence = createPresence(hub);
   const detachDesk = attachDeskSocket(io, {
     core,
     hub,
-    presence,
     log,
+    metrics,
+    inbound,
     publicUrl: config.publicUrl,
   });
 
@@ -120,7 +132,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return closing;
   }
 
-  return { config, url, port: addr.port, core, hub, io, log, close };
+  return { config, url, port: addr.port, core, hub, io, log, metrics, close };
 }
 
 if (import.meta.main) {

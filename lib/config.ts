@@ -84,6 +84,12 @@ const envSchema = z.object({
   SOCKETIO_MAX_BUFFERED_BYTES: int(8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   SOCKETIO_RECOVERY_WINDOW: duration("2m"),
   WS_MAX_MESSAGE_BYTES: int(64 * 1024, 128, 16 * 1024 * 1024),
+  WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  SOCKET_FRAME_RATE: int(50, 1, 1_000_000),
+  SOCKET_FRAME_BURST: int(200, 1, 1_000_000),
+  SOCKET_INBOUND_QUEUE: int(32, 1, 100_000),
+  SEND_RATE: int(5, 1, 1_000_000),
+  SEND_BURST: int(30, 1, 1_000_000),
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
@@ -123,6 +129,12 @@ export interface Config {
   };
   /** Largest frame the raw WebSocket faces accept (1009 beyond). */
   wsMaxMessageBytes: number;
+  /** Bytes a raw WebSocket client may leave unread before it is cut (1013). */
+  wsMaxBufferedBytes: number;
+  /** What one realtime connection may send: frames (or events) per second, burst, queued. */
+  socketFrames: { rate: number; burst: number; queue: number };
+  /** Messages one user may send per second, and the burst, over all their connections. */
+  sendRate: { rate: number; burst: number };
   /** Base of absolute URLs in payloads; by default the origin each client used. */
   publicUrl?: string;
   logLevel: LogLevel;
@@ -188,6 +200,13 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       recoveryWindow: e.SOCKETIO_RECOVERY_WINDOW * 1000,
     },
     wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
+    wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    socketFrames: {
+      rate: e.SOCKET_FRAME_RATE,
+      burst: e.SOCKET_FRAME_BURST,
+      queue: e.SOCKET_INBOUND_QUEUE,
+    },
+    sendRate: { rate: e.SEND_RATE, burst: e.SEND_BURST },
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
@@ -231,5 +250,7 @@ export function coreSettings(config: Config, jwtSecret: string) {
     messageMaxLength: config.messageMaxLength,
     loginMaxFailures: config.loginMaxFailures,
     loginFailureWindow: config.loginFailureWindow,
+    sendRate: config.sendRate.rate,
+    sendBurst: config.sendRate.burst,
   };
 }

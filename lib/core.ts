@@ -7,6 +7,9 @@ import { createGroups } from "./groups.ts";
 import type { EventSink } from "./events.ts";
 import { createMessages } from "./messages.ts";
 import { createRooms } from "./rooms.ts";
+import { createPresence, type Presence } from "./presence.ts";
+import { memoryRateLimiter, type RateLimiter } from "./rate.ts";
+import { createSignals } from "./signals.ts";
 import { createTokens } from "./tokens.ts";
 
 export interface CoreSettings {
@@ -19,6 +22,9 @@ export interface CoreSettings {
   loginMaxFailures: number;
   /** Seconds. */
   loginFailureWindow: number;
+  /** Messages per second one user may send over all connections, and the burst. */
+  sendRate?: number;
+  sendBurst?: number;
 }
 
 export interface CoreDeps {
@@ -27,9 +33,13 @@ export interface CoreDeps {
   settings: CoreSettings;
   /** The clock, in ms since the epoch; tests may move it. */
   now?: () => number;
+  /** Who is online; in this process by default (a shared one spans nodes). */
+  presence?: Presence;
+  /** The per-user send limit; in this process by default (a shared one spans nodes). */
+  sendLimiter?: RateLimiter;
 }
 
-export function createCore({ db, events, settings, now = Date.now }: CoreDeps) {
+export function createCore({ db, events, settings, now = Date.now, ...deps }: CoreDeps) {
   const tokens = createTokens({
     db,
     events,
@@ -49,9 +59,21 @@ export function createCore({ db, events, settings, now = Date.now }: CoreDeps) {
     loginFailureWindow: settings.loginFailureWindow,
   });
   const rooms = createRooms({ db, events, now, messageMaxLength: settings.messageMaxLength });
-  const messages = createMessages({ db, events, now, messageMaxLength: settings.messageMaxLength });
+  // No limit unless configured: scripts and tests that build a core use it freely.
+  const sendLimiter = deps.sendLimiter ?? (settings.sendRate === undefined ? undefined : (
+    memoryRateLimiter({ rate: settings.sendRate, burst: settings.sendBurst ?? 1, now })
+  ));
+  const messages = createMessages({
+    db,
+    events,
+    now,
+    messageMaxLength: settings.messageMaxLength,
+    sendLimiter,
+  });
+  const presence = deps.presence ?? createPresence(events);
   const desk = createDesk({ db, events, rooms, messages, now });
   const groups = createGroups({ db, events, rooms, messages, now });
+  const signals = createSignals(events);
 
   /** True when the database answers. */
   async function ready(): Promise<boolean> {
@@ -63,7 +85,7 @@ export function createCore({ db, events, settings, now = Date.now }: CoreDeps) {
     }
   }
 
-  return { accounts, tokens, rooms, messages, desk, groups, ready };
+  return { accounts, tokens, rooms, messages, desk, groups, presence, signals, ready };
 }
 
 export type Core = ReturnType<typeof createCore>;

@@ -9,6 +9,7 @@ import {
   openDeskRoomIds,
 } from "@/db/desk.ts";
 import { findRoomRow, insertMember, listMemberRows, toRoom } from "@/db/rooms.ts";
+import { findUserRow, toUser } from "@/db/users.ts";
 import { Conflict, NotFound, PermissionDenied } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { HistoryQuery, Messages } from "./messages.ts";
@@ -124,14 +125,29 @@ export function createDesk(deps: DeskDeps) {
     return await messages.markRead(roomId, userId);
   }
 
-  /** The room its own student announces to the teachers (new_room); not once closed. */
-  async function announce(roomId: number, userId: number): Promise<Room> {
+  /**
+   * Its own student announces a room to the teachers (desk's new_room); not once closed.
+   * Published as room.announced to every teacher, with the people the room names.
+   */
+  async function announce(
+    roomId: number,
+    userId: number,
+  ): Promise<{ room: Room; student: User; teacher: User | null }> {
     const room = await deskRoom(roomId);
     if (room.createdBy !== userId) {
       throw new PermissionDenied("not_room_student");
     }
     if (room.status === "closed") throw new Conflict("room_closed");
-    return room;
+    const student = await requireActiveUser(db, userId);
+    const teacher = room.teacherId === null ? null : await findUser(room.teacherId);
+    const announced = { room, student, teacher };
+    events.publish(topic.role("teacher"), { type: "room.announced", ...announced });
+    return announced;
+  }
+
+  async function findUser(id: number): Promise<User | null> {
+    const row = await findUserRow(db, id);
+    return row ? toUser(row) : null;
   }
 
   /** The open desk rooms a user is in (presence is announced there). */

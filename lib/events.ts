@@ -1,6 +1,7 @@
 // Domain events the core publishes after a change is committed. Faces subscribe through the
 // hub (realtime/hub.ts) and render them into their own wire formats.
 import type { Member, Message, Room, User } from "./records.ts";
+import type { Signal } from "./signals.ts";
 
 export type DomainEvent =
   /** `author` as they were when the message was stored, so faces render without a lookup. */
@@ -10,6 +11,10 @@ export type DomainEvent =
   | { type: "room.updated"; room: Room }
   /** A desk room moved on (active → engaged → closed); `teacher` holds it. */
   | { type: "room.status"; room: Room; teacher: User | null }
+  /** A desk room its student announces to the teachers (desk's new_room). */
+  | { type: "room.announced"; room: Room; student: User; teacher: User | null }
+  /** A signal between a room's connections (WebRTC); never stored. */
+  | { type: "signal.relayed"; signal: Signal }
   | { type: "member.added"; member: Member }
   | { type: "member.removed"; roomId: number; userId: number }
   | { type: "user.updated"; user: User }

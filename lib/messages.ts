@@ -20,10 +20,12 @@ import {
   NotFound,
   PermissionDenied,
   problemList,
+  RateLimited,
   ValidationError,
 } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import { LIMITS } from "./limits.ts";
+import type { RateLimiter } from "./rate.ts";
 import type { Message, User } from "./records.ts";
 /** Most messages one send transaction stores, so that it stays short. */
 export const SEND_MAX_BATCH = 256;
@@ -33,6 +35,8 @@ export interface MessagesDeps {
   events: EventSink;
   messageMaxLength: number;
   now: () => number;
+  /** Sends per user (all their connections); a refusal is RateLimited with its wait. */
+  sendLimiter?: RateLimiter;
 }
 
 export interface NewMessageInput {
@@ -148,6 +152,8 @@ export function createMessages(deps: MessagesDeps) {
    */
   async function send(input: NewMessageInput): Promise<SendResult> {
     checkInput(input);
+    const wait = await deps.sendLimiter?.take(`send:${input.authorId}`) ?? 0;
+    if (wait > 0) throw new RateLimited(wait);
     const { message, duplicate } = await committer.submit(input);
     return { message, duplicate };
   }

@@ -1,5 +1,7 @@
-// Who is online, across every face: a count of open connections per user. The first
-// connection and the last disconnection publish presence.changed (to `all` and `user:<id>`).
+// Who is online, across every face: a count of open connections per user, fed by every face's
+// connections. The first connection and the last disconnection publish presence.changed (to
+// `all` and `user:<id>`). This one counts in one process; a shared store can stand behind the
+// same interface to count across nodes.
 import { type EventSink, topic } from "./events.ts";
 
 export interface Presence {

@@ -5,7 +5,6 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { Core } from "@/lib/core.ts";
 import type { Logger } from "@/lib/log.ts";
-import type { MeetSocket } from "@/faces/meet/socket.ts";
 import type { AppEnv } from "./context.ts";
 import { deskRoutes } from "@/faces/desk/http.ts";
 import { createErrorHandler, createNotFoundHandler } from "./errors.ts";
@@ -22,12 +21,12 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** Base of absolute URLs in payloads (PUBLIC_URL); the request's origin when unset. */
   publicUrl?: string;
-  /** The meet face's open WebSockets (upgraded at /ws/chat/{id}/). */
-  meetSocket: MeetSocket;
+  /** The raw-WebSocket faces' upgrade routes (meet's /ws/chat/{id}/, ...). */
+  sockets: Hono<AppEnv>[];
 }
 
 export function createApp(
-  { core, log, corsOrigins, maxBodyBytes, meetSocket, publicUrl }: AppOptions,
+  { core, log, corsOrigins, maxBodyBytes, sockets, publicUrl }: AppOptions,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const anyOrigin = corsOrigins.includes("*");
@@ -51,7 +50,8 @@ export function createApp(
   app.route("/", healthRoutes(core));
   app.route("/", deskRoutes(core, publicUrl));
   app.route("/", pageRoutes(core));
-  app.route("/", meetRoutes(core, meetSocket));
+  app.route("/", meetRoutes(core));
+  for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));
   app.notFound(createNotFoundHandler(app as never));

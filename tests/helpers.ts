@@ -105,6 +105,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       DATABASE_URL: `file:${dir}/chat.db`,
       LOG_LEVEL: "silent",
       PASSWORD_ITERATIONS: String(TEST_ITERATIONS),
+      // Tests seed history through the faces; the limits have tests of their own.
+      SEND_RATE: "100000",
+      SEND_BURST: "100000",
+      SOCKET_FRAME_RATE: "100000",
+      SOCKET_FRAME_BURST: "100000",
+      SOCKET_INBOUND_QUEUE: "10000",
       ...env,
     },
   });

@@ -1,29 +1,34 @@
-// The desk face over Socket.IO (specs/desk.md, default namespace). Incoming events are
-// validated and handed to core.desk / core.messages; what the core publishes comes back
-// through the hub, is rendered once per event, and is sent to a Socket.IO room named after
-// the hub topic (`room:42`, `user:7`, `role:teacher`).
+// The desk face over Socket.IO (default namespace). Incoming events are validated and handed
+// to the core; what the core publishes comes back through the hub, is rendered once per event,
+// and is sent to a Socket.IO room named after the hub topic (`room:42`, `user:7`,
+// `role:teacher`). Payloads with absolute URLs are rendered once per base URL among their
+// recipients: PUBLIC_URL, or the origin each client connected to (never another client's).
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
 import { isTeacher } from "@/lib/desk.ts";
 import { AuthenticationError, ChatError, ValidationError } from "@/lib/errors.ts";
 import { type DomainEvent, topic } from "@/lib/events.ts";
+import { LIMITS } from "@/lib/limits.ts";
 import type { Logger } from "@/lib/log.ts";
+import type { Metrics } from "@/lib/metrics.ts";
 import type { User } from "@/lib/records.ts";
-import { cookieValue, SESSION_COOKIE } from "@/realtime/credentials.ts";
-import { absoluteImage, deskMessageEvent, deskRoom, peopleOf } from "./json.ts";
-import { schemaError } from "@/routes/validation.ts";
-import { detailOf, fieldErrors } from "@/routes/wording.ts";
+import { cookieValue, sameOrigin, SESSION_COOKIE } from "@/realtime/credentials.ts";
 import type { Hub } from "@/realtime/hub.ts";
-import type { Presence } from "@/lib/presence.ts";
-import type { Socket, SocketServer } from "@/realtime/socketio/mod.ts";
+import { InboundGate, type InboundLimits } from "@/realtime/inbound.ts";
+import type { Handshake, Socket, SocketServer } from "@/realtime/socketio/mod.ts";
 import { createTopicBridge } from "@/realtime/topic_bridge.ts";
+import { schemaError } from "@/routes/validation.ts";
+import { detailOf, fieldErrors, retryAfterOf } from "@/routes/wording.ts";
+import { absoluteImage, deskMessageEvent, deskRoom } from "./json.ts";
 
 export interface DeskSocketOptions {
   core: Core;
   hub: Hub;
-  presence: Presence;
   log: Logger;
-  /** Base for absolute image URLs; by default the origin clients connect to. */
+  metrics: Metrics;
+  /** What one socket may send: events per second, burst, and events in progress. */
+  inbound: InboundLimits;
+  /** Base for absolute image URLs; by default the origin each client connects to. */
   publicUrl?: string;
 }
 
@@ -35,37 +40,51 @@ const roomPayload = z.object({ room: roomId });
 const messagePayload = z.object({
   room: roomId,
   text: z.string().default(""),
-  image: z.string().max(2048).default(""),
-  client_id: z.string().min(1).max(64).optional(),
+  image: z.string().max(LIMITS.image).default(""),
+  client_id: z.string().min(1).max(LIMITS.clientId).optional(),
 });
 
 interface DeskData {
   user: User;
   sessionId: string;
   roomIds: number[];
+  /** Where this client reaches us: the base of the absolute URLs it is sent. */
+  base: string;
+}
+
+interface RefusalBody {
+  event: string;
+  detail: string;
+  code: string;
+  fields?: Record<string, string[]>;
+  /** Seconds to wait before trying again (throttled, busy). */
+  retry_after?: number;
 }
 
 const roomTopic = (id: number) => topic.room(id);
 const roomIdOf = (name: string) => name.startsWith("room:") ? Number(name.slice(5)) : undefined;
+const baseRoom = (base: string) => `base:${base}`;
+const HOST = /^[\w.-]+(:\d{1,5})?$|^\[[\da-f:.]+\](:\d{1,5})?$/i;
 
-function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false; // "null" and other opaque origins
-  }
+/** The origin a client used, from its handshake; the default for a Host that is no host. */
+function originOf(handshake: Handshake): string {
+  const host = handshake.headers.host ?? "";
+  if (!HOST.test(host)) return "http://localhost";
+  return `${handshake.secure ? "https" : "http"}://${host.toLowerCase()}`;
 }
 
-/** How a refusal reads, in every face's words: a detail and, for bad input, the fields. */
-function refusal(
-  err: unknown,
-): { detail: string; code: string; fields?: Record<string, string[]> } {
+/** How a refusal reads to a desk client: the DRF detail and code, and the fields when bad input. */
+function refusal(event: string, err: unknown): RefusalBody {
   if (err instanceof ValidationError) {
-    return { detail: detailOf(err), code: err.code, fields: fieldErrors(err) };
+    return { event, detail: detailOf(err), code: err.code, fields: fieldErrors(err) };
   }
-  if (err instanceof ChatError) return { detail: detailOf(err), code: err.code };
-  return { detail: "A server error occurred.", code: "error" };
+  if (err instanceof ChatError) {
+    const retryAfter = retryAfterOf(err);
+    const body: RefusalBody = { event, detail: detailOf(err), code: err.code };
+    if (retryAfter !== undefined) body.retry_after = retryAfter;
+    return body;
+  }
+  return { event, detail: "A server error occurred.", code: "error" };
 }
 
 /** A refusal as connect_error carries it: the DRF detail as its message. */
@@ -74,12 +93,37 @@ function worded(err: ChatError): Error {
 }
 
 export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () => void {
-  const { core, hub, presence, log } = opts;
+  const { core, hub, log, metrics } = opts;
   const nsp = io.of("/");
-  let base = opts.publicUrl ?? "http://localhost";
 
   const bridge = createTopicBridge(hub, render);
   bridge.ensure(topic.everyone);
+
+  function socketsIn(room: string): Socket[] {
+    const ids = nsp.adapter.rooms.get(room) ?? [];
+    return [...ids].map((id) => nsp.sockets.get(id)).filter((s) => s !== undefined);
+  }
+
+  /**
+   * Emits an event whose payload holds absolute URLs: rendered once per base URL among the
+   * sockets in `rooms` (one, with PUBLIC_URL), each rendering sent only to its own clients.
+   */
+  function emitPerBase(
+    rooms: string[],
+    except: string[],
+    event: string,
+    shape: (base: string) => unknown,
+  ): void {
+    if (opts.publicUrl) return void nsp.to(rooms).except(except).emit(event, shape(opts.publicUrl));
+    const bases = new Set<string>();
+    for (const room of rooms) {
+      for (const socket of socketsIn(room)) bases.add((socket.data as unknown as DeskData).base);
+    }
+    for (const base of bases) {
+      const others = [...bases].filter((b) => b !== base).map(baseRoom);
+      nsp.to(rooms).except([...except, ...others]).emit(event, shape(base));
+    }
+  }
 
   function render(event: DomainEvent, name: string): void {
     if (name !== topic.everyone && !nsp.adapter.rooms.has(name)) return bridge.drop(name);
@@ -97,9 +141,9 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
         const inRoom = name === roomTopic(room.id);
         // Sent to the room and to the teacher's user room; the latter skips sockets that
         // are in the room already, so nobody gets two copies.
-        const to = inRoom ? nsp.to(name) : nsp.to(name).except(roomTopic(room.id));
+        const except = inRoom ? [] : [roomTopic(room.id)];
         if (room.status === "engaged" && teacher) {
-          to.emit("room_joined", {
+          emitPerBase([name], except, "room_joined", (base) => ({
             room: room.id,
             teacher: {
               id: teacher.id,
@@ -108,17 +152,25 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
               image: absoluteImage(teacher.image, base),
             },
             status: room.status,
-          });
+          }));
         } else if (room.status === "closed" && inRoom) {
-          to.emit("room_closed", { status: room.status, room: room.id });
+          nsp.to(name).emit("room_closed", { status: room.status, room: room.id });
           nsp.in(name).socketsLeave(name);
           bridge.drop(name);
         }
         break;
       }
+      case "room.announced": {
+        const people = new Map(
+          [event.student, event.teacher].filter((u) => u !== null)
+            .map((u) => [u.id, u]),
+        );
+        emitPerBase([name], [], "new_room", (base) => deskRoom(event.room, people, base));
+        break;
+      }
       case "session.revoked":
-        for (const socket of nsp.sockets.values()) {
-          if ((socket.data as Partial<DeskData>).sessionId === event.sessionId) {
+        for (const socket of socketsIn(topic.user(event.userId))) {
+          if ((socket.data as unknown as DeskData).sessionId === event.sessionId) {
             socket.disconnect(true);
           }
         }
@@ -145,7 +197,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       const told = new Set<number>();
       for (const member of lists.flat()) {
         if (member.userId === userId || told.has(member.userId)) continue;
-        if (!presence.isOnline(member.userId)) continue;
+        if (!core.presence.isOnline(member.userId)) continue;
         told.add(member.userId);
         socket.emit("online", { user: member.userId });
       }
@@ -171,7 +223,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
     if (token === undefined) {
       // The cookie only counts from our own pages: a cross-site page must not ride on it.
       if (sameOrigin(headers.origin, headers.host)) {
-        token = cookieValue(headers.cookie ?? null, SESSION_COOKIE);
+        token = cookieValue(headers.cookie, SESSION_COOKIE);
       }
     }
     if (!token) return next(worded(new AuthenticationError("not_authenticated")));
@@ -184,6 +236,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
         user: principal.user,
         sessionId: principal.sessionId,
         roomIds: await core.desk.openRoomIds(principal.user.id),
+        base: opts.publicUrl ?? originOf(socket.handshake),
       };
       socket.data = data as unknown as Record<string, unknown>;
       next();
@@ -195,16 +248,15 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
   nsp.on("connection", (socket) => {
     const data = socket.data as unknown as DeskData;
     const user = data.user;
-    if (!opts.publicUrl && socket.handshake.headers.host) {
-      base = `${socket.handshake.secure ? "https" : "http"}://${socket.handshake.headers.host}`;
-    }
+    socket.join(baseRoom(data.base));
     join(socket, user.id, [
       topic.user(user.id),
       ...data.roomIds.map(roomTopic),
       ...(isTeacher(user) ? [topic.role("teacher")] : []),
     ]);
-    const release = presence.connect(user.id);
+    const release = core.presence.connect(user.id);
     tellWhoIsOnline(socket, user.id, data.roomIds);
+    const gate = new InboundGate(opts.inbound);
     let leaving: string[] = [];
     socket.on("disconnecting", () => leaving = [...socket.rooms]);
     socket.on("disconnect", () => {
@@ -218,6 +270,18 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
         const ack = typeof args[args.length - 1] === "function"
           ? args.pop() as (reply: unknown) => void
           : undefined;
+        const answer = (reply: RefusalBody) =>
+          ack ? ack({ error: reply }) : socket.emit("error", reply);
+        const admission = gate.admit();
+        if (!admission.ok) {
+          metrics.refusedFrames.inc({ face: "desk", reason: admission.reason });
+          return answer({
+            event,
+            detail: `Too many events. Try again in ${admission.retryAfter} seconds.`,
+            code: "throttled",
+            retry_after: admission.retryAfter,
+          });
+        }
         try {
           const parsed = schema.safeParse(args[0] ?? {});
           if (!parsed.success) throw schemaError(parsed.error.issues);
@@ -227,9 +291,9 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
           if (!(err instanceof ChatError)) {
             log.error("desk event failed", { event, user_id: user.id, error: err });
           }
-          const reply = { event, ...refusal(err) };
-          if (ack) ack({ error: reply });
-          else socket.emit("error", reply);
+          answer(refusal(event, err));
+        } finally {
+          admission.done();
         }
       });
     }
@@ -269,14 +333,11 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
     });
 
     handle("new_room", roomPayload, async ({ room }) => {
-      const found = await core.desk.announce(room, user.id);
+      // The core tells the teachers (room.announced); the student answers from its own view.
+      const { room: found, student, teacher } = await core.desk.announce(room, user.id);
       join(socket, user.id, [roomTopic(room)]);
-      const people = new Map(
-        (await core.accounts.getMany(peopleOf([found]))).map((u) => [u.id, u]),
-      );
-      const shaped = deskRoom(found, people, base);
-      nsp.to(topic.role("teacher")).emit("new_room", shaped);
-      return shaped;
+      const people = new Map([student, teacher].filter((u) => u !== null).map((u) => [u.id, u]));
+      return deskRoom(found, people, data.base);
     });
 
     handle("rooms", z.unknown(), () => {

@@ -1,16 +1,13 @@
-// The meet face over HTTP (specs/meet.md): accounts under /auth/, rooms under /api/rooms/,
-// and the WebSocket upgrade at /ws/chat/{id}/ (authenticated and checked before upgrading).
+// The meet face over HTTP: accounts under /auth/ and rooms under /api/rooms/. Its WebSocket,
+// /ws/chat/{id}/, is in socket.ts.
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
-import { AuthenticationError } from "@/lib/errors.ts";
 import type { Room, User } from "@/lib/records.ts";
 import { displayName, splitName } from "@/lib/records.ts";
-import type { MeetSocket } from "./socket.ts";
 import { iso } from "@/routes/json.ts";
 import { meetMessage, meetUser } from "./json.ts";
 import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
-import { tokenFromRequest } from "@/realtime/credentials.ts";
 import { wholeHistory } from "@/routes/paging.ts";
 import { tokenRefreshRoute } from "@/routes/token_refresh.ts";
 import { queryInt, validate } from "@/routes/validation.ts";
@@ -51,7 +48,6 @@ const messagePage = z.object({
   after: queryInt.optional(),
   limit: queryInt.optional(),
 });
-const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 function profile(user: User) {
   return {
@@ -62,7 +58,7 @@ function profile(user: User) {
   };
 }
 
-export function meetRoutes(core: Core, socket: MeetSocket) {
+export function meetRoutes(core: Core) {
   const auth = requireAuth(core);
 
   async function shapeRooms(rooms: Room[]) {
@@ -159,23 +155,5 @@ export function meetRoutes(core: Core, socket: MeetSocket) {
         (await core.accounts.getMany(messages.map((m) => m.authorId))).map((u) => [u.id, u]),
       );
       return c.json(messages.map((m) => meetMessage(m, authors.get(m.authorId))));
-    })
-    .get("/ws/chat/:id{[0-9]+}/", async (c) => {
-      const req = c.req.raw;
-      // Browsers cannot set headers on a WebSocket: the token may come as ?token= or as one of
-      // the offered subprotocols (echoed back, as the handshake requires).
-      const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",")
-        .map((p) => p.trim()).filter((p) => p.length > 0);
-      const fromProtocol = offered.find((p) => JWT.test(p));
-      const token = tokenFromRequest(req, { query: true }) ?? fromProtocol;
-      if (!token) throw new AuthenticationError("not_authenticated");
-      const principal = await core.tokens.authenticate(token);
-      c.set("principal", principal);
-      const room = await core.groups.enter(roomId(c.req.param("id")), principal.user.id);
-      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-        return c.json({ detail: "Expected a WebSocket upgrade." }, 426);
-      }
-      const protocol = offered.find((p) => !JWT.test(p)) ?? fromProtocol;
-      return socket.upgrade(req, principal, room.id, protocol);
     });
 }

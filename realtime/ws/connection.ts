@@ -1,0 +1,175 @@
+// One raw WebSocket connection: a bounded outgoing side (a client that stops reading is cut) and
+// a checked, ordered, bounded incoming side (size limit, rate limit, JSON + schema, a queue
+// handled one frame at a time). Nothing a client sends reaches a face's handler unchecked.
+import type { z } from "zod";
+import type { Principal, User } from "@/lib/records.ts";
+import { InboundGate, type InboundLimits } from "../inbound.ts";
+import { CLOSE } from "./close_codes.ts";
+
+/** Why a frame was not handled, for the face to answer in its own words. */
+export type Refusal =
+  | { reason: "malformed" }
+  | { reason: "invalid"; issues: readonly z.core.$ZodIssue[] }
+  | { reason: "throttled"; retryAfter: number }
+  | { reason: "busy"; retryAfter: number }
+  /** The handler threw (a core refusal, or a failure). */
+  | { reason: "refused"; error: unknown };
+
+export interface ConnectionLimits {
+  /** Largest frame in bytes; a larger one closes the connection with 1009. */
+  maxFrameBytes: number;
+  /** Bytes waiting to go out beyond which the client is cut (1013). */
+  maxBufferedBytes: number;
+  /** Frames per second, burst, and frames waiting or in progress at most. */
+  inbound: InboundLimits;
+}
+
+export interface ConnectionHooks<F> {
+  schema: z.ZodType<F>;
+  handle(frame: F): Promise<void> | void;
+  refuse(refusal: Refusal): void;
+  /** Called once, whatever ended the connection. */
+  closed(): void;
+  /** Called once when the outgoing bound was passed. */
+  slow(): void;
+}
+
+let nextId = 0;
+
+export class WsConnection<D = unknown> {
+  /** Unique in this process, and with the node tag (hub events) across nodes. */
+  readonly id = `${(nextId++).toString(36)}.${crypto.randomUUID().slice(0, 8)}`;
+  readonly user: User;
+  readonly sessionId: string;
+  #open = false;
+  #ended = false;
+  #unchecked = 0;
+  #queue: { frame: unknown; done(): void }[] = [];
+  #draining = false;
+  readonly #gate: InboundGate;
+  #hooks!: ConnectionHooks<unknown>;
+
+  constructor(
+    readonly ws: WebSocket,
+    principal: Principal,
+    /** The face's own facts about this connection (its room, its peer, ...). */
+    readonly data: D,
+    /** Hub topics it listens to (its user topic is always one). */
+    readonly topics: readonly string[],
+    readonly limits: ConnectionLimits,
+  ) {
+    this.user = principal.user;
+    this.sessionId = principal.sessionId;
+    this.#gate = new InboundGate(limits.inbound);
+  }
+
+  /** Wires the socket's events; `onOpen` runs once it is open. */
+  _start<F>(hooks: ConnectionHooks<F>, onOpen: () => void): void {
+    this.#hooks = hooks as ConnectionHooks<unknown>;
+    const ws = this.ws;
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => {
+      if (this.#ended) return;
+      this.#open = true;
+      onOpen();
+    };
+    ws.onmessage = (event) => this.#receive(event.data);
+    ws.onclose = () => this.#end();
+    ws.onerror = () => this.#end();
+  }
+
+  /** Open and not cut: frames sent now are written. */
+  get open(): boolean {
+    return this.#open && !this.#ended;
+  }
+
+  /** Writes one text frame. A client that lets too much pile up is cut (1013). */
+  send(frame: string): boolean {
+    if (!this.open || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(frame);
+    // Asking for the backlog crosses into the runtime; once per eighth of the bound will do.
+    this.#unchecked += frame.length;
+    if (this.#unchecked >= this.limits.maxBufferedBytes / 8) {
+      this.#unchecked = 0;
+      if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+        this.#hooks.slow();
+        this.close(CLOSE.tryAgainLater, "slow consumer");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Ends the connection; the registry forgets it at once, whatever the socket does next. */
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) {
+      try {
+        this.ws.close(code, reason);
+      } catch {
+        this.ws.close();
+      }
+    }
+    this.#end();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const { done } of this.#queue.splice(0)) done();
+    this.#hooks.closed();
+  }
+
+  #receive(data: unknown): void {
+    if (this.#ended) return;
+    if (typeof data !== "string" && !(data instanceof ArrayBuffer)) {
+      return this.#hooks.refuse({ reason: "malformed" });
+    }
+    if (byteLength(data, this.limits.maxFrameBytes) > this.limits.maxFrameBytes) {
+      return this.close(CLOSE.tooBig, "message too big");
+    }
+    // Admitted before any parsing, so a flood costs the server as little as possible.
+    const admission = this.#gate.admit();
+    if (!admission.ok) return this.#hooks.refuse(admission);
+    let parsed: unknown;
+    try {
+      if (typeof data !== "string") throw new TypeError("binary frame");
+      parsed = JSON.parse(data);
+    } catch {
+      admission.done();
+      return this.#hooks.refuse({ reason: "malformed" });
+    }
+    const checked = this.#hooks.schema.safeParse(parsed);
+    if (!checked.success) {
+      admission.done();
+      return this.#hooks.refuse({ reason: "invalid", issues: checked.error.issues });
+    }
+    this.#queue.push({ frame: checked.data, done: admission.done });
+    if (!this.#draining) this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0 && !this.#ended) {
+        const { frame, done } = this.#queue.shift()!;
+        try {
+          await this.#hooks.handle(frame);
+        } catch (error) {
+          if (!this.#ended) this.#hooks.refuse({ reason: "refused", error });
+        } finally {
+          done();
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+}
+
+/** A frame's size in bytes; a text frame is only encoded when its length leaves it unclear. */
+function byteLength(data: string | ArrayBuffer, limit: number): number {
+  if (typeof data !== "string") return data.byteLength;
+  // UTF-8 takes 1 to 3 bytes per UTF-16 code unit.
+  if (data.length > limit || data.length * 3 <= limit) return data.length;
+  return new TextEncoder().encode(data).byteLength;
+}
