@@ -2,7 +2,7 @@
 // scenarios), driven with raw fetch and the global WebSocket against a SocketServer set up like
 // the official suite's test server.
 import assert from "node:assert/strict";
-import { WsConn } from "./ws_conn.ts";
+import { WsConn } from "../ws_conn.ts";
 import {
   type ConnectError,
   type Socket,

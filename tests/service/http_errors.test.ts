@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { openDatabase } from "@/db/client.ts";
-import { startTestServer } from "./helpers.ts";
+import { startTestServer } from "../helpers.ts";
 
 async function post(url: string, body: BodyInit, headers: HeadersInit = {}) {
   const res = await fetch(url, {

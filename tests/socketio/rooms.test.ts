@@ -11,7 +11,7 @@ import {
   type Socket,
   startIo,
   waitFor,
-} from "./socketio_helpers.ts";
+} from "../socketio_helpers.ts";
 
 async function clients(h: Harness, n: number): Promise<ClientSocket[]> {
   const all = Array.from({ length: n }, () => h.client());

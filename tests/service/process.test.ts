@@ -1,8 +1,8 @@
 // The service as a process: configuration errors, request logs, signals, concurrent starts.
 import assert from "node:assert/strict";
-import { tempDir, TEST_ITERATIONS } from "./helpers.ts";
+import { tempDir, TEST_ITERATIONS } from "../helpers.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = new URL(import.meta.resolve("@/main.ts")).pathname;
 
 function serviceCommand(env: Record<string, string>, script = MAIN, args: string[] = []) {
   return new Deno.Command(Deno.execPath(), {
@@ -85,7 +85,7 @@ Deno.test("each request is logged as one JSON line without tokens or passwords, 
     args: [
       "run",
       "--allow-all",
-      new URL("../scripts/user_create.ts", import.meta.url).pathname,
+      new URL(import.meta.resolve("@/scripts/user_create.ts")).pathname,
       "--username",
       "logan",
       "--password",
@@ -160,7 +160,7 @@ Deno.test("two processes starting at once on one database file both come up on o
     args: [
       "run",
       "--allow-all",
-      new URL("../scripts/user_create.ts", import.meta.url).pathname,
+      new URL(import.meta.resolve("@/scripts/user_create.ts")).pathname,
       "--username",
       "twin",
       "--password",
@@ -205,7 +205,7 @@ Deno.test("deno task conformance serves both protocol suites' endpoints with the
     args: [
       "run",
       "--allow-all",
-      new URL("../scripts/conformance_server.ts", import.meta.url).pathname,
+      new URL(import.meta.resolve("@/scripts/conformance_server.ts")).pathname,
     ],
     env: { PORT: "0", NO_COLOR: "1" },
     stdout: "null",

@@ -6,7 +6,7 @@
 // Absence is checked without timing: after the frame that must not arrive, a chat message is
 // sent, and the next frame a socket receives must be that message.
 import assert from "node:assert/strict";
-import { startTestServer } from "./helpers.ts";
+import { startTestServer } from "../helpers.ts";
 import {
   api,
   assertIsoDate,
@@ -21,7 +21,7 @@ import {
   shownAs,
   upgradeAttempt,
   wsUrl,
-} from "./meet_helpers.ts";
+} from "../meet_helpers.ts";
 
 const NOT_PROVIDED = { detail: "Authentication credentials were not provided." };
 

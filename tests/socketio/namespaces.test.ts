@@ -11,7 +11,7 @@ import {
   type Socket,
   startIo,
   transportOptions,
-} from "./socketio_helpers.ts";
+} from "../socketio_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Ack = (...args: any[]) => void;

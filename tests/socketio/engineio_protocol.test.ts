@@ -1,7 +1,7 @@
 // Conformance with the Engine.IO v4 protocol (engine.io-protocol v4 and its official test
 // suite's scenarios), driven with raw fetch and the global WebSocket against an echo server.
 import assert from "node:assert/strict";
-import { WsConn } from "./ws_conn.ts";
+import { WsConn } from "../ws_conn.ts";
 import { ENGINE_DEFAULTS, type EngineOptions } from "@/realtime/socketio/engine/options.ts";
 import { EngineServer } from "@/realtime/socketio/engine/server.ts";
 

@@ -7,7 +7,7 @@ import { Conflict, NotFound, PermissionDenied } from "@/lib/errors.ts";
 import type { DomainEvent } from "@/lib/events.ts";
 import { type NewMessageInput, SEND_MAX_BATCH } from "@/lib/messages.ts";
 import type { Message, User } from "@/lib/records.ts";
-import { makeUser, openTestCore, refusal, type TestCore } from "./helpers.ts";
+import { makeUser, openTestCore, refusal, type TestCore } from "../helpers.ts";
 
 type Created = Extract<DomainEvent, { type: "message.created" }>;
 

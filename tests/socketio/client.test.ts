@@ -12,7 +12,7 @@ import {
   startIo,
   transportOptions,
   waitFor,
-} from "./socketio_helpers.ts";
+} from "../socketio_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Ack = (...args: any[]) => void;

@@ -2,7 +2,7 @@
 // graceful stop that tells connected clients the server is going away.
 import assert from "node:assert/strict";
 import { io as connect } from "socket.io-client";
-import { startTestServer, type TestServer } from "./helpers.ts";
+import { startTestServer, type TestServer } from "../helpers.ts";
 
 async function accessToken(srv: TestServer): Promise<string> {
   await srv.core.accounts.create({ username: "sam", password: "pleasant-walrus-42" });

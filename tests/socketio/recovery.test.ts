@@ -14,7 +14,7 @@ import {
   type Transport,
   transportOptions,
   waitFor,
-} from "./socketio_helpers.ts";
+} from "../socketio_helpers.ts";
 
 const WINDOW = 2000;
 

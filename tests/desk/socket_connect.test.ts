@@ -19,8 +19,8 @@ import {
   student,
   teacher,
   waitFor,
-} from "./desk_helpers.ts";
-import { startTestServer } from "./helpers.ts";
+} from "../desk_helpers.ts";
+import { startTestServer } from "../helpers.ts";
 
 const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
 

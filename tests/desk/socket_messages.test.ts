@@ -16,8 +16,8 @@ import {
   settle,
   student,
   teacher,
-} from "./desk_helpers.ts";
-import { startTestServer } from "./helpers.ts";
+} from "../desk_helpers.ts";
+import { startTestServer } from "../helpers.ts";
 
 const MESSAGE_KEYS = ["image", "room", "text", "timestamp", "user"];
 

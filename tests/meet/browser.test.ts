@@ -1,17 +1,17 @@
 // The meet face end to end in Debian's Chromium driven by playwright-core: two people, each in
-// a browser context of their own, open tests/meet_page/ (served by this test from another
+// a browser context of their own, open tests/meet/page/ (served by this test from another
 // origin) on the same video room. The pages take fake camera and microphone streams, and set
 // up a real RTCPeerConnection (no STUN or TURN: host candidates on loopback) whose offer,
 // answer and ICE candidates travel only through the service's /ws/chat/{id}/ socket; then the
-// caller hangs up through it too. The handshake is described in tests/meet_page/meet.js.
+// caller hangs up through it too. The handshake is described in tests/meet/page/meet.js.
 // Screenshots go to tests/output/meet_browser/ (git-ignored).
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { CHROMIUM, chromiumInstalled, ignoreWithoutChromium } from "./chromium.ts";
-import { startTestServer, type TestServer } from "./helpers.ts";
+import { CHROMIUM, chromiumInstalled, ignoreWithoutChromium } from "../chromium.ts";
+import { startTestServer, type TestServer } from "../helpers.ts";
 
-const OUTPUT = new URL("./output/meet_browser/", import.meta.url);
-const PAGE_DIR = new URL("./meet_page/", import.meta.url);
+const OUTPUT = new URL("../output/meet_browser/", import.meta.url);
+const PAGE_DIR = new URL("./page/", import.meta.url);
 /** Generous: a slow CI machine must not fail on a wait. Nothing asserts how long things take. */
 const WAIT = 20_000;
 const PASSWORD = "pleasant-walrus-42";
@@ -27,7 +27,7 @@ const FLAGS = [
   "--allow-loopback-in-peer-connection",
 ];
 
-/** What tests/meet_page/meet.js keeps on `window.state`. */
+/** What tests/meet/page/meet.js keeps on `window.state`. */
 interface PageState {
   role: "caller" | "callee";
   me: number | null;
@@ -60,7 +60,7 @@ interface MediaStats {
   } | null;
 }
 
-/** Serves tests/meet_page/ (index.html and meet.js only) on a port of its own. */
+/** Serves tests/meet/page/ (index.html and meet.js only) on a port of its own. */
 function servePage(): Deno.HttpServer<Deno.NetAddr> {
   const files: Record<string, [string, string]> = {
     "/": ["index.html", "text/html; charset=utf-8"],

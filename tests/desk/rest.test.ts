@@ -11,8 +11,8 @@ import {
   openRoom,
   student,
   teacher,
-} from "./desk_helpers.ts";
-import { startTestServer } from "./helpers.ts";
+} from "../desk_helpers.ts";
+import { startTestServer } from "../helpers.ts";
 
 // --- tokens -----------------------------------------------------------------------------------
 

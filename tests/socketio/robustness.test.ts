@@ -12,7 +12,7 @@ import {
   startIo,
   transportOptions,
   waitFor,
-} from "./socketio_helpers.ts";
+} from "../socketio_helpers.ts";
 
 /** A healthy official client and its server socket, to show it is unaffected. */
 async function healthyClient(h: Harness, transport: "polling" | "websocket" = "websocket") {

@@ -1,7 +1,7 @@
 // The meet face over HTTP (specs/meet.md, issue 5): accounts under /auth/ and rooms under
 // /api/rooms/, with the documented status codes, JSON shapes and error bodies.
 import assert from "node:assert/strict";
-import { startTestServer } from "./helpers.ts";
+import { startTestServer } from "../helpers.ts";
 import {
   api,
   assertIsoDate,
@@ -12,7 +12,7 @@ import {
   PASSWORD,
   person,
   shownAs,
-} from "./meet_helpers.ts";
+} from "../meet_helpers.ts";
 
 const NOT_PROVIDED = { detail: "Authentication credentials were not provided." };
 const NO_ACCOUNT = { detail: "No active account found with the given credentials" };

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { SESSION_COOKIE } from "@/realtime/credentials.ts";
-import { CHROMIUM, chromiumInstalled, ignoreWithoutChromium } from "./chromium.ts";
-import { startTestServer, type TestServer } from "./helpers.ts";
+import { CHROMIUM, chromiumInstalled, ignoreWithoutChromium } from "../chromium.ts";
+import { startTestServer, type TestServer } from "../helpers.ts";
 
-const OUTPUT = new URL("./output/desk_browser/", import.meta.url);
+const OUTPUT = new URL("../output/desk_browser/", import.meta.url);
 /** Generous: a slow CI machine must not fail on a wait. Nothing asserts how long things take. */
 const WAIT = 10_000;
 const PASSWORD = "pleasant-walrus-42";

@@ -14,8 +14,8 @@ import {
   settle,
   student,
   teacher,
-} from "./desk_helpers.ts";
-import { startTestServer, type TestServer } from "./helpers.ts";
+} from "../desk_helpers.ts";
+import { startTestServer, type TestServer } from "../helpers.ts";
 
 async function statusOf(srv: TestServer, roomId: number): Promise<string | null> {
   return (await srv.core.rooms.get(roomId)).status;
