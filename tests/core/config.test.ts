@@ -1,7 +1,7 @@
 // Configuration: defaults, one clear error per bad variable, and the generated JWT secret.
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig, resolveJwtSecret } from "@/lib/config.ts";
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../fixtures/mod.ts";
 
 Deno.test("with nothing set, the defaults run on one machine", () => {
   const config = loadConfig({});

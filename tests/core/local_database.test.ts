@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { openDatabase } from "@/db/client.ts";
 import { LocalDatabase } from "@/db/local.ts";
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../fixtures/mod.ts";
 
 /** Runs `fn` on a fresh database file, then closes and removes it. */
 async function withDatabase(fn: (db: LocalDatabase) => Promise<void>): Promise<void> {

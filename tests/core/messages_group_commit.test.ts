@@ -7,7 +7,7 @@ import { Conflict, NotFound, PermissionDenied } from "@/lib/errors.ts";
 import type { DomainEvent } from "@/lib/events.ts";
 import { type NewMessageInput, SEND_MAX_BATCH } from "@/lib/messages.ts";
 import type { Message, User } from "@/lib/records.ts";
-import { makeUser, openTestCore, refusal, type TestCore } from "../helpers.ts";
+import { delay, makeUser, openTestCore, refusal, type TestCore } from "../fixtures/mod.ts";
 
 type Created = Extract<DomainEvent, { type: "message.created" }>;
 
@@ -260,13 +260,13 @@ Deno.test("sends arriving while a batch's transaction runs all go into the next 
   // Another writer holds the database, so the first send's transaction waits on it.
   const { promise: released, resolve: release } = Promise.withResolvers<void>();
   const holder = t.database.db.transaction().execute(() => released);
-  await new Promise((r) => setTimeout(r, 5));
+  await delay(5);
 
   const before = t.core.messages.sendStats();
   const first = t.core.messages.send(head);
   const later: Promise<unknown>[] = [];
   for (const input of rest) {
-    await new Promise((r) => setTimeout(r, 0)); // separate turns, like separate requests
+    await delay(0); // separate turns, like separate requests
     later.push(t.core.messages.send(input));
   }
   release();

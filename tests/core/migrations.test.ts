@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { type DatabaseHandle, openDatabase } from "@/db/client.ts";
 import { migrate, type Migration, readMigrations } from "@/db/migrate.ts";
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../fixtures/mod.ts";
 
 const EXPECTED_TABLES = [
   "attachments",

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { AuthenticationError, ValidationError } from "@/lib/errors.ts";
 import { hashPassword, passwordProblems, verifyPassword } from "@/lib/passwords.ts";
-import { makeUser, openTestCore, refusal, TEST_ITERATIONS } from "../helpers.ts";
+import { makeUser, openTestCore, refusal, TEST_ITERATIONS } from "../fixtures/mod.ts";
 
 const DJANGO_PASSWORD = "correct horse battery staple";
 const DJANGO_HASH =

@@ -5,7 +5,7 @@ import { createClient, type ResultSet } from "@libsql/client";
 import { Conflict, NotFound, PermissionDenied, ValidationError } from "@/lib/errors.ts";
 import type { DomainEvent } from "@/lib/events.ts";
 import type { Message } from "@/lib/records.ts";
-import { makeUser, openTestCore, refusal, type TestCore } from "../helpers.ts";
+import { makeUser, openTestCore, refusal, type TestCore } from "../fixtures/mod.ts";
 
 /** Events of one type published to one topic, in order. */
 function published<T extends DomainEvent["type"]>(t: TestCore, topic: string, type: T) {

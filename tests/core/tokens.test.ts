@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 import { AuthenticationError } from "@/lib/errors.ts";
-import { makeUser, openTestCore, refusal } from "../helpers.ts";
+import { makeUser, openTestCore, refusal } from "../fixtures/mod.ts";
 
 const ACCESS_TTL = 3600;
 const REFRESH_TTL = 7 * 86400;

@@ -5,27 +5,31 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { SESSION_COOKIE } from "@/realtime/credentials.ts";
-import { CHROMIUM, chromiumInstalled, ignoreWithoutChromium } from "../chromium.ts";
-import { startTestServer, type TestServer } from "../helpers.ts";
+import {
+  CHROMIUM,
+  chromiumInstalled,
+  ignoreWithoutChromium,
+  makeUser,
+  PASSWORD,
+  startTestServer,
+  type TestServer,
+} from "../fixtures/mod.ts";
 
 const OUTPUT = new URL("../output/desk_browser/", import.meta.url);
 /** Generous: a slow CI machine must not fail on a wait. Nothing asserts how long things take. */
 const WAIT = 10_000;
-const PASSWORD = "pleasant-walrus-42";
 const XSS = "<img src=x onerror=alert(1)>";
 
 async function makePeople(srv: TestServer) {
-  const student = await srv.core.accounts.create({
+  const { user: student } = await makeUser(srv.core, {
     username: "sara",
-    password: PASSWORD,
     email: "sara@example.com",
     firstName: "Sara",
     lastName: "Student",
     role: "member",
   });
-  const teacher = await srv.core.accounts.create({
+  const { user: teacher } = await makeUser(srv.core, {
     username: "tom",
-    password: PASSWORD,
     email: "tom@example.com",
     firstName: "Tom",
     lastName: "Teacher",

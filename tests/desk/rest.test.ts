@@ -9,10 +9,10 @@ import {
   engagedRoom,
   ISO,
   openRoom,
+  startTestServer,
   student,
   teacher,
-} from "../desk_helpers.ts";
-import { startTestServer } from "../helpers.ts";
+} from "../fixtures/mod.ts";
 
 // --- tokens -----------------------------------------------------------------------------------
 

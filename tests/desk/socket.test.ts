@@ -12,10 +12,11 @@ import {
   record,
   refused,
   settle,
+  startTestServer,
   student,
   teacher,
-} from "../desk_helpers.ts";
-import { startTestServer, type TestServer } from "../helpers.ts";
+  type TestServer,
+} from "../fixtures/mod.ts";
 
 async function statusOf(srv: TestServer, roomId: number): Promise<string | null> {
   return (await srv.core.rooms.get(roomId)).status;

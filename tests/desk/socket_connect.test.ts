@@ -16,11 +16,11 @@ import {
   openRoom,
   record,
   settle,
+  startTestServer,
   student,
   teacher,
   waitFor,
-} from "../desk_helpers.ts";
-import { startTestServer } from "../helpers.ts";
+} from "../fixtures/mod.ts";
 
 const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
 
@@ -180,10 +180,9 @@ Deno.test("offline {user} goes out only when the user's last socket disconnects 
   const seen = record(teacherSocket);
   const tab1 = await clients.connect(s);
   const tab2 = await clients.connect(s);
-  await waitFor(
-    () => events(seen, "online").some((p) => p.user === s.user.id),
-    "the student's online",
-  );
+  await waitFor(() => events(seen, "online").some((p) => p.user === s.user.id), {
+    what: "the student's online",
+  });
 
   tab1.disconnect();
   await settle(teacherSocket, tab2);
@@ -300,7 +299,9 @@ Deno.test("a socket that connects later is told who in its rooms is already onli
   const late = clients.as(s);
   const seen = record(late);
   await connected(late);
-  await waitFor(() => events(seen, "online").some((p) => p.user === t.user.id), "teacher online");
+  await waitFor(() => events(seen, "online").some((p) => p.user === t.user.id), {
+    what: "teacher online",
+  });
 });
 
 Deno.test("an opaque Origin with no token is refused as unauthenticated, not with a parse error", async () => {

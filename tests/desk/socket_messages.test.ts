@@ -14,10 +14,10 @@ import {
   record,
   refused,
   settle,
+  startTestServer,
   student,
   teacher,
-} from "../desk_helpers.ts";
-import { startTestServer } from "../helpers.ts";
+} from "../fixtures/mod.ts";
 
 const MESSAGE_KEYS = ["image", "room", "text", "timestamp", "user"];
 

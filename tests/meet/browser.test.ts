@@ -7,14 +7,20 @@
 // Screenshots go to tests/output/meet_browser/ (git-ignored).
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { CHROMIUM, chromiumInstalled, ignoreWithoutChromium } from "../chromium.ts";
-import { startTestServer, type TestServer } from "../helpers.ts";
+import {
+  CHROMIUM,
+  chromiumInstalled,
+  delay,
+  ignoreWithoutChromium,
+  person,
+  startTestServer,
+  type TestServer,
+} from "../fixtures/mod.ts";
 
 const OUTPUT = new URL("../output/meet_browser/", import.meta.url);
 const PAGE_DIR = new URL("./page/", import.meta.url);
 /** Generous: a slow CI machine must not fail on a wait. Nothing asserts how long things take. */
 const WAIT = 20_000;
-const PASSWORD = "pleasant-walrus-42";
 const FLAGS = [
   "--headless",
   "--no-sandbox",
@@ -76,18 +82,6 @@ function servePage(): Deno.HttpServer<Deno.NetAddr> {
   });
 }
 
-async function makePerson(srv: TestServer, username: string, firstName: string, lastName: string) {
-  const user = await srv.core.accounts.create({
-    username,
-    email: `${username}@example.com`,
-    password: PASSWORD,
-    firstName,
-    lastName,
-  });
-  const { access } = await srv.core.accounts.login(username, PASSWORD);
-  return { user, access };
-}
-
 /** Script errors and console errors of a page, for the test to assert there are none. */
 function watch(page: Page, name: string, problems: string[]) {
   page.on("pageerror", (error) => problems.push(`${name}: page error ${error.message}`));
@@ -144,7 +138,7 @@ async function untilStats(
   let stats = await statsOf(page);
   while (!check(stats)) {
     if (Date.now() > deadline) assert.fail(`${what}: ${JSON.stringify(stats)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await delay(200);
     stats = await statsOf(page);
   }
   return stats;
@@ -170,8 +164,12 @@ Deno.test({
     const contexts: BrowserContext[] = [];
     try {
       srv = await startTestServer();
-      const alice = await makePerson(srv, "alice", "Alice", "Caller");
-      const bob = await makePerson(srv, "bob", "Bob", "Callee");
+      const alice = await person(srv, {
+        username: "alice",
+        firstName: "Alice",
+        lastName: "Caller",
+      });
+      const bob = await person(srv, { username: "bob", firstName: "Bob", lastName: "Callee" });
       const room = await srv.core.rooms.createGroup({
         creatorId: alice.user.id,
         name: "Stand-up",

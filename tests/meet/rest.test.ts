@@ -1,7 +1,6 @@
 // The meet face over HTTP (specs/meet.md, issue 5): accounts under /auth/ and rooms under
 // /api/rooms/, with the documented status codes, JSON shapes and error bodies.
 import assert from "node:assert/strict";
-import { startTestServer } from "../helpers.ts";
 import {
   api,
   assertIsoDate,
@@ -12,7 +11,8 @@ import {
   PASSWORD,
   person,
   shownAs,
-} from "../meet_helpers.ts";
+  startTestServer,
+} from "../fixtures/mod.ts";
 
 const NOT_PROVIDED = { detail: "Authentication credentials were not provided." };
 const NO_ACCOUNT = { detail: "No active account found with the given credentials" };
@@ -218,7 +218,7 @@ Deno.test("logout answers 200 with the documented message and the access token s
 
 Deno.test("GET /auth/profile/ returns the signed-in user's profile", async () => {
   await using srv = await startTestServer();
-  const who = await person(srv, "Grace Brewster Hopper");
+  const who = await person(srv, { name: "Grace Brewster Hopper" });
   const reply = await api(srv, "GET", "/auth/profile/", { token: who.access });
   assert.equal(reply.status, 200);
   assert.deepEqual(Object.keys(reply.body).sort(), ["date_joined", "email", "id", "name"]);
@@ -230,7 +230,7 @@ Deno.test("GET /auth/profile/ returns the signed-in user's profile", async () =>
 
 Deno.test("PATCH /auth/profile/ renames the user in the profile, room creators and messages", async () => {
   await using srv = await startTestServer();
-  const who = await person(srv, "Old Name");
+  const who = await person(srv, { name: "Old Name" });
   const room = await createRoom(srv, who, { name: "Renames" });
   await srv.core.meet.send(room.id, who.user.id, "before the rename");
 
@@ -463,7 +463,7 @@ Deno.test("POST /api/rooms/ accepts only room_type chat or video", async () => {
 
 Deno.test("GET /api/rooms/ lists the active rooms in the documented shape", async () => {
   await using srv = await startTestServer();
-  const creator = await person(srv, "Creator Name");
+  const creator = await person(srv, { name: "Creator Name" });
   const reader = await person(srv);
   const general = await createRoom(srv, creator, {
     name: "General Chat",
@@ -651,8 +651,8 @@ Deno.test("GET /api/rooms/?search= matches names case-insensitively, % and _ lit
 
 Deno.test("GET /api/rooms/{id}/messages/ lists messages oldest first in the documented shape", async () => {
   await using srv = await startTestServer();
-  const a = await person(srv, "User Name");
-  const b = await person(srv, "Another User");
+  const a = await person(srv, { name: "User Name" });
+  const b = await person(srv, { name: "Another User" });
   const room = await createRoom(srv, a);
   await srv.core.meet.send(room.id, a.user.id, "Hello, world!");
   await srv.core.meet.send(room.id, b.user.id, "Hi there!");

@@ -6,7 +6,6 @@
 // Absence is checked without timing: after the frame that must not arrive, a chat message is
 // sent, and the next frame a socket receives must be that message.
 import assert from "node:assert/strict";
-import { startTestServer } from "../helpers.ts";
 import {
   api,
   assertIsoDate,
@@ -19,9 +18,10 @@ import {
   newSession,
   person,
   shownAs,
+  startTestServer,
   upgradeAttempt,
   wsUrl,
-} from "../meet_helpers.ts";
+} from "../fixtures/mod.ts";
 
 const NOT_PROVIDED = { detail: "Authentication credentials were not provided." };
 
@@ -164,8 +164,8 @@ Deno.test("ws: a deleted (inactive) room is refused with HTTP 404 before the upg
 
 Deno.test("ws: a chat message reaches the sender and the other user in the documented shape", async () => {
   await using srv = await startTestServer();
-  const a = await person(srv, "Alice Anders");
-  const b = await person(srv, "Bob Berg");
+  const a = await person(srv, { name: "Alice Anders" });
+  const b = await person(srv, { name: "Bob Berg" });
   const room = await createRoom(srv, a);
   await using sa = await join(srv, a, room.id);
   await using sb = await join(srv, b, room.id);
@@ -485,7 +485,7 @@ Deno.test("ws: logging out closes that session's socket with 4401, another sessi
 
 Deno.test("ws: after PATCH /auth/profile/ the user's chat messages carry the new name", async () => {
   await using srv = await startTestServer();
-  const a = await person(srv, "First Name");
+  const a = await person(srv, { name: "First Name" });
   const room = await createRoom(srv, a);
   await using sa = await join(srv, a, room.id);
   const patch = await api(srv, "PATCH", "/auth/profile/", {

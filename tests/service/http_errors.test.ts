@@ -2,16 +2,7 @@
 import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { openDatabase } from "@/db/client.ts";
-import { startTestServer } from "../helpers.ts";
-
-async function post(url: string, body: BodyInit, headers: HeadersInit = {}) {
-  const res = await fetch(url, {
-    method: "POST",
-    body,
-    headers: { "content-type": "application/json", ...headers },
-  });
-  return { status: res.status, headers: res.headers, body: await res.json() };
-}
+import { api, makeUser, PASSWORD, startTestServer } from "../fixtures/mod.ts";
 
 Deno.test("health and readiness probes answer", async () => {
   await using srv = await startTestServer();
@@ -25,7 +16,7 @@ Deno.test("health and readiness probes answer", async () => {
 
 Deno.test("malformed JSON is a 400 with a detail", async () => {
   await using srv = await startTestServer();
-  const res = await post(`${srv.url}/api/token/`, "{not json");
+  const res = await api(srv, "POST", "/api/token/", { raw: "{not json" });
   assert.equal(res.status, 400);
   assert.equal(typeof res.body.detail, "string");
   assert.match(res.body.detail, /JSON/);
@@ -33,7 +24,7 @@ Deno.test("malformed JSON is a 400 with a detail", async () => {
 
 Deno.test("a body that is not an object is a 400 under non_field_errors", async () => {
   await using srv = await startTestServer();
-  const res = await post(`${srv.url}/api/token/`, "[1, 2]");
+  const res = await api(srv, "POST", "/api/token/", { raw: "[1, 2]" });
   assert.equal(res.status, 400);
   assert.deepEqual(res.body, {
     non_field_errors: ["Invalid data. Expected a dictionary, but got list."],
@@ -42,16 +33,15 @@ Deno.test("a body that is not an object is a 400 under non_field_errors", async 
 
 Deno.test("missing and mistyped fields come back in the field-error shape", async () => {
   await using srv = await startTestServer();
-  const res = await post(`${srv.url}/api/token/`, JSON.stringify({ username: 5 }));
+  const res = await api(srv, "POST", "/api/token/", { body: { username: 5 } });
   assert.equal(res.status, 400);
   assert.deepEqual(res.body, {
     username: ["Not a valid string."],
     password: ["This field is required."],
   });
-  const blank = await post(
-    `${srv.url}/api/token/`,
-    JSON.stringify({ username: "", password: "x" }),
-  );
+  const blank = await api(srv, "POST", "/api/token/", {
+    body: { username: "", password: "x" },
+  });
   assert.deepEqual(blank.body, { username: ["This field may not be blank."] });
 });
 
@@ -77,7 +67,7 @@ Deno.test("a known path with the wrong method is a 405 naming the allowed ones",
 Deno.test("a body over MAX_BODY_BYTES is a 413 with a detail", async () => {
   await using srv = await startTestServer({ MAX_BODY_BYTES: "2048" });
   const big = JSON.stringify({ username: "x".repeat(4096), password: "y" });
-  const res = await post(`${srv.url}/api/token/`, big);
+  const res = await api(srv, "POST", "/api/token/", { raw: big });
   assert.equal(res.status, 413);
   assert.match(res.body.detail, /2048 bytes/);
   // Streamed without a length, the limit still holds.
@@ -93,33 +83,29 @@ Deno.test("a body over MAX_BODY_BYTES is a 413 with a detail", async () => {
 
 Deno.test("wrong credentials are a 401 with the SimpleJWT detail", async () => {
   await using srv = await startTestServer();
-  const res = await post(
-    `${srv.url}/api/token/`,
-    JSON.stringify({ username: "nobody", password: "wrong-password" }),
-  );
+  const res = await api(srv, "POST", "/api/token/", {
+    body: { username: "nobody", password: "wrong-password" },
+  });
   assert.equal(res.status, 401);
   assert.equal(res.body.detail, "No active account found with the given credentials");
 });
 
 Deno.test("token endpoints log in, rotate, and refuse a reused refresh token", async () => {
   await using srv = await startTestServer();
-  await srv.core.accounts.create({ username: "ann", password: "pleasant-walrus-42" });
-  const login = await post(
-    `${srv.url}/api/token/`,
-    JSON.stringify({ username: "ann", password: "pleasant-walrus-42" }),
-  );
+  await makeUser(srv.core, { username: "ann" });
+  const login = await api(srv, "POST", "/api/token/", {
+    body: { username: "ann", password: PASSWORD },
+  });
   assert.equal(login.status, 200);
   assert.equal(typeof login.body.access, "string");
-  const rotated = await post(
-    `${srv.url}/api/token/refresh/`,
-    JSON.stringify({ refresh: login.body.refresh }),
-  );
+  const rotated = await api(srv, "POST", "/api/token/refresh/", {
+    body: { refresh: login.body.refresh },
+  });
   assert.equal(rotated.status, 200);
   assert.notEqual(rotated.body.refresh, login.body.refresh);
-  const reused = await post(
-    `${srv.url}/api/token/refresh/`,
-    JSON.stringify({ refresh: login.body.refresh }),
-  );
+  const reused = await api(srv, "POST", "/api/token/refresh/", {
+    body: { refresh: login.body.refresh },
+  });
   assert.equal(reused.status, 401);
   assert.equal(reused.body.code, "token_not_valid");
 });
@@ -145,33 +131,32 @@ Deno.test("CORS answers preflights for allowed origins only when a list is confi
 
 Deno.test("a server error is a 500 with a generic detail and no stack trace", async () => {
   await using srv = await startTestServer();
-  await srv.core.accounts.create({ username: "bea", password: "pleasant-walrus-42" });
+  await makeUser(srv.core, { username: "bea" });
   // Break the database under the running server: login can no longer store its token.
   const other = await openDatabase({ url: `file:${srv.dir}/chat.db` });
   await sql`DROP TABLE refresh_tokens`.execute(other.db);
   await other.close();
-  const res = await post(
-    `${srv.url}/api/token/`,
-    JSON.stringify({ username: "bea", password: "pleasant-walrus-42" }),
-  );
+  const res = await api(srv, "POST", "/api/token/", {
+    body: { username: "bea", password: PASSWORD },
+  });
   assert.equal(res.status, 500);
   assert.deepEqual(res.body, { detail: "A server error occurred." });
 });
 
 Deno.test("repeated failed logins are throttled with a 429 and Retry-After, per login name", async () => {
   await using srv = await startTestServer({ LOGIN_MAX_FAILURES: "3", LOGIN_FAILURE_WINDOW: "1m" });
-  await srv.core.accounts.create({ username: "cal", password: "pleasant-walrus-42" });
+  await makeUser(srv.core, { username: "cal" });
   const attempt = (username: string, password: string) =>
-    post(`${srv.url}/api/token/`, JSON.stringify({ username, password }));
+    api(srv, "POST", "/api/token/", { body: { username, password } });
   for (let i = 0; i < 3; i++) assert.equal((await attempt("cal", "wrong-guess")).status, 401);
-  const throttled = await attempt("cal", "pleasant-walrus-42");
+  const throttled = await attempt("cal", PASSWORD);
   assert.equal(throttled.status, 429);
   assert.match(throttled.body.detail, /throttled/);
   const retryAfter = Number(throttled.headers.get("retry-after"));
   assert.ok(retryAfter > 0 && retryAfter <= 60);
   // Another login name from the same client is not affected.
-  await srv.core.accounts.create({ username: "dee", password: "pleasant-walrus-42" });
-  assert.equal((await attempt("dee", "pleasant-walrus-42")).status, 200);
+  await makeUser(srv.core, { username: "dee" });
+  assert.equal((await attempt("dee", PASSWORD)).status, 200);
 });
 
 Deno.test("a session cookie with a malformed escape is no credential: 401, not 500", async () => {

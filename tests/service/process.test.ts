@@ -1,6 +1,6 @@
 // The service as a process: configuration errors, request logs, signals, concurrent starts.
 import assert from "node:assert/strict";
-import { tempDir, TEST_ITERATIONS } from "../helpers.ts";
+import { tempDir, TEST_ITERATIONS } from "../fixtures/mod.ts";
 
 const MAIN = new URL(import.meta.resolve("@/main.ts")).pathname;
 

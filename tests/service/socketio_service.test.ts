@@ -2,19 +2,14 @@
 // graceful stop that tells connected clients the server is going away.
 import assert from "node:assert/strict";
 import { io as connect } from "socket.io-client";
-import { startTestServer, type TestServer } from "../helpers.ts";
-
-async function accessToken(srv: TestServer): Promise<string> {
-  await srv.core.accounts.create({ username: "sam", password: "pleasant-walrus-42" });
-  return (await srv.core.accounts.login("sam", "pleasant-walrus-42")).access;
-}
+import { person, startTestServer } from "../fixtures/mod.ts";
 
 Deno.test("the service answers Socket.IO and REST on one port", async () => {
   await using srv = await startTestServer();
   const client = connect(srv.url, {
     transports: ["websocket"],
     reconnection: false,
-    auth: { access_token: await accessToken(srv) },
+    auth: { access_token: (await person(srv)).access },
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -51,7 +46,7 @@ Deno.test("stopping the service closes WebSocket clients with going-away instead
   const client = connect(srv.url, {
     transports: ["websocket"],
     reconnection: false,
-    auth: { access_token: await accessToken(srv) },
+    auth: { access_token: (await person(srv)).access },
   });
   await new Promise<void>((resolve) => client.on("connect", resolve));
   const reason = new Promise((resolve) => client.on("disconnect", resolve));
@@ -66,7 +61,7 @@ Deno.test("stopping the service also lets a long-polling client go", async () =>
   const client = connect(srv.url, {
     transports: ["polling"],
     reconnection: false,
-    auth: { access_token: await accessToken(srv) },
+    auth: { access_token: (await person(srv)).access },
   });
   await new Promise<void>((resolve) => client.on("connect", resolve));
   const reason = new Promise((resolve) => client.on("disconnect", resolve));

@@ -2,6 +2,7 @@
 // both ways, binary. Namespaces, middlewares and disconnects are in socketio_namespaces.test.ts.
 import assert from "node:assert/strict";
 import {
+  type Ack,
   bytes,
   connected,
   connectedOver,
@@ -12,10 +13,7 @@ import {
   startIo,
   transportOptions,
   waitFor,
-} from "../socketio_helpers.ts";
-
-// deno-lint-ignore no-explicit-any
-type Ack = (...args: any[]) => void;
+} from "../fixtures/mod.ts";
 
 // --- transports -------------------------------------------------------------------------------
 
@@ -55,7 +53,10 @@ Deno.test("default options: connects over polling, upgrades to websocket, events
   await upgraded;
   assert.equal(client.io.engine.transport.name, "websocket");
   // The client reports the upgrade when it sends "5"; the server switches when it reads it.
-  await waitFor(() => socket.conn.transport === "websocket", 2000, "the server-side upgrade");
+  await waitFor(() => socket.conn.transport === "websocket", {
+    ms: 2000,
+    what: "the server-side upgrade",
+  });
   assert.deepEqual(await client.emitWithAck("echo", "after"), { echoed: "after" });
   assert.equal(await socket.timeout(2000).emitWithAck("ask", 41), 42);
   assert.deepEqual(transports, ["polling", "websocket"]);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { ENGINE_DEFAULTS } from "@/realtime/socketio/engine/options.ts";
 import { EngineServer } from "@/realtime/socketio/engine/server.ts";
-import { WsConn } from "../ws_conn.ts";
+import { WsConn } from "../fixtures/mod.ts";
 
 Deno.test("ending a polling session while a probe arrives refuses the upgrade and delivers the last packets by poll", async () => {
   const engine = new EngineServer({ ...ENGINE_DEFAULTS, path: "/engine.io/" });

@@ -1,7 +1,7 @@
 // Conformance with the Engine.IO v4 protocol (engine.io-protocol v4 and its official test
 // suite's scenarios), driven with raw fetch and the global WebSocket against an echo server.
 import assert from "node:assert/strict";
-import { WsConn } from "../ws_conn.ts";
+import { delay, waitFor, WsConn } from "../fixtures/mod.ts";
 import { ENGINE_DEFAULTS, type EngineOptions } from "@/realtime/socketio/engine/options.ts";
 import { EngineServer } from "@/realtime/socketio/engine/server.ts";
 
@@ -9,8 +9,6 @@ const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;
 const MAX_PAYLOAD = 1_000_000;
 const PATH = "/engine.io/";
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 interface Harness {
   engine: EngineServer;
@@ -105,18 +103,12 @@ async function handshake(h: Harness): Promise<string> {
   return openPacket(res.body).sid as string;
 }
 
-/** Waits (polling the server's state) until `cond` holds; fails after `ms`. */
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await sleep(5);
-  }
-}
-
 /** Waits until the session has a long-poll GET parked on it. */
 function untilPollPending(h: Harness, sid: string): Promise<void> {
-  return until(() => h.engine.sessions.get(sid)?.writable === true);
+  return waitFor(() => h.engine.sessions.get(sid)?.writable === true, {
+    ms: 2000,
+    what: "a parked long-poll GET",
+  });
 }
 
 function assertError(res: Reply, code: number, message: string): void {
@@ -299,7 +291,7 @@ engineTest("polling: an aborted pending GET ends the session", async (h) => {
   await aborted;
   const polled = await get(h, sid);
   assert.equal(polled.status, 400);
-  await until(() => !h.engine.sessions.has(sid));
+  await waitFor(() => !h.engine.sessions.has(sid), { ms: 2000 });
 });
 
 engineTest(
@@ -358,7 +350,7 @@ engineTest("WebSocket: an invalid packet closes the connection", async (h) => {
   openPacket(await conn.nextText());
   conn.send("abc");
   await conn.waitClose();
-  await until(() => h.engine.sessions.size === 0);
+  await waitFor(() => h.engine.sessions.size === 0, { ms: 2000 });
 });
 
 engineTest(
@@ -420,7 +412,7 @@ engineTest(
   "polling: without a pong the session is closed after pingInterval + pingTimeout",
   async (h) => {
     const sid = await handshake(h);
-    await sleep(PING_INTERVAL + PING_TIMEOUT + 150);
+    await delay(PING_INTERVAL + PING_TIMEOUT + 150);
     const polled = await get(h, sid);
     assert.equal(polled.status, 400);
     assert.deepEqual(JSON.parse(polled.body), { code: 1, message: "Session ID unknown" });
@@ -447,7 +439,7 @@ engineTest("WebSocket: without a pong the connection is closed after a ping", as
   assert.equal(await conn.next(), "2");
   await conn.waitClose();
   assert.ok(Date.now() - started >= PING_INTERVAL + PING_TIMEOUT - 50);
-  await until(() => h.engine.sessions.size === 0);
+  await waitFor(() => h.engine.sessions.size === 0, { ms: 2000 });
 });
 
 // --- close ---------------------------------------------------------------------------------------
@@ -473,7 +465,7 @@ engineTest("WebSocket: a close packet closes the connection", async (h) => {
   openPacket(await conn.nextText());
   conn.send("1");
   await conn.waitClose();
-  await until(() => h.engine.sessions.size === 0);
+  await waitFor(() => h.engine.sessions.size === 0, { ms: 2000 });
 });
 
 engineTest("closing the server answers a pending GET with a close packet", async (h) => {

@@ -2,6 +2,7 @@
 // middlewares (io.use and per namespace), and every way a socket is disconnected.
 import assert from "node:assert/strict";
 import {
+  type Ack,
   connected,
   connectedOver,
   connectError,
@@ -11,10 +12,7 @@ import {
   type Socket,
   startIo,
   transportOptions,
-} from "../socketio_helpers.ts";
-
-// deno-lint-ignore no-explicit-any
-type Ack = (...args: any[]) => void;
+} from "../fixtures/mod.ts";
 
 // --- namespaces ---------------------------------------------------------------------------------
 

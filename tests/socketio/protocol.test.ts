@@ -2,7 +2,7 @@
 // scenarios), driven with raw fetch and the global WebSocket against a SocketServer set up like
 // the official suite's test server.
 import assert from "node:assert/strict";
-import { WsConn } from "../ws_conn.ts";
+import { delay, waitFor, WsConn } from "../fixtures/mod.ts";
 import {
   type ConnectError,
   type Socket,
@@ -14,8 +14,6 @@ const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;
 const MAX_PAYLOAD = 1_000_000;
 const CONNECT_TIMEOUT = 1000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The official suite's test server: "auth" echo on connect, "message" and acks echoed. */
 function onConnection(socket: Socket): void {
@@ -117,15 +115,6 @@ async function upgradedSession(h: Harness): Promise<WsConn> {
   assert.equal(await conn.nextText(), "3probe");
   conn.send("5");
   return conn;
-}
-
-/** Waits (polling the server's state) until `cond` holds; fails after `ms`. */
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await sleep(5);
-  }
 }
 
 /** The JSON after a packet's prefix, e.g. `40/custom,{...}` → {...}. */
@@ -354,7 +343,7 @@ ioTest(
     assert.equal(auth[0], "auth");
     const offset = auth[2];
     await first.close();
-    await until(() => h.io.sockets.sockets.size === 0);
+    await waitFor(() => h.io.sockets.sockets.size === 0, { ms: 2000 });
     h.io.emit("news", "while you were away");
 
     const second = await upgradedSession(h);
@@ -391,7 +380,7 @@ ioTest('DISCONNECT "41" leaves the namespace but keeps the Engine.IO session', a
   conn.send("3");
   assert.equal(conn.ws.readyState, WebSocket.OPEN);
   // The socket is gone from the namespace, and the session can join again.
-  await sleep(20);
+  await delay(20);
   assert.equal(h.io.sockets.sockets.size, 0);
   conn.send("40");
   assertSidOnly(payloadAfter(await conn.nextText(), "40"));

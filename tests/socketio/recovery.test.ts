@@ -14,7 +14,7 @@ import {
   type Transport,
   transportOptions,
   waitFor,
-} from "../socketio_helpers.ts";
+} from "../fixtures/mod.ts";
 
 const WINDOW = 2000;
 
@@ -81,7 +81,7 @@ for (const transport of ["websocket", "polling"] as const) {
     const id = client.id;
     const seen = record(client);
     h.io.to("room1").emit("news", 0);
-    await waitFor(() => seen.length === 1, 2000, "the first broadcast");
+    await waitFor(() => seen.length === 1, { ms: 2000, what: "the first broadcast" });
     assert.deepEqual(payloads(seen), [["news", 0]]);
 
     for (const round of [1, 2]) {
@@ -105,9 +105,9 @@ for (const transport of ["websocket", "polling"] as const) {
       assert.deepEqual([...socket.rooms].sort(), [id, "room1"].sort());
       assert.deepEqual(socket.data, { user: "ann" });
 
-      await waitFor(() => seen.length >= 3, 2000, "the missed broadcasts");
+      await waitFor(() => seen.length >= 3, { ms: 2000, what: "the missed broadcasts" });
       h.io.to("room1").emit("news", round * 10 + 3);
-      await waitFor(() => seen.length >= 4, 2000, "a broadcast after recovery");
+      await waitFor(() => seen.length >= 4, { ms: 2000, what: "a broadcast after recovery" });
       assert.deepEqual(payloads(seen), [
         ["news", round * 10 + 1],
         ["news", round * 10 + 2],
@@ -141,7 +141,7 @@ Deno.test("recovery works for a client that received no event before it dropped"
   assert.equal(connections[1].recovered, true);
   assert.deepEqual([...connections[1].rooms].sort(), [id, "room1"].sort());
   assert.deepEqual(connections[1].data, { user: "ann" });
-  await waitFor(() => seen.length >= 2, 2000, "the missed broadcasts");
+  await waitFor(() => seen.length >= 2, { ms: 2000, what: "the missed broadcasts" });
   await delay(50);
   assert.deepEqual(payloads(seen), [["missed", 1], ["missed", 2]]);
 });
@@ -167,7 +167,7 @@ Deno.test("a client that comes back after maxDisconnectionDuration is not recove
   assert.equal(connections[1].recovered, false);
   assert.notEqual(connections[1].id, id);
   h.io.emit("fresh", 2);
-  await waitFor(() => seen.length >= 1, 2000, "a new broadcast");
+  await waitFor(() => seen.length >= 1, { ms: 2000, what: "a new broadcast" });
   assert.deepEqual(payloads(seen), [["fresh", 2]]);
 });
 
@@ -194,7 +194,7 @@ Deno.test("a client whose last event was a direct socket.emit with a string argu
   await once(client, "connect", 3000);
   assert.equal(client.recovered, true);
   assert.equal(client.id, id);
-  await waitFor(() => seen.length >= 1, 2000, "the missed broadcast");
+  await waitFor(() => seen.length >= 1, { ms: 2000, what: "the missed broadcast" });
   assert.deepEqual(payloads(seen), [["news", 1]]);
 });
 
@@ -212,7 +212,7 @@ Deno.test("broadcasts to the socket's own id while it was away are replayed; exc
   h.io.to("room1").emit("room", 3);
   await once(client, "connect", 3000);
   assert.equal(client.recovered, true);
-  await waitFor(() => seen.length >= 2, 2000, "the missed broadcasts");
+  await waitFor(() => seen.length >= 2, { ms: 2000, what: "the missed broadcasts" });
   await delay(50);
   assert.deepEqual(payloads(seen), [["private", 1], ["room", 3]]);
 });
@@ -231,7 +231,10 @@ Deno.test("a socket the server kicked with disconnect(true) is not recovered: mi
   const client = h.client("/", { auth: { user: "mallory" } });
   await connectedOver(client, "websocket");
 
-  await waitFor(() => connections[0].conn.transport === "websocket", 2000, "the upgrade");
+  await waitFor(() => connections[0].conn.transport === "websocket", {
+    ms: 2000,
+    what: "the upgrade",
+  });
   banned.add("mallory");
   const gone = once<[string]>(client, "disconnect");
   connections[0].disconnect(true);

@@ -2,6 +2,7 @@
 // (maxPayload), slow ones (maxBufferedBytes). Each is cut off; the others keep working.
 import assert from "node:assert/strict";
 import {
+  type Ack,
   connected,
   connectedOver,
   delay,
@@ -12,7 +13,7 @@ import {
   startIo,
   transportOptions,
   waitFor,
-} from "../socketio_helpers.ts";
+} from "../fixtures/mod.ts";
 
 /** A healthy official client and its server socket, to show it is unaffected. */
 async function healthyClient(h: Harness, transport: "polling" | "websocket" = "websocket") {
@@ -24,9 +25,6 @@ async function healthyClient(h: Harness, transport: "polling" | "websocket" = "w
   socket.on("disconnect", (why: string) => reason = why);
   return { client, socket, disconnectReason: () => reason };
 }
-
-// deno-lint-ignore no-explicit-any
-type Ack = (...args: any[]) => void;
 
 function echoServer(h: Harness): void {
   h.io.on("connection", (socket) => socket.on("echo", (value: unknown, ack: Ack) => ack(value)));
@@ -198,7 +196,10 @@ Deno.test('a polling client that never polls while big events pile up is disconn
     h.io.emit("big", i, chunk);
     await delay(10);
   }
-  await waitFor(() => counts[0] === 40 && counts[1] === 40, 5000, "every event at the others");
+  await waitFor(() => counts[0] === 40 && counts[1] === 40, {
+    ms: 5000,
+    what: "every event at the others",
+  });
   assert.equal(slowReason, "slow consumer");
   assert.equal(slowSocket.connected, false);
   assert.equal(viaWebSocket.disconnectReason(), undefined);

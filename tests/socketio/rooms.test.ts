@@ -11,7 +11,7 @@ import {
   type Socket,
   startIo,
   waitFor,
-} from "../socketio_helpers.ts";
+} from "../fixtures/mod.ts";
 
 async function clients(h: Harness, n: number): Promise<ClientSocket[]> {
   const all = Array.from({ length: n }, () => h.client());
@@ -214,7 +214,10 @@ Deno.test("a volatile emit to a polling client with no pending GET never throws,
   const ws = h.client();
   await connectedOver(ws, "websocket");
   const wsSocket = serverSide(h, ws);
-  await waitFor(() => wsSocket.conn.transport === "websocket", 2000, "the server-side upgrade");
+  await waitFor(() => wsSocket.conn.transport === "websocket", {
+    ms: 2000,
+    what: "the server-side upgrade",
+  });
   wsSocket.join("room");
 
   // The polling client has no GET waiting: its volatile events may be dropped.
@@ -252,8 +255,7 @@ Deno.test("every way a socket ends leaves the adapter, the namespace and the eng
     () =>
       adapter.rooms.size === 0 && adapter.sids.size === 0 && sockets.size === 0 &&
       h.io.engine.sessions.size === 0,
-    3000,
-    "an empty adapter",
+    { ms: 3000, what: "an empty adapter" },
   );
 });
 
@@ -287,7 +289,6 @@ Deno.test("1000 raw sockets in rooms: broadcasts reach their rooms, and once clo
     () =>
       adapter.rooms.size === 0 && adapter.sids.size === 0 && sockets.size === 0 &&
       h.io.engine.sessions.size === 0,
-    10_000,
-    "an empty adapter after 1000 sockets closed",
+    { ms: 10_000, what: "an empty adapter after 1000 sockets closed" },
   );
 });
