@@ -5,7 +5,6 @@ import {
   api,
   assertIsoDate,
   createRoom,
-  delay,
   join,
   newSession,
   PASSWORD,
@@ -374,11 +373,12 @@ Deno.test("every protected endpoint with a garbage token is 401 with a detail", 
 });
 
 Deno.test("an expired access token is refused with 401", async () => {
-  await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "1" });
+  const clock = { now: Date.now() };
+  await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "1" }, { clock });
   const who = await person(srv);
   const fresh = await api(srv, "GET", "/auth/profile/", { token: who.access });
   assert.equal(fresh.status, 200);
-  await delay(2100);
+  clock.now += 2100;
   for (const [method, path] of [["GET", "/auth/profile/"], ["GET", "/api/rooms/"]]) {
     const reply = await api(srv, method, path, { token: who.access });
     assert.equal(reply.status, 401, path);

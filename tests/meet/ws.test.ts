@@ -11,7 +11,6 @@ import {
   assertIsoDate,
   assertRefused,
   createRoom,
-  delay,
   expectChat,
   join,
   MeetSocket,
@@ -121,10 +120,11 @@ Deno.test("ws: a garbage, refresh or logged-out token is refused with HTTP 401 b
 });
 
 Deno.test("ws: an expired token is refused with HTTP 401 before the upgrade", async () => {
-  await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "1" });
+  const clock = { now: Date.now() };
+  await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "1" }, { clock });
   const who = await person(srv);
   const room = await createRoom(srv, who);
-  await delay(2100);
+  clock.now += 2100;
   const reply = await upgradeAttempt(srv, room.id, { query: `?token=${who.access}` });
   assert.equal(reply.status, 401);
   await assertRefused(wsUrl(srv, room.id, `?token=${who.access}`));
