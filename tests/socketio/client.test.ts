@@ -10,6 +10,7 @@ import {
   isBinary,
   nextConnection,
   once,
+  quietPause,
   startIo,
   transportOptions,
   waitFor,
@@ -114,7 +115,8 @@ Deno.test('transports: ["polling"] stays on polling; events and acks work both w
   socket.emit("pushed", { a: [1, 2, 3] });
   assert.deepEqual(await pushed, [{ a: [1, 2, 3] }]);
 
-  await delay(200);
+  // An upgrade would start on a request of its own, after nothing the test can wait for.
+  await quietPause();
   assert.equal(client.io.engine.transport.name, "polling");
   assert.equal(socket.conn.transport, "polling");
   assert.deepEqual(upgrades, []);
@@ -206,13 +208,21 @@ Deno.test("a client ack that arrives after the server timeout is ignored", async
   await using h = startIo();
   const serverSocket = nextConnection(h.io);
   const client = h.client();
-  client.on("late", (ack: Ack) => setTimeout(() => ack("too late"), 250));
+  const lateAckSent = Promise.withResolvers<void>();
+  client.on("late", (ack: Ack) =>
+    setTimeout(() => {
+      ack("too late");
+      lateAckSent.resolve();
+    }, 250));
+  client.on("sync", (ack: Ack) => ack());
   await connected(client);
   const socket = await serverSocket;
 
   const calls: unknown[][] = [];
   socket.timeout(50).emit("late", (...args: unknown[]) => calls.push(args));
-  await delay(400);
+  await lateAckSent.promise;
+  // The client answers "sync" after its late ack, and one connection's packets stay in order.
+  await socket.timeout(2000).emitWithAck("sync");
   assert.equal(calls.length, 1);
   assert.ok(calls[0][0] instanceof Error);
   assert.equal(socket.connected, true);

@@ -12,6 +12,7 @@ import {
   type Socket,
   startIo,
   transportOptions,
+  waitFor,
 } from "../fixtures/mod.ts";
 
 // --- namespaces ---------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ Deno.test("a handler that throws (or rejects) does not kill the socket", async (
   client.emit("boom");
   client.emit("async-boom");
   assert.equal(await client.emitWithAck("echo", "still here"), "still here");
-  await delay(20);
+  await waitFor(() => h.errors.length === 2, { what: "both handler errors" });
   assert.equal(client.connected, true);
   assert.equal(await client.emitWithAck("echo", "again"), "again");
   const reported = h.errors.map(({ err, event }) => [event, (err as Error).message]);

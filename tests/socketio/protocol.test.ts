@@ -2,7 +2,7 @@
 // scenarios), driven with raw fetch and the global WebSocket against a SocketServer set up like
 // the official suite's test server.
 import assert from "node:assert/strict";
-import { delay, waitFor, WsConn } from "../fixtures/mod.ts";
+import { waitFor, WsConn } from "../fixtures/mod.ts";
 import {
   type ConnectError,
   type Socket,
@@ -380,7 +380,7 @@ ioTest('DISCONNECT "41" leaves the namespace but keeps the Engine.IO session', a
   conn.send("3");
   assert.equal(conn.ws.readyState, WebSocket.OPEN);
   // The socket is gone from the namespace, and the session can join again.
-  await delay(20);
+  await waitFor(() => h.io.sockets.sockets.size === 0, { what: "the socket to leave" });
   assert.equal(h.io.sockets.sockets.size, 0);
   conn.send("40");
   assertSidOnly(payloadAfter(await conn.nextText(), "40"));

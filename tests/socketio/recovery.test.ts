@@ -2,6 +2,7 @@
 // with the same id, its rooms and data, and the broadcasts it missed; too late, it starts over.
 import assert from "node:assert/strict";
 import {
+  type Ack,
   type ClientSocket,
   connected,
   connectedOver,
@@ -36,6 +37,8 @@ function recoveryServer(): RecoveryServer {
   });
   h.io.on("connection", (socket) => {
     connections.push(socket);
+    // A round trip for absence checks: its answer comes after everything sent before it.
+    socket.on("sync", (ack: Ack) => ack());
     if (!socket.recovered) {
       socket.join("room1");
       socket.data.user = "ann";
@@ -142,7 +145,8 @@ Deno.test("recovery works for a client that received no event before it dropped"
   assert.deepEqual([...connections[1].rooms].sort(), [id, "room1"].sort());
   assert.deepEqual(connections[1].data, { user: "ann" });
   await waitFor(() => seen.length >= 2, { ms: 2000, what: "the missed broadcasts" });
-  await delay(50);
+  // The replay follows CONNECT at once, so the answer to a later request comes after all of it.
+  await client.emitWithAck("sync");
   assert.deepEqual(payloads(seen), [["missed", 1], ["missed", 2]]);
 });
 
@@ -213,7 +217,7 @@ Deno.test("broadcasts to the socket's own id while it was away are replayed; exc
   await once(client, "connect", 3000);
   assert.equal(client.recovered, true);
   await waitFor(() => seen.length >= 2, { ms: 2000, what: "the missed broadcasts" });
-  await delay(50);
+  await client.emitWithAck("sync"); // after the whole replay, as above
   assert.deepEqual(payloads(seen), [["private", 1], ["room", 3]]);
 });
 
