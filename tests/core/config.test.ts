@@ -1,0 +1,84 @@
+// Configuration: defaults, one clear error per bad variable, and the generated JWT secret.
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig, resolveJwtSecret } from "@/lib/config.ts";
+import { tempDir } from "../fixtures/mod.ts";
+
+Deno.test("with nothing set, the defaults run on one machine", () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 8000);
+  assert.equal(config.database.url, "file:./data/chat.db");
+  assert.equal(config.database.synchronous, "NORMAL");
+  assert.equal(config.uploadDir, "./data/uploads");
+  assert.equal(config.accessTokenTtl, 24 * 3600);
+  assert.equal(config.refreshTokenTtl, 7 * 86400);
+  assert.equal(config.passwordIterations, 870000);
+  assert.equal(config.messageMaxLength, 4000);
+  assert.deepEqual(config.corsOrigins, ["*"]);
+  assert.equal(config.jwtSecret, undefined);
+});
+
+Deno.test("durations, lists and flags are parsed", () => {
+  const config = loadConfig({
+    ACCESS_TOKEN_TTL: "15m",
+    REFRESH_TOKEN_TTL: "3600",
+    CORS_ORIGINS: "https://a.example, https://b.example",
+    SEED_DEMO: "yes",
+    DATA_DIR: "/srv/chat/",
+    DATABASE_URL: "libsql://chat.example.turso.io",
+    DATABASE_SYNC: "full",
+  });
+  assert.equal(config.database.synchronous, "FULL");
+  assert.equal(config.accessTokenTtl, 900);
+  assert.equal(config.refreshTokenTtl, 3600);
+  assert.deepEqual(config.corsOrigins, ["https://a.example", "https://b.example"]);
+  assert.equal(config.seedDemo, true);
+  assert.equal(config.uploadDir, "/srv/chat/uploads");
+  assert.equal(config.database.url, "libsql://chat.example.turso.io");
+});
+
+Deno.test("each bad value is refused with an error naming its variable", () => {
+  const cases: [string, string][] = [
+    ["PORT", "70000"],
+    ["PORT", "8o8o"],
+    ["ACCESS_TOKEN_TTL", "forever"],
+    ["DATABASE_SYNC", "off"],
+    ["PASSWORD_ITERATIONS", "10"],
+    ["DATABASE_URL", "postgres://x"],
+    ["LOG_LEVEL", "loud"],
+    ["SEED_DEMO", "maybe"],
+  ];
+  for (const [variable, value] of cases) {
+    assert.throws(() => loadConfig({ [variable]: value }), (err) => {
+      assert.ok(err instanceof ConfigError, `${variable}=${value}`);
+      assert.equal(err.variable, variable);
+      assert.match(err.message, new RegExp(`^invalid configuration: ${variable} `));
+      assert.ok(err.message.includes(value), "the bad value is shown");
+      return true;
+    });
+  }
+});
+
+Deno.test("a secret's bad value is never echoed", () => {
+  assert.throws(() => loadConfig({ JWT_SECRET: "tooshort" }), (err) => {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(!err.message.includes("tooshort"));
+    return true;
+  });
+});
+
+Deno.test("without JWT_SECRET a secret is generated once, kept under DATA_DIR and reused", async () => {
+  const dir = await tempDir();
+  const config = loadConfig({ DATA_DIR: `${dir}/nested` });
+  const first = await resolveJwtSecret(config);
+  assert.ok(first.length >= 32);
+  const stat = await Deno.stat(`${dir}/nested/jwt_secret`);
+  assert.equal(stat.mode! & 0o777, 0o600);
+  assert.equal(await resolveJwtSecret(config), first);
+  // Racing first starts agree on one secret.
+  const other = loadConfig({ DATA_DIR: `${dir}/race` });
+  const secrets = await Promise.all([1, 2, 3, 4].map(() => resolveJwtSecret(other)));
+  assert.equal(new Set(secrets).size, 1);
+  const given = loadConfig({ DATA_DIR: dir, JWT_SECRET: "x".repeat(40) });
+  assert.equal(await resolveJwtSecret(given), "x".repeat(40));
+  await Deno.remove(dir, { recursive: true });
+});
