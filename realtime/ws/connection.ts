@@ -15,10 +15,20 @@ export type Refusal =
   /** The handler threw (a core refusal, or a failure). */
   | { reason: "refused"; error: unknown };
 
+/**
+ * A backlog over the bound is forgiven this long (a burst a reading client is draining); past
+ * it, or past HARD_FACTOR times the bound at any moment, the client is cut.
+ */
+export const SLOW_GRACE_MS = 3000;
+export const HARD_FACTOR = 4;
+
 export interface ConnectionLimits {
   /** Largest frame in bytes; a larger one closes the connection with 1009. */
   maxFrameBytes: number;
-  /** Bytes waiting to go out beyond which the client is cut (1013). */
+  /**
+   * Bytes a client may leave unread: over it for SLOW_GRACE_MS, or over HARD_FACTOR times it
+   * at once, and the client is cut (1013).
+   */
   maxBufferedBytes: number;
   /** Frames per second, burst, and frames waiting or in progress at most. */
   inbound: InboundLimits;
@@ -44,6 +54,8 @@ export class WsConnection<D = unknown> {
   #open = false;
   #ended = false;
   #unchecked = 0;
+  /** When the backlog was first seen over the bound, while it stays there. */
+  #overSince: number | undefined;
   #queue: { frame: unknown; done(): void }[] = [];
   #draining = false;
   readonly #gate: InboundGate;
@@ -89,15 +101,24 @@ export class WsConnection<D = unknown> {
     this.ws.send(frame);
     // Asking for the backlog crosses into the runtime; once per eighth of the bound will do.
     this.#unchecked += frame.length;
-    if (this.#unchecked >= this.limits.maxBufferedBytes / 8) {
-      this.#unchecked = 0;
-      if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
-        this.#hooks.slow();
-        this.close(CLOSE.tryAgainLater, "slow consumer");
-        return false;
-      }
+    if (this.#unchecked < this.limits.maxBufferedBytes / 8) return true;
+    this.#unchecked = 0;
+    if (!this.#tooSlow(this.ws.bufferedAmount)) return true;
+    this.#hooks.slow();
+    this.close(CLOSE.tryAgainLater, "slow consumer");
+    return false;
+  }
+
+  #tooSlow(backlog: number): boolean {
+    const bound = this.limits.maxBufferedBytes;
+    if (backlog <= bound) {
+      this.#overSince = undefined;
+      return false;
     }
-    return true;
+    if (backlog > bound * HARD_FACTOR) return true;
+    const now = Date.now();
+    this.#overSince ??= now;
+    return now - this.#overSince > SLOW_GRACE_MS;
   }
 
   /** Ends the connection; the registry forgets it at once, whatever the socket does next. */
