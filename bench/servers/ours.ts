@@ -57,6 +57,11 @@ async function persisted(): Promise<void> {
       LOG_LEVEL: "warn",
       // Seeding only: a thousand accounts at the production cost would take minutes.
       PASSWORD_ITERATIONS: "1000",
+      // The reference server has no rate limits; ours are lifted so that both do the same work.
+      SEND_RATE: "1000000",
+      SEND_BURST: "1000000",
+      SOCKET_FRAME_RATE: "1000000",
+      SOCKET_FRAME_BURST: "1000000",
     },
   });
   const { core } = running;
