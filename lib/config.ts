@@ -83,6 +83,10 @@ const envSchema = z.object({
   SOCKETIO_CONNECT_TIMEOUT: int(45_000, 100, 3_600_000),
   SOCKETIO_MAX_BUFFERED_BYTES: int(8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   SOCKETIO_RECOVERY_WINDOW: duration("2m"),
+  SOCKETIO_RECOVERY_MAX_EVENTS: int(10_000, 1, 10_000_000),
+  SOCKETIO_RECOVERY_MAX_BYTES: int(16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  SOCKETIO_RECOVERY_MAX_SESSIONS: int(10_000, 1, 10_000_000),
+  SOCKETIO_MAX_PENDING_PER_ADDRESS: int(32, 1, 100_000),
   WS_MAX_MESSAGE_BYTES: int(64 * 1024, 128, 16 * 1024 * 1024),
   WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   SOCKET_FRAME_RATE: int(50, 1, 1_000_000),
@@ -126,6 +130,12 @@ export interface Config {
     maxBufferedBytes: number;
     /** Connection state recovery window, ms. */
     recoveryWindow: number;
+    /** Most broadcasts, and bytes of them, kept for recovery; most dropped clients kept. */
+    recoveryMaxEvents: number;
+    recoveryMaxBytes: number;
+    recoveryMaxSessions: number;
+    /** Engine.IO sessions one address may hold before it has connected (authenticated). */
+    maxPendingPerAddress: number;
   };
   /** Largest frame the raw WebSocket faces accept (1009 beyond). */
   wsMaxMessageBytes: number;
@@ -198,6 +208,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       connectTimeout: e.SOCKETIO_CONNECT_TIMEOUT,
       maxBufferedBytes: e.SOCKETIO_MAX_BUFFERED_BYTES,
       recoveryWindow: e.SOCKETIO_RECOVERY_WINDOW * 1000,
+      recoveryMaxEvents: e.SOCKETIO_RECOVERY_MAX_EVENTS,
+      recoveryMaxBytes: e.SOCKETIO_RECOVERY_MAX_BYTES,
+      recoveryMaxSessions: e.SOCKETIO_RECOVERY_MAX_SESSIONS,
+      maxPendingPerAddress: e.SOCKETIO_MAX_PENDING_PER_ADDRESS,
     },
     wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,

@@ -1,5 +1,8 @@
 // The service's Socket.IO server, configured from the environment. Faces (desk) register
-// their namespaces and handlers on it.
+// their namespaces and handlers on it. Connection state recovery is for the clients that ask
+// for it (`auth.recover: true`): the others get exactly the documented arguments of each event,
+// with no trailing offset. A recovery runs the middlewares again, so what authentication would
+// refuse now is never resurrected.
 import type { Config } from "@/lib/config.ts";
 import type { Logger } from "@/lib/log.ts";
 import { SocketServer } from "./socketio/mod.ts";
@@ -15,7 +18,15 @@ export function createSocketServer(config: Config, log: Logger): SocketServer {
     connectTimeout: sio.connectTimeout,
     maxBufferedBytes: sio.maxBufferedBytes,
     cors: anyOrigin ? { origin: "*" } : { origin: config.corsOrigins, credentials: true },
-    connectionStateRecovery: { maxDisconnectionDuration: sio.recoveryWindow },
+    connectionStateRecovery: {
+      maxDisconnectionDuration: sio.recoveryWindow,
+      skipMiddlewares: false,
+      maxEvents: sio.recoveryMaxEvents,
+      maxBytes: sio.recoveryMaxBytes,
+      maxSessions: sio.recoveryMaxSessions,
+      optIn: (handshake) => handshake.auth.recover === true,
+    },
+    maxPendingPerAddress: sio.maxPendingPerAddress,
     onError: (error, { socket, event }) =>
       log.error("socket.io handler failed", { socket_id: socket?.id, event, error }),
   });

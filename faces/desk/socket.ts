@@ -3,6 +3,9 @@
 // and is sent to a Socket.IO room named after the hub topic (`room:42`, `user:7`,
 // `role:teacher`). Payloads with absolute URLs are rendered once per base URL among their
 // recipients: PUBLIC_URL, or the origin each client connected to (never another client's).
+// Connection state recovery is for clients that ask (`auth.recover: true`); a recovery passes
+// the same authentication as a new connection, resumes only its own login session's state, and
+// a revoked session's or deactivated user's kept state is forgotten at once.
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
 import { isTeacher } from "@/lib/desk.ts";
@@ -99,6 +102,31 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
   const bridge = createTopicBridge(hub, render);
   bridge.ensure(topic.everyone);
 
+  /**
+   * User topics kept subscribed after the user's last socket dropped, for as long as it may be
+   * recovered: a logout or deactivation meanwhile must still reach us to forget its state.
+   */
+  const lingering = new Map<string, ReturnType<typeof setTimeout>>();
+  const recoveryWindow = io.recovery?.maxDisconnectionDuration ?? 0;
+
+  function linger(name: string): void {
+    clearTimeout(lingering.get(name));
+    const timer = setTimeout(() => {
+      lingering.delete(name);
+      if (!nsp.adapter.rooms.has(name)) bridge.drop(name);
+    }, recoveryWindow);
+    Deno.unrefTimer(timer);
+    lingering.set(name, timer);
+  }
+
+  /** Forgets the kept recovery states that `match` picks: they can never be resumed. */
+  function forgetKept(match: (data: DeskData) => boolean): void {
+    nsp.adapter.dropSessions((state) => {
+      const data = state.data as Partial<DeskData> | undefined;
+      return data?.user !== undefined && match(data as DeskData);
+    });
+  }
+
   function socketsIn(room: string): Socket[] {
     const ids = nsp.adapter.rooms.get(room) ?? [];
     return [...ids].map((id) => nsp.sockets.get(id)).filter((s) => s !== undefined);
@@ -126,7 +154,9 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
   }
 
   function render(event: DomainEvent, name: string): void {
-    if (name !== topic.everyone && !nsp.adapter.rooms.has(name)) return bridge.drop(name);
+    if (name !== topic.everyone && !nsp.adapter.rooms.has(name) && !lingering.has(name)) {
+      return bridge.drop(name);
+    }
     switch (event.type) {
       case "message.created":
         nsp.to(name).emit("message", deskMessageEvent(event.message));
@@ -169,6 +199,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
         break;
       }
       case "session.revoked":
+        forgetKept((data) => data.sessionId === event.sessionId);
         for (const socket of socketsIn(topic.user(event.userId))) {
           if ((socket.data as unknown as DeskData).sessionId === event.sessionId) {
             socket.disconnect(true);
@@ -176,6 +207,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
         }
         break;
       case "user.deactivated":
+        forgetKept((data) => data.user.id === event.userId);
         nsp.in(name).disconnectSockets(true);
         break;
       case "presence.changed":
@@ -211,8 +243,10 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
   }
 
   // Who is connecting: an access token in `auth` (or, for the same-origin pages, the session
-  // cookie), and when `auth.id` is given it must be the token's user.
+  // cookie), and when `auth.id` is given it must be the token's user. Recoveries come through
+  // here too, and resume only a state of the login session presented now.
   nsp.use(async (socket, next) => {
+    const kept = socket.recovered ? socket.data as unknown as Partial<DeskData> : undefined;
     const auth = socket.handshake.auth;
     const headers = socket.handshake.headers;
     let token = typeof auth.access_token === "string"
@@ -232,6 +266,8 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       if (auth.id !== undefined && String(auth.id) !== String(principal.user.id)) {
         return next(new Error("The token does not belong to this user id."));
       }
+      // Another login's state (a pid that leaked, or another device): a new connection instead.
+      if (kept && kept.sessionId !== principal.sessionId) socket.startFresh();
       const data: DeskData = {
         user: principal.user,
         sessionId: principal.sessionId,
@@ -260,8 +296,14 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
     let leaving: string[] = [];
     socket.on("disconnecting", () => leaving = [...socket.rooms]);
     socket.on("disconnect", () => {
+      // Lingering first: releasing presence publishes to the user topic, which would drop it.
+      const mine = topic.user(user.id);
+      for (const t of leaving) {
+        if (nsp.adapter.rooms.has(t)) continue;
+        if (t === mine && socket.pid !== undefined && recoveryWindow > 0) linger(t);
+        else bridge.drop(t);
+      }
       release();
-      for (const t of leaving) if (!nsp.adapter.rooms.has(t)) bridge.drop(t);
     });
 
     /** Registers a handler: validated payload in, result out through the ack; refusals too. */
@@ -347,5 +389,9 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
     });
   });
 
-  return () => bridge.close();
+  return () => {
+    for (const timer of lingering.values()) clearTimeout(timer);
+    lingering.clear();
+    bridge.close();
+  };
 }

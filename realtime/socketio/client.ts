@@ -8,6 +8,8 @@ import type { DisconnectReason, Handshake, Socket } from "./socket.ts";
 
 export class Client {
   readonly #sockets = new Map<string, Socket>();
+  /** Namespaces whose CONNECT is being decided (middlewares running). */
+  readonly #connecting = new Set<string>();
   readonly #decoder = new Decoder();
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -60,9 +62,12 @@ export class Client {
       });
       return;
     }
-    if (this.#sockets.has(packet.nsp)) return;
+    // A repeated CONNECT must not run the middlewares (authentication) again.
+    if (this.#sockets.has(packet.nsp) || this.#connecting.has(packet.nsp)) return;
+    this.#connecting.add(packet.nsp);
     nsp._add(this, this.#handshake((packet.data ?? {}) as Record<string, unknown>))
-      .catch((err) => this.server._report(err));
+      .catch((err) => this.server._report(err))
+      .finally(() => this.#connecting.delete(packet.nsp));
   }
 
   #handshake(auth: Record<string, unknown>): Handshake {
@@ -83,6 +88,7 @@ export class Client {
 
   _add(socket: Socket): void {
     clearTimeout(this.#connectTimer);
+    this.session.established();
     this.#sockets.set(socket.nsp.name, socket);
   }
 

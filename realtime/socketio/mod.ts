@@ -2,19 +2,21 @@
 // Deno.upgradeWebSocket, with the official parsers for the wire format.
 export { SocketServer } from "./server.ts";
 export type { RecoveryOptions, SocketServerOptions } from "./server.ts";
+export type { ConnInfo } from "./engine/options.ts";
 export { Namespace } from "./namespace.ts";
 export type { ConnectError, Middleware } from "./namespace.ts";
 export { Socket, TimeoutError } from "./socket.ts";
 export type { DisconnectReason, Handshake, Listener } from "./socket.ts";
 export { BroadcastOperator } from "./broadcast.ts";
 export type { SocketInfo } from "./broadcast.ts";
-export { MemoryAdapter, memoryAdapter } from "./adapter.ts";
+export { MemoryAdapter, memoryAdapter, RECOVERY_LIMITS } from "./adapter.ts";
 export type {
   Adapter,
   AdapterFactory,
   AdapterNamespace,
   AdapterSocket,
   BroadcastOptions,
+  RecoveryStats,
   RestoredSession,
   SessionState,
 } from "./adapter.ts";

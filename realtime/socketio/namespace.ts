@@ -23,8 +23,12 @@ export class Namespace implements AdapterNamespace {
   #listeners = new Map<string, Listener[]>();
 
   constructor(readonly server: SocketServer, readonly name: string) {
+    const recovery = server.recovery;
     this.adapter = server.adapterFactory(this, {
-      recoveryWindow: server.recovery?.maxDisconnectionDuration ?? 0,
+      recoveryWindow: recovery?.maxDisconnectionDuration ?? 0,
+      maxEvents: recovery?.maxEvents,
+      maxBytes: recovery?.maxBytes,
+      maxSessions: recovery?.maxSessions,
     });
   }
 
@@ -128,14 +132,21 @@ export class Namespace implements AdapterNamespace {
 
   // --- connecting ----------------------------------------------------------------------------
 
-  /** A client's CONNECT for this namespace: recover or run middlewares, then connect. */
+  /**
+   * A client's CONNECT for this namespace: recover or run middlewares, then connect. With
+   * `skipMiddlewares: false` the middlewares see the state asked for (`socket.recovered`,
+   * `socket.data`) and may refuse the connection or turn the state down (`socket.startFresh()`);
+   * the state is taken, with what was missed up to now, only once they have passed.
+   */
   async _add(client: Client, handshake: Handshake): Promise<void> {
     const { pid, offset, ...auth } = handshake.auth;
-    const restored = this.server.recovery && typeof pid === "string"
-      ? this.adapter.restoreSession(pid, offset)
+    const recovery = this.server.recovery;
+    const recovers = recovery !== undefined && recovery.optIn(handshake);
+    const previous = recovers && typeof pid === "string"
+      ? this.adapter.peekSession(pid, offset)
       : undefined;
-    const socket = new Socket(this, client, { ...handshake, auth }, restored);
-    if (!restored || !this.server.recovery?.skipMiddlewares) {
+    const socket = new Socket(this, client, { ...handshake, auth }, recovers, previous);
+    if (!previous || !recovery?.skipMiddlewares) {
       const refusal = await this.#runMiddlewares(socket);
       if (refusal) {
         client.write({
@@ -149,6 +160,10 @@ export class Namespace implements AdapterNamespace {
       }
     }
     if (client.closed || client.has(this.name)) return;
+    const restored = socket.recovered
+      ? this.adapter.restoreSession(socket.pid!, offset)
+      : undefined;
+    if (!restored) socket._renew();
     this.sockets.set(socket.id, socket);
     client._add(socket);
     socket._connect(restored);

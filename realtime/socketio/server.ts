@@ -1,20 +1,36 @@
 // The Socket.IO v5 server over our Engine.IO v4 endpoint. Shaped like socket.io's server:
 // `io.of(name)`, `io.use`, `io.on("connection")`, `io.to(room).emit`, and `io.handler()` for
 // Deno.serve.
-import { type AdapterFactory, memoryAdapter } from "./adapter.ts";
+import { type AdapterFactory, memoryAdapter, RECOVERY_LIMITS } from "./adapter.ts";
 import type { BroadcastOperator, SocketInfo } from "./broadcast.ts";
 import { isClientFile, serveClientFile } from "./bundle.ts";
 import { Client } from "./client.ts";
 import { type CorsOptions, ENGINE_DEFAULTS, type EngineOptions } from "./engine/options.ts";
 import { type ConnInfo, EngineServer } from "./engine/server.ts";
 import { type Middleware, Namespace } from "./namespace.ts";
-import type { Listener, Socket } from "./socket.ts";
+import type { Handshake, Listener, Socket } from "./socket.ts";
 
 export interface RecoveryOptions {
   /** How long a dropped client's state and missed broadcasts are kept (ms). Default 2 min. */
   maxDisconnectionDuration?: number;
-  /** Skip middlewares for a recovered connection. Default true. */
+  /**
+   * Skip middlewares for a recovered connection. Default true. With false they run on every
+   * recovery and see the state asked for; see Namespace._add and Socket.startFresh().
+   */
   skipMiddlewares?: boolean;
+  /** Most broadcasts kept for replay, per namespace (extension). Default 10,000. */
+  maxEvents?: number;
+  /** Most bytes of encoded broadcasts kept for replay, per namespace (extension). Default 16 MiB. */
+  maxBytes?: number;
+  /** Most dropped clients' states kept, per namespace (extension). Default 10,000. */
+  maxSessions?: number;
+  /**
+   * Which clients take part (extension), decided from the handshake of each CONNECT (its
+   * `auth` included). Default: every client, as in socket.io. A client left out gets no `pid`
+   * and no offset after its events' arguments, so handlers of fixed arity (other languages'
+   * clients) get exactly what was emitted; a broadcast to both kinds is encoded once per kind.
+   */
+  optIn?: (handshake: Handshake) => boolean;
 }
 
 export interface SocketServerOptions {
@@ -33,6 +49,13 @@ export interface SocketServerOptions {
   /** Serve the browser client at <path>socket.io.js and friends. Default true. */
   serveClient?: boolean;
   allowRequest?: EngineOptions["allowRequest"];
+  /** The client's address (extension); see EngineOptions.addressOf. Default: the TCP peer. */
+  addressOf?: EngineOptions["addressOf"];
+  /**
+   * Most Engine.IO sessions one address may hold before joining any namespace (extension);
+   * beyond it a handshake gets HTTP 429 with Retry-After. Default: no cap.
+   */
+  maxPendingPerAddress?: number;
   /** Where exceptions from handlers and middlewares go. Default: console.error. */
   onError?: (err: unknown, context: { socket?: Socket; event?: string }) => void;
 }
@@ -55,12 +78,15 @@ export class SocketServer {
     this.#serveClient = opts.serveClient ?? true;
     this.#onError = opts.onError ?? ((err) => console.error("socket.io handler failed:", err));
     const recovery = opts.connectionStateRecovery;
+    const given: RecoveryOptions = recovery === true ? {} : recovery || {};
     this.recovery = recovery
       ? {
-        maxDisconnectionDuration:
-          (recovery === true ? undefined : recovery.maxDisconnectionDuration) ??
-            120_000,
-        skipMiddlewares: (recovery === true ? undefined : recovery.skipMiddlewares) ?? true,
+        maxDisconnectionDuration: given.maxDisconnectionDuration ?? 120_000,
+        skipMiddlewares: given.skipMiddlewares ?? true,
+        maxEvents: given.maxEvents ?? RECOVERY_LIMITS.maxEvents,
+        maxBytes: given.maxBytes ?? RECOVERY_LIMITS.maxBytes,
+        maxSessions: given.maxSessions ?? RECOVERY_LIMITS.maxSessions,
+        optIn: given.optIn ?? (() => true),
       }
       : undefined;
     this.engine = new EngineServer({
@@ -72,6 +98,8 @@ export class SocketServer {
       maxBufferedBytes: opts.maxBufferedBytes ?? ENGINE_DEFAULTS.maxBufferedBytes,
       cors: opts.cors ?? ENGINE_DEFAULTS.cors,
       allowRequest: opts.allowRequest,
+      addressOf: opts.addressOf,
+      maxPendingPerAddress: opts.maxPendingPerAddress,
     });
     this.engine.onSession = (session) => new Client(this, session);
     this.of("/");

@@ -1,7 +1,7 @@
 // A socket: one client's connection to one namespace. Events and acks in both directions,
 // room membership (through the adapter), and every way it can end.
 import { PacketType } from "socket.io-parser";
-import type { AdapterSocket, RestoredSession, Room, SioPacket } from "./adapter.ts";
+import type { AdapterSocket, RestoredSession, Room, SessionState, SioPacket } from "./adapter.ts";
 import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo } from "./broadcast.ts";
 import type { Client } from "./client.ts";
 import type { CloseReason, OutPacket } from "./engine/session.ts";
@@ -52,30 +52,69 @@ interface PendingAck {
 }
 
 export class Socket implements AdapterSocket, SocketInfo {
-  readonly id: string;
-  /** Private id the client presents to recover this socket's state after a drop. */
-  readonly pid: string | undefined;
   data: Record<string, unknown> = {};
   connected = false;
-  /** True when this connection resumed an earlier one (connection state recovery). */
-  readonly recovered: boolean;
 
+  #id: string;
+  #pid: string | undefined;
+  #recovered: boolean;
   #listeners = new Map<string, Listener[]>();
   #anyListeners: Listener[] = [];
   #acks = new Map<number, PendingAck>();
   #nextAckId = 0;
   #since = 0;
 
+  /**
+   * `recovers`: the client takes part in connection state recovery (it gets a pid and offsets).
+   * `previous`: the state it asks to resume, which the middlewares see until it is confirmed.
+   */
   constructor(
     readonly nsp: Namespace,
     readonly client: Client,
     readonly handshake: Handshake,
-    restored?: RestoredSession,
+    recovers = false,
+    previous?: SessionState,
   ) {
-    this.recovered = restored !== undefined;
-    this.id = restored?.sid ?? crypto.randomUUID();
-    this.pid = nsp.server.recovery ? (restored?.pid ?? crypto.randomUUID()) : undefined;
-    if (restored) this.data = (restored.data ?? {}) as Record<string, unknown>;
+    this.#recovered = previous !== undefined;
+    this.#id = previous?.sid ?? crypto.randomUUID();
+    this.#pid = recovers ? (previous?.pid ?? crypto.randomUUID()) : undefined;
+    if (previous) this.data = (previous.data ?? {}) as Record<string, unknown>;
+  }
+
+  get id(): string {
+    return this.#id;
+  }
+
+  /** Private id the client presents to recover this socket's state after a drop. */
+  get pid(): string | undefined {
+    return this.#pid;
+  }
+
+  /** True when this connection resumes an earlier one (connection state recovery). */
+  get recovered(): boolean {
+    return this.#recovered;
+  }
+
+  /**
+   * Extension, for middlewares: turns down the state this connection asked to resume (say, it
+   * belongs to another login than the credentials presented now). The socket goes on as a new
+   * connection: new id and pid, empty data, no rooms, nothing replayed; the kept state stays
+   * for its owner. Does nothing once connected.
+   */
+  startFresh(): void {
+    if (this._renew()) this.data = {};
+  }
+
+  /**
+   * A new identity instead of the one asked to resume; the namespace also calls it when that
+   * state went (taken, purged, expired) while the middlewares ran, keeping what they set.
+   */
+  _renew(): boolean {
+    if (this.connected || !this.#recovered) return false;
+    this.#recovered = false;
+    this.#id = crypto.randomUUID();
+    this.#pid = crypto.randomUUID();
+    return true;
   }
 
   get rooms(): ReadonlySet<Room> {
@@ -197,8 +236,9 @@ export class Socket implements AdapterSocket, SocketInfo {
     }
     (packet.data as unknown[]).push(...args);
     if (this.pid && packet.id === undefined) {
-      // With recovery on, a direct emit is a broadcast to this socket's own room, so it gets
-      // an offset like every other event: the client takes any trailing string as one.
+      // For a client in recovery, a direct emit is a broadcast to this socket's own room, so it
+      // gets an offset like every other event (the client takes any trailing string as one),
+      // and is logged and expires like the others.
       this.nsp.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set() });
     } else {
       this.client.write(packet);

@@ -82,3 +82,40 @@ Deno.test("without JWT_SECRET a secret is generated once, kept under DATA_DIR an
   assert.equal(await resolveJwtSecret(given), "x".repeat(40));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("the Socket.IO recovery bounds and the pending-session cap have defaults and refuse bad values", () => {
+  const { socketio } = loadConfig({});
+  assert.equal(socketio.recoveryMaxEvents, 10_000);
+  assert.equal(socketio.recoveryMaxBytes, 16 * 1024 * 1024);
+  assert.equal(socketio.recoveryMaxSessions, 10_000);
+  assert.equal(socketio.maxPendingPerAddress, 32);
+  const set = loadConfig({
+    SOCKETIO_RECOVERY_MAX_EVENTS: "50",
+    SOCKETIO_RECOVERY_MAX_BYTES: "4096",
+    SOCKETIO_RECOVERY_MAX_SESSIONS: "7",
+    SOCKETIO_MAX_PENDING_PER_ADDRESS: "3",
+  }).socketio;
+  assert.deepEqual(
+    [
+      set.recoveryMaxEvents,
+      set.recoveryMaxBytes,
+      set.recoveryMaxSessions,
+      set.maxPendingPerAddress,
+    ],
+    [50, 4096, 7, 3],
+  );
+  for (
+    const variable of [
+      "SOCKETIO_RECOVERY_MAX_EVENTS",
+      "SOCKETIO_RECOVERY_MAX_BYTES",
+      "SOCKETIO_RECOVERY_MAX_SESSIONS",
+      "SOCKETIO_MAX_PENDING_PER_ADDRESS",
+    ]
+  ) {
+    assert.throws(() => loadConfig({ [variable]: "0" }), (err) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.variable, variable);
+      return true;
+    });
+  }
+});

@@ -8,6 +8,7 @@ import {
   MemoryAdapter,
 } from "@/realtime/socketio/adapter.ts";
 import type { OutPacket } from "@/realtime/socketio/engine/session.ts";
+import { waitFor } from "../fixtures/mod.ts";
 
 interface Recorder extends AdapterSocket {
   received: OutPacket[][];
@@ -17,11 +18,13 @@ interface TestNamespace extends AdapterNamespace {
   readonly sockets: Map<string, Recorder>;
 }
 
-function namespace(ids: string[]): TestNamespace {
+/** Sockets `ids`; those in `recovering` take part in recovery (they have a pid). */
+function namespace(ids: string[], recovering: string[] = []): TestNamespace {
   const sockets = new Map<string, Recorder>();
   for (const id of ids) {
     const socket: Recorder = {
       id,
+      pid: recovering.includes(id) ? `pid-${id}` : undefined,
       received: [],
       deliver(packets) {
         socket.received.push(packets);
@@ -34,6 +37,14 @@ function namespace(ids: string[]): TestNamespace {
 }
 
 const event = (...data: unknown[]) => ({ type: PacketType.EVENT, nsp: "/", data });
+
+/** The adapter, closed (its sweep timer stopped) at the end of the test. */
+function disposable(adapter: MemoryAdapter): MemoryAdapter & Disposable {
+  return Object.assign(adapter, { [Symbol.dispose]: () => adapter.close() });
+}
+
+/** The decoded arguments of the one event in a delivery. */
+const argsOf = (packets: OutPacket[]) => JSON.parse(String(packets[0].data).slice(1));
 const none = new Set<string>();
 
 Deno.test("a broadcast is encoded once and the same frames go to every recipient", () => {
@@ -70,8 +81,8 @@ Deno.test("rooms and sockets indexes stay in step and empty rooms are deleted", 
 });
 
 Deno.test("a returning socket gets the broadcasts after its offset that its rooms matched", () => {
-  const nsp = namespace(["s"]);
-  const adapter = new MemoryAdapter(nsp, { recoveryWindow: 60_000 });
+  const nsp = namespace(["s"], ["s"]);
+  using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 60_000 }));
   adapter.addAll("s", ["s", "r"]);
   adapter.broadcast(event("seen"), { rooms: new Set(["r"]), except: none });
   const offset =
@@ -90,8 +101,9 @@ Deno.test("a returning socket gets the broadcasts after its offset that its room
 });
 
 Deno.test("without an offset, replay starts where the socket connected", () => {
-  const nsp = namespace([]);
-  const adapter = new MemoryAdapter(nsp, { recoveryWindow: 60_000 });
+  const nsp = namespace(["other"], ["other"]);
+  using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 60_000 }));
+  adapter.addAll("other", ["other"]);
   adapter.broadcast(event("before connect"), { rooms: none, except: none });
   const since = adapter.position();
   adapter.broadcast(event("after connect"), { rooms: none, except: none });
@@ -103,10 +115,113 @@ Deno.test("without an offset, replay starts where the socket connected", () => {
 });
 
 Deno.test("an offset from another server or a bad one is not recovered", () => {
-  const adapter = new MemoryAdapter(namespace([]), { recoveryWindow: 60_000 });
+  using adapter = disposable(new MemoryAdapter(namespace([]), { recoveryWindow: 60_000 }));
   adapter.persistSession({ sid: "s", pid: "p", rooms: ["s"], data: {}, since: 0 });
   assert.equal(adapter.restoreSession("p", "deadbeef-1"), undefined);
   adapter.persistSession({ sid: "s", pid: "q", rooms: ["s"], data: {}, since: 0 });
   assert.equal(adapter.restoreSession("q", 42), undefined);
   assert.equal(adapter.restoreSession("unknown", undefined), undefined);
+});
+
+// --- the two kinds of recipients ------------------------------------------------------------
+
+Deno.test("a broadcast to plain and recovering sockets is encoded once per kind: offset only for the recovering ones", () => {
+  const nsp = namespace(["p1", "p2", "p3", "r1", "r2", "r3"], ["r1", "r2", "r3"]);
+  using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 60_000 }));
+  for (const id of nsp.sockets.keys()) adapter.addAll(id, [id, "room"]);
+  adapter.broadcast(event("hello", "text"), { rooms: new Set(["room"]), except: none });
+  const got = (id: string) => nsp.sockets.get(id)!.received;
+  for (const id of nsp.sockets.keys()) assert.equal(got(id).length, 1, id);
+  const encodings = new Set([...nsp.sockets.keys()].map((id) => got(id)[0]));
+  assert.equal(encodings.size, 2, "one encoding per kind, shared by reference");
+  assert.equal(got("p1")[0][0].frame, '42["hello","text"]');
+  const [name, text, offset] = argsOf(got("r1")[0]);
+  assert.deepEqual([name, text], ["hello", "text"]);
+  assert.equal(typeof offset, "string");
+});
+
+Deno.test("without recovering sockets or dropped ones nothing is logged; plain sockets get one encoding", () => {
+  const nsp = namespace(["a", "b"]);
+  using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 60_000 }));
+  for (const id of ["a", "b"]) adapter.addAll(id, [id]);
+  adapter.broadcast(event("x"), { rooms: none, except: none });
+  assert.deepEqual(adapter.recoveryStats, { entries: 0, bytes: 0, sessions: 0 });
+  assert.equal(nsp.sockets.get("a")!.received[0], nsp.sockets.get("b")!.received[0]);
+  assert.equal(nsp.sockets.get("a")!.received[0][0].frame, '42["x"]');
+});
+
+// --- bounds of the recovery memory ----------------------------------------------------------
+
+Deno.test("the recovery log keeps at most maxEvents broadcasts; a client older than that is not recovered", () => {
+  const nsp = namespace(["r"], ["r"]);
+  using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 60_000, maxEvents: 5 }));
+  adapter.addAll("r", ["r"]);
+  adapter.broadcast(event("first"), { rooms: none, except: none });
+  const firstOffset = argsOf(nsp.sockets.get("r")!.received[0])[1];
+  for (let i = 0; i < 50; i++) adapter.broadcast(event("n", i), { rooms: none, except: none });
+  assert.equal(adapter.recoveryStats.entries, 5);
+  adapter.persistSession({ sid: "r", pid: "p", rooms: ["r"], data: {}, since: 0 });
+  assert.equal(adapter.peekSession("p", firstOffset), undefined, "its replay would have a gap");
+  const recent = argsOf(nsp.sockets.get("r")!.received.at(-3)!)[2];
+  const restored = adapter.restoreSession("p", recent)!;
+  assert.deepEqual(restored.missed.map((p) => argsOf(p)[1]), [48, 49]);
+});
+
+Deno.test("the recovery log keeps at most maxBytes of frames", () => {
+  const nsp = namespace(["r"], ["r"]);
+  const maxBytes = 10_000;
+  using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 60_000, maxBytes }));
+  adapter.addAll("r", ["r"]);
+  const big = "x".repeat(3900);
+  for (let i = 0; i < 200; i++) adapter.broadcast(event("big", big), { rooms: none, except: none });
+  const { entries, bytes } = adapter.recoveryStats;
+  assert.ok(bytes <= maxBytes, `${bytes} bytes kept`);
+  assert.ok(bytes > maxBytes - 4000, `${bytes} bytes kept: the newest ones stay`);
+  assert.equal(entries, 2);
+});
+
+Deno.test("at most maxSessions dropped clients' states are kept: the oldest go first", () => {
+  using adapter = disposable(
+    new MemoryAdapter(namespace([]), { recoveryWindow: 60_000, maxSessions: 3 }),
+  );
+  for (let i = 0; i < 20; i++) {
+    adapter.persistSession({ sid: `s${i}`, pid: `p${i}`, rooms: [`s${i}`], data: {}, since: 0 });
+  }
+  assert.equal(adapter.recoveryStats.sessions, 3);
+  assert.equal(adapter.peekSession("p16", undefined), undefined);
+  assert.equal(adapter.peekSession("p17", undefined)?.sid, "s17");
+  assert.equal(adapter.peekSession("p19", undefined)?.sid, "s19");
+});
+
+Deno.test("past the window the log and the kept states empty on a timer, with no broadcast to trigger it", async () => {
+  const nsp = namespace(["r"], ["r"]);
+  using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 100 }));
+  adapter.addAll("r", ["r"]);
+  for (let i = 0; i < 10; i++) adapter.broadcast(event("n", i), { rooms: none, except: none });
+  adapter.persistSession({ sid: "r", pid: "p", rooms: ["r"], data: {}, since: 0 });
+  adapter.delAll("r");
+  assert.deepEqual(adapter.recoveryStats, {
+    entries: 10,
+    bytes: adapter.recoveryStats.bytes,
+    sessions: 1,
+  });
+  await waitFor(() => adapter.recoveryStats.entries === 0 && adapter.recoveryStats.sessions === 0, {
+    what: "the sweep",
+  });
+  assert.deepEqual(adapter.recoveryStats, { entries: 0, bytes: 0, sessions: 0 });
+});
+
+Deno.test("peekSession shows a state without taking it; dropSessions forgets the ones a predicate picks", () => {
+  using adapter = disposable(new MemoryAdapter(namespace([]), { recoveryWindow: 60_000 }));
+  for (const [pid, login] of [["a", "L1"], ["b", "L2"], ["c", "L1"]]) {
+    adapter.persistSession({ sid: pid, pid, rooms: [pid], data: { login }, since: 0 });
+  }
+  assert.deepEqual(adapter.peekSession("a", undefined)?.data, { login: "L1" });
+  assert.deepEqual(adapter.peekSession("a", undefined)?.data, { login: "L1" }, "still there");
+  const dropped = adapter.dropSessions((s) => (s.data as { login: string }).login === "L1");
+  assert.equal(dropped, 2);
+  assert.equal(adapter.restoreSession("a", undefined), undefined);
+  assert.equal(adapter.restoreSession("c", undefined), undefined);
+  assert.equal(adapter.restoreSession("b", undefined)?.sid, "b");
+  assert.equal(adapter.recoveryStats.sessions, 0);
 });

@@ -392,7 +392,8 @@
   }
 
   // No access_token: the server authenticates this same-origin socket by the session cookie.
-  const socket = io({ auth: { id: me.id } });
+  // `recover`: after a short drop the server replays what we missed (connection state recovery).
+  const socket = io({ auth: { id: me.id, recover: true } });
 
   /** Set when the user leaves on purpose (logout): nothing to recover then. */
   let leaving = false;

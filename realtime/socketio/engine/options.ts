@@ -6,6 +6,11 @@ export interface CorsOptions {
   credentials?: boolean;
 }
 
+/** What Deno.serve tells a handler about the connection. */
+export interface ConnInfo {
+  remoteAddr?: { hostname?: string };
+}
+
 export interface EngineOptions {
   /** Where the server answers, with a trailing slash. Default `/socket.io/`. */
   path: string;
@@ -22,6 +27,18 @@ export interface EngineOptions {
   cors: CorsOptions;
   /** Refuses a handshake by returning false (HTTP 400, code 4 "Forbidden"). */
   allowRequest?: (req: Request) => boolean | Promise<boolean>;
+  /**
+   * The client's address (`socket.handshake.address`, and the key of the pending cap). Default:
+   * the peer of the TCP connection. Behind a proxy, pass one that picks the trusted hop of
+   * X-Forwarded-For; the engine reads no such header itself.
+   */
+  addressOf?: (req: Request, info?: ConnInfo) => string;
+  /**
+   * Most sessions one address may hold that the layer above has not accepted yet (Socket.IO:
+   * connected to no namespace). A handshake beyond it gets HTTP 429 with Retry-After. Default:
+   * no cap.
+   */
+  maxPendingPerAddress?: number;
 }
 
 export const ENGINE_DEFAULTS: EngineOptions = {
@@ -63,6 +80,20 @@ export function corsHeaders(req: Request, cors: CorsOptions): Record<string, str
 
 export function errorResponse(req: Request, cors: CorsOptions, error: EngineError): Response {
   return Response.json(error, { status: 400, headers: corsHeaders(req, cors) });
+}
+
+/** Seconds a client refused for too many pending sessions is told to wait. */
+export const PENDING_RETRY_AFTER = 5;
+
+/** The refusal of a handshake over the pending cap: 429, when to retry, and why. */
+export function tooManyPendingResponse(req: Request, cors: CorsOptions): Response {
+  return Response.json(
+    { code: ERRORS.FORBIDDEN.code, message: "Too many pending sessions from this address" },
+    {
+      status: 429,
+      headers: { ...corsHeaders(req, cors), "Retry-After": String(PENDING_RETRY_AFTER) },
+    },
+  );
 }
 
 export function randomId(): string {

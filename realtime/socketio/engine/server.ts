@@ -1,23 +1,25 @@
 // The Engine.IO v4 endpoint: handshakes, routing of polling requests and WebSocket upgrades
 // to their sessions, the protocol's HTTP errors, and CORS.
 import {
+  type ConnInfo,
   corsHeaders,
   type EngineError,
   type EngineOptions,
   errorResponse,
   ERRORS,
   randomId,
+  tooManyPendingResponse,
 } from "./options.ts";
 import { EngineSession, type HandshakeRequest, type PollResult } from "./session.ts";
 
-export interface ConnInfo {
-  remoteAddr?: { hostname?: string };
-}
+export type { ConnInfo };
 
 export class EngineServer {
   readonly sessions = new Map<string, EngineSession>();
   /** Called for every new session, before its first packet is read. */
   onSession: (session: EngineSession) => void = () => {};
+  /** Sessions not yet accepted by the layer above, by client address. */
+  readonly #pending = new Map<string, number>();
   #closed = false;
 
   constructor(readonly opts: EngineOptions) {}
@@ -54,7 +56,13 @@ export class EngineServer {
       if (this.opts.allowRequest && !await this.opts.allowRequest(req)) {
         return fail(ERRORS.FORBIDDEN);
       }
-      return this.#handshake(req, transport, info);
+      const address = this.opts.addressOf?.(req, info) ?? info?.remoteAddr?.hostname ?? "";
+      const pending = this.#pending.get(address) ?? 0;
+      if (pending >= (this.opts.maxPendingPerAddress ?? Infinity)) {
+        await req.body?.cancel();
+        return tooManyPendingResponse(req, cors);
+      }
+      return this.#handshake(req, transport, address);
     }
 
     const session = this.sessions.get(sid);
@@ -70,10 +78,15 @@ export class EngineServer {
     return fail(ERRORS.BAD_REQUEST);
   }
 
+  /** How many sessions of `address` are pending now (extension, for limits and tests). */
+  pendingOf(address: string): number {
+    return this.#pending.get(address) ?? 0;
+  }
+
   async #handshake(
     req: Request,
     transport: "polling" | "websocket",
-    info?: ConnInfo,
+    address: string,
   ): Promise<Response> {
     const url = new URL(req.url);
     const request: HandshakeRequest = {
@@ -81,7 +94,7 @@ export class EngineServer {
       // A copy: after an upgrade Deno closes the request, and its headers with it.
       headers: Object.fromEntries(req.headers),
       query: Object.fromEntries(url.searchParams),
-      address: info?.remoteAddr?.hostname ?? "",
+      address,
       secure: url.protocol === "https:",
       time: new Date(),
     };
@@ -96,6 +109,12 @@ export class EngineServer {
       session = new EngineSession(id, request, this.opts);
     }
     this.sessions.set(id, session);
+    this.#pending.set(address, this.pendingOf(address) + 1);
+    session.onSettled = () => {
+      const left = this.pendingOf(address) - 1;
+      if (left > 0) this.#pending.set(address, left);
+      else this.#pending.delete(address);
+    };
     this.onSession(session);
     const onClose = session.onClose;
     session.onClose = (reason) => {

@@ -76,7 +76,10 @@ export class EngineSession {
   transport: "polling" | "websocket";
   onMessage: (data: RawData) => void = () => {};
   onClose: (reason: CloseReason) => void = () => {};
+  /** Called once, when the session stops being pending: established, or closed before. */
+  onSettled: () => void = () => {};
 
+  #settled = false;
   #buffer: OutPacket[] = [];
   #bufferedBytes = 0;
   /** Bytes written to the WebSocket since its backlog was last looked at. */
@@ -108,6 +111,17 @@ export class EngineSession {
     if (ws) this.#attach(ws);
     this.send([{ type: "open", data: open }]);
     this.#schedulePing();
+  }
+
+  /** The layer above accepted this session (Socket.IO: it joined a namespace). */
+  established(): void {
+    this.#settle();
+  }
+
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.onSettled();
   }
 
   // --- sending -------------------------------------------------------------------------------
@@ -369,6 +383,7 @@ export class EngineSession {
       }
     }
     this.#ws = this.#probe = undefined;
+    this.#settle();
     this.onClose(reason);
   }
 }
