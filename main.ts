@@ -85,6 +85,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const app = createApp({
     core,
     log,
+    metrics,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     sockets: [meetSocket.routes],

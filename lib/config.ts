@@ -1,6 +1,7 @@
 // Every setting is an environment variable, read once into this typed config.
 // A bad value stops start-up with one line naming the variable (see ConfigError).
 import { z } from "zod";
+import { LIMITS } from "./limits.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 
@@ -90,6 +91,7 @@ const envSchema = z.object({
   SOCKET_INBOUND_QUEUE: int(32, 1, 100_000),
   SEND_RATE: int(5, 1, 1_000_000),
   SEND_BURST: int(30, 1, 1_000_000),
+  HISTORY_MAX: int(LIMITS.historyMax, 1, 10_000_000),
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
@@ -135,6 +137,8 @@ export interface Config {
   socketFrames: { rate: number; burst: number; queue: number };
   /** Messages one user may send per second, and the burst, over all their connections. */
   sendRate: { rate: number; burst: number };
+  /** Most messages a whole-history response returns (the newest; headers say how to page). */
+  historyMax: number;
   /** Base of absolute URLs in payloads; by default the origin each client used. */
   publicUrl?: string;
   logLevel: LogLevel;
@@ -207,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       queue: e.SOCKET_INBOUND_QUEUE,
     },
     sendRate: { rate: e.SEND_RATE, burst: e.SEND_BURST },
+    historyMax: e.HISTORY_MAX,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
@@ -252,5 +257,6 @@ export function coreSettings(config: Config, jwtSecret: string) {
     loginFailureWindow: config.loginFailureWindow,
     sendRate: config.sendRate.rate,
     sendBurst: config.sendRate.burst,
+    historyMax: config.historyMax,
   };
 }

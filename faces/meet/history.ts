@@ -1,0 +1,43 @@
+// GET /api/rooms/{id}/messages/: the document's bare array, oldest first: everything (streamed)
+// without paging parameters, or a page by id.
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Core } from "@/lib/core.ts";
+import type { Message } from "@/lib/records.ts";
+import { type AppEnv, requireAuth } from "@/routes/context.ts";
+import { historyHeaders } from "@/routes/history_headers.ts";
+import { type ListStreams, mapPages } from "@/routes/list_stream.ts";
+import { queryInt, validate } from "@/routes/validation.ts";
+import { meetMessage } from "./json.ts";
+
+const PATH = "/api/rooms/:id{[0-9]+}/messages/";
+
+const idPage = z.object({
+  before: queryInt.optional(),
+  after: queryInt.optional(),
+  limit: queryInt.optional(),
+});
+
+export function meetHistoryRoutes(core: Core, lists: ListStreams) {
+  const auth = requireAuth(core);
+
+  async function shapeMessages(messages: Message[]) {
+    const authors = new Map(
+      (await core.accounts.getMany(messages.map((m) => m.authorId))).map((u) => [u.id, u]),
+    );
+    return messages.map((m) => meetMessage(m, authors.get(m.authorId)));
+  }
+
+  return new Hono<AppEnv>().get(PATH, auth, validate("query", idPage), async (c) => {
+    const id = Number(c.req.param("id"));
+    const userId = c.get("principal").user.id;
+    const page = c.req.valid("query");
+    if (page.before !== undefined || page.after !== undefined || page.limit !== undefined) {
+      return c.json(await shapeMessages((await core.groups.history(id, userId, page)).messages));
+    }
+    // Without paging parameters: everything (up to HISTORY_MAX), streamed page by page.
+    const history = await core.groups.historySnapshot(id, userId);
+    const shaped = mapPages(history.pages, shapeMessages);
+    return lists.respond(c, "meet_messages", shaped, historyHeaders(c.req.path, history));
+  });
+}
