@@ -90,6 +90,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     maxBodyBytes: config.maxBodyBytes,
     sockets: [meetSocket.routes],
     publicUrl: config.publicUrl,
+    meetMessagesShape: config.meetMessagesShape,
   });
 
   const io = createSocketServer(config, log);

@@ -111,6 +111,22 @@ export async function selectHistoryRange(
     .orderBy("id", "asc").limit(range.limit).execute();
 }
 
+/**
+ * The newest `limit` messages of a room created strictly before `beforeTime` (ms, may be
+ * fractional), or the newest of all without it; oldest first.
+ */
+export async function selectHistoryBeforeTime(
+  db: Db,
+  roomId: number,
+  page: { beforeTime?: number; limit: number },
+): Promise<MessageRow[]> {
+  let query = db.selectFrom("messages").selectAll().where("room_id", "=", roomId);
+  if (page.beforeTime !== undefined) query = query.where("created_at", "<", page.beforeTime);
+  const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc")
+    .limit(page.limit).execute();
+  return rows.reverse();
+}
+
 /** Moves a read pointer forward only; returns true when it moved. */
 export async function advanceReadPointer(
   db: Db,

@@ -92,6 +92,12 @@ const envSchema = z.object({
   SEND_RATE: int(5, 1, 1_000_000),
   SEND_BURST: int(30, 1, 1_000_000),
   HISTORY_MAX: int(LIMITS.historyMax, 1, 10_000_000),
+  MEET_MESSAGES_SHAPE: z.string().default("array").transform((raw, ctx) => {
+    const v = raw.trim().toLowerCase();
+    if (v === "array" || v === "results") return v;
+    ctx.addIssue({ code: "custom", message: "must be array or results" });
+    return z.NEVER;
+  }),
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
@@ -139,6 +145,11 @@ export interface Config {
   sendRate: { rate: number; burst: number };
   /** Most messages a whole-history response returns (the newest; headers say how to page). */
   historyMax: number;
+  /**
+   * meet's room history: the document's bare array, or the original front-end's
+   * `{"results": [...]}` paged by `?before=<time>&limit=`.
+   */
+  meetMessagesShape: "array" | "results";
   /** Base of absolute URLs in payloads; by default the origin each client used. */
   publicUrl?: string;
   logLevel: LogLevel;
@@ -212,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     },
     sendRate: { rate: e.SEND_RATE, burst: e.SEND_BURST },
     historyMax: e.HISTORY_MAX,
+    meetMessagesShape: e.MEET_MESSAGES_SHAPE,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,

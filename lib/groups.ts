@@ -12,8 +12,9 @@ import type {
   HistorySnapshot,
   Messages,
   SendResult,
+  TimePageQuery,
 } from "./messages.ts";
-import type { Room } from "./records.ts";
+import type { Message, Room } from "./records.ts";
 import { checkGroupFields, type Rooms } from "./rooms.ts";
 
 export interface GroupsDeps {
@@ -100,6 +101,16 @@ export function createGroups(deps: GroupsDeps) {
     return await messages.historySnapshot(roomId, userId);
   }
 
+  /** A page by time, as meet's original front-end reads it (Messages.historyByTime). */
+  async function historyByTime(
+    roomId: number,
+    userId: number,
+    query: TimePageQuery = {},
+  ): Promise<Message[]> {
+    await enter(roomId, userId);
+    return await messages.historyByTime(roomId, userId, query);
+  }
+
   async function send(
     roomId: number,
     userId: number,
@@ -119,6 +130,7 @@ export function createGroups(deps: GroupsDeps) {
     enter,
     history,
     historySnapshot,
+    historyByTime,
     send,
   };
 }

@@ -26,4 +26,6 @@ export const LIMITS = {
   historyStreamPage: 200,
   /** The default of HISTORY_MAX: most messages a whole-history response returns. */
   historyMax: 10_000,
+  /** Pages by time (meet's `{"results": [...]}` shape): the largest `limit`. */
+  historyTimePage: 200,
 } as const;

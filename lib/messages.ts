@@ -9,6 +9,7 @@ import {
   insertMessage,
   nthNewestId,
   selectHistory,
+  selectHistoryBeforeTime,
   selectHistoryRange,
   toMessage,
 } from "@/db/messages.ts";
@@ -85,6 +86,13 @@ export interface HistorySnapshot<M extends Message = Message> {
   oldestId?: number;
   /** Pages of at most LIMITS.historyStreamPage messages, each read when the previous is used. */
   pages: AsyncIterable<M[]>;
+}
+
+/** A page by time (meet's original): the newest `limit` messages older than `beforeTime`. */
+export interface TimePageQuery {
+  /** ms since the epoch, may be fractional; strictly older messages only. */
+  beforeTime?: number;
+  limit?: number;
 }
 
 /** A send's outcome; `author` only when it stored a new message, which is then published. */
@@ -235,6 +243,19 @@ export function createMessages(deps: MessagesDeps) {
     return { total, truncated, oldestId, pages: pages() };
   }
 
+  /** The newest messages older than a moment, oldest first; `limit` is capped at 200. */
+  async function historyByTime(
+    roomId: number,
+    userId: number,
+    query: TimePageQuery = {},
+  ): Promise<Message[]> {
+    checkPage({ limit: query.limit });
+    await readableRoom(db, roomId, userId);
+    const limit = Math.min(query.limit ?? LIMITS.historyDefaultPage, LIMITS.historyTimePage);
+    const rows = await selectHistoryBeforeTime(db, roomId, { beforeTime: query.beforeTime, limit });
+    return rows.map(toMessage);
+  }
+
   /**
    * Marks a room read up to `upTo` (default: its newest message). The pointer only moves
    * forward and never past the newest message. Returns the pointer after the call.
@@ -274,6 +295,7 @@ export function createMessages(deps: MessagesDeps) {
     sendStats,
     history,
     historySnapshot,
+    historyByTime,
     markRead,
     unreadCount,
     unreadByRoom,

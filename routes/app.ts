@@ -13,6 +13,7 @@ import { healthRoutes } from "./health.ts";
 import { HISTORY_HEADERS } from "./history_headers.ts";
 import { createListStreams } from "./list_stream.ts";
 import { meetRoutes } from "@/faces/meet/http.ts";
+import type { MeetMessagesShape } from "@/faces/meet/history.ts";
 import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
 
@@ -27,6 +28,8 @@ export interface AppOptions {
   publicUrl?: string;
   /** The raw-WebSocket faces' upgrade routes (meet's /ws/chat/{id}/, ...). */
   sockets: Hono<AppEnv>[];
+  /** meet's room history shape (MEET_MESSAGES_SHAPE). */
+  meetMessagesShape: MeetMessagesShape;
 }
 
 export function createApp(options: AppOptions): Hono<AppEnv> {
@@ -55,7 +58,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/", healthRoutes(core));
   app.route("/", deskRoutes(core, { lists, publicUrl }));
   app.route("/", pageRoutes(core));
-  app.route("/", meetRoutes(core, { lists }));
+  app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
   for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));

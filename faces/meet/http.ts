@@ -7,7 +7,7 @@ import type { Room, User } from "@/lib/records.ts";
 import { displayName, splitName } from "@/lib/records.ts";
 import { iso } from "@/routes/json.ts";
 import { meetUser } from "./json.ts";
-import { meetHistoryRoutes } from "./history.ts";
+import { meetHistoryRoutes, type MeetMessagesShape } from "./history.ts";
 import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
 import type { ListStreams } from "@/routes/list_stream.ts";
 import { tokenRefreshRoute } from "@/routes/token_refresh.ts";
@@ -57,9 +57,11 @@ function profile(user: User) {
 export interface MeetRoutesOptions {
   /** Streams whole histories. */
   lists: ListStreams;
+  /** The room history's shape (MEET_MESSAGES_SHAPE). */
+  messagesShape: MeetMessagesShape;
 }
 
-export function meetRoutes(core: Core, { lists }: MeetRoutesOptions) {
+export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptions) {
   const auth = requireAuth(core);
 
   async function shapeRooms(rooms: Room[]) {
@@ -144,5 +146,5 @@ export function meetRoutes(core: Core, { lists }: MeetRoutesOptions) {
       await core.groups.remove(roomId(c.req.param("id")), c.get("principal").user.id);
       return c.body(null, 204);
     })
-    .route("/", meetHistoryRoutes(core, lists));
+    .route("/", meetHistoryRoutes(core, lists, messagesShape));
 }
