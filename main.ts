@@ -14,6 +14,7 @@ import { createMeetSocket } from "@/faces/meet/socket.ts";
 import { createSocketServer } from "@/realtime/socketio_server.ts";
 import type { SocketServer } from "@/realtime/socketio/mod.ts";
 import { createApp } from "@/routes/app.ts";
+import { ListAborted } from "@/routes/list_stream.ts";
 
 export interface StartOptions {
   /** Environment to read the configuration from (default: the process environment). */
@@ -84,10 +85,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const app = createApp({
     core,
     log,
+    metrics,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     sockets: [meetSocket.routes],
     publicUrl: config.publicUrl,
+    meetMessagesShape: config.meetMessagesShape,
   });
 
   const io = createSocketServer(config, log);
@@ -106,6 +109,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     hostname: config.host,
     port: config.port,
     onListen: (addr) => listening.resolve(addr),
+    // What escapes the handlers, or breaks a response body: one log line, no stack on stdout.
+    onError: (error) => {
+      if (!(error instanceof ListAborted)) log.error("unhandled error", { error });
+      return Response.json({ detail: "A server error occurred." }, { status: 500 });
+    },
   }, (req, info) => io.handles(new URL(req.url)) ? ioHandler(req, info) : app.fetch(req, info));
   const addr = await listening.promise;
   const shownHost = addr.hostname === "0.0.0.0" ? "localhost" : addr.hostname;

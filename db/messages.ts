@@ -76,6 +76,57 @@ export async function selectHistory(
   return { rows, hasMore };
 }
 
+/** How many of a room's messages have an id up to `through`. */
+export async function countHistory(db: Db, roomId: number, through: number): Promise<number> {
+  const row = await db.selectFrom("messages").select(sql<number>`count(*)`.as("n"))
+    .where("room_id", "=", roomId).where("id", "<=", through).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The id of the room's `n`-th newest message (n from 1) up to `through`, if it has that many. */
+export async function nthNewestId(
+  db: Db,
+  roomId: number,
+  through: number,
+  n: number,
+): Promise<number | undefined> {
+  const row = await db.selectFrom("messages").select("id")
+    .where("room_id", "=", roomId).where("id", "<=", through)
+    .orderBy("id", "desc").limit(1).offset(n - 1).executeTakeFirst();
+  return row?.id;
+}
+
+/**
+ * One keyset page of a forward walk through a room's history: up to `limit` messages with ids
+ * from `from` through `through`, oldest first. The next page starts after the last id.
+ */
+export async function selectHistoryRange(
+  db: Db,
+  roomId: number,
+  range: { from: number; through: number; limit: number },
+): Promise<MessageRow[]> {
+  return await db.selectFrom("messages").selectAll()
+    .where("room_id", "=", roomId)
+    .where("id", ">=", range.from).where("id", "<=", range.through)
+    .orderBy("id", "asc").limit(range.limit).execute();
+}
+
+/**
+ * The newest `limit` messages of a room created strictly before `beforeTime` (ms, may be
+ * fractional), or the newest of all without it; oldest first.
+ */
+export async function selectHistoryBeforeTime(
+  db: Db,
+  roomId: number,
+  page: { beforeTime?: number; limit: number },
+): Promise<MessageRow[]> {
+  let query = db.selectFrom("messages").selectAll().where("room_id", "=", roomId);
+  if (page.beforeTime !== undefined) query = query.where("created_at", "<", page.beforeTime);
+  const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc")
+    .limit(page.limit).execute();
+  return rows.reverse();
+}
+
 /** Moves a read pointer forward only; returns true when it moved. */
 export async function advanceReadPointer(
   db: Db,

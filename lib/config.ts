@@ -1,6 +1,7 @@
 // Every setting is an environment variable, read once into this typed config.
 // A bad value stops start-up with one line naming the variable (see ConfigError).
 import { z } from "zod";
+import { LIMITS } from "./limits.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 
@@ -94,6 +95,13 @@ const envSchema = z.object({
   SOCKET_INBOUND_QUEUE: int(32, 1, 100_000),
   SEND_RATE: int(5, 1, 1_000_000),
   SEND_BURST: int(30, 1, 1_000_000),
+  HISTORY_MAX: int(LIMITS.historyMax, 1, 10_000_000),
+  MEET_MESSAGES_SHAPE: z.string().default("array").transform((raw, ctx) => {
+    const v = raw.trim().toLowerCase();
+    if (v === "array" || v === "results") return v;
+    ctx.addIssue({ code: "custom", message: "must be array or results" });
+    return z.NEVER;
+  }),
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
@@ -145,6 +153,13 @@ export interface Config {
   socketFrames: { rate: number; burst: number; queue: number };
   /** Messages one user may send per second, and the burst, over all their connections. */
   sendRate: { rate: number; burst: number };
+  /** Most messages a whole-history response returns (the newest; headers say how to page). */
+  historyMax: number;
+  /**
+   * meet's room history: the document's bare array, or the original front-end's
+   * `{"results": [...]}` paged by `?before=<time>&limit=`.
+   */
+  meetMessagesShape: "array" | "results";
   /** Base of absolute URLs in payloads; by default the origin each client used. */
   publicUrl?: string;
   logLevel: LogLevel;
@@ -221,6 +236,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       queue: e.SOCKET_INBOUND_QUEUE,
     },
     sendRate: { rate: e.SEND_RATE, burst: e.SEND_BURST },
+    historyMax: e.HISTORY_MAX,
+    meetMessagesShape: e.MEET_MESSAGES_SHAPE,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
@@ -266,5 +283,6 @@ export function coreSettings(config: Config, jwtSecret: string) {
     loginFailureWindow: config.loginFailureWindow,
     sendRate: config.sendRate.rate,
     sendBurst: config.sendRate.burst,
+    historyMax: config.historyMax,
   };
 }

@@ -25,6 +25,8 @@ export interface CoreSettings {
   /** Messages per second one user may send over all connections, and the burst. */
   sendRate?: number;
   sendBurst?: number;
+  /** Most messages a whole-history response returns (HISTORY_MAX); LIMITS.historyMax if unset. */
+  historyMax?: number;
 }
 
 export interface CoreDeps {
@@ -69,6 +71,7 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     now,
     messageMaxLength: settings.messageMaxLength,
     sendLimiter,
+    historyMax: settings.historyMax,
   });
   const presence = deps.presence ?? createPresence(events);
   const desk = createDesk({ db, events, rooms, messages, now });

@@ -9,10 +9,11 @@ import {
   openDeskRoomIds,
 } from "@/db/desk.ts";
 import { findRoomRow, insertMember, listMemberRows, toRoom } from "@/db/rooms.ts";
+import type { MemberRow } from "@/db/schema.ts";
 import { findUserRow, toUser } from "@/db/users.ts";
 import { Conflict, NotFound, PermissionDenied } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
-import type { HistoryQuery, Messages } from "./messages.ts";
+import type { HistoryQuery, HistorySnapshot, Messages } from "./messages.ts";
 import type { Message, Room, User } from "./records.ts";
 import { requireActiveUser, type Rooms } from "./rooms.ts";
 
@@ -32,6 +33,14 @@ export interface DeskMessage extends Message {
 /** Teachers and admins take rooms; everyone else is a student. */
 export function isTeacher(user: User): boolean {
   return user.role === "teacher" || user.role === "admin";
+}
+
+/** Adds `seen` from the members' read pointers: someone other than the author read that far. */
+function withSeen(messages: Message[], pointers: MemberRow[]): DeskMessage[] {
+  return messages.map((m) => ({
+    ...m,
+    seen: pointers.some((p) => p.user_id !== m.authorId && p.last_read_id >= m.id),
+  }));
 }
 
 export function createDesk(deps: DeskDeps) {
@@ -110,13 +119,24 @@ export function createDesk(deps: DeskDeps) {
     await deskRoom(roomId);
     const page = await messages.history(roomId, userId, query);
     const pointers = await listMemberRows(db, roomId);
-    return {
-      hasMore: page.hasMore,
-      messages: page.messages.map((m) => ({
-        ...m,
-        seen: pointers.some((p) => p.user_id !== m.authorId && p.last_read_id >= m.id),
-      })),
-    };
+    return { hasMore: page.hasMore, messages: withSeen(page.messages, pointers) };
+  }
+
+  /**
+   * The room's whole history for its student or teacher (a snapshot read in pages, see
+   * Messages.historySnapshot), with `seen` derived from the read pointers of this moment.
+   */
+  async function historySnapshot(
+    roomId: number,
+    userId: number,
+  ): Promise<HistorySnapshot<DeskMessage>> {
+    await deskRoom(roomId);
+    const snapshot = await messages.historySnapshot(roomId, userId);
+    const pointers = await listMemberRows(db, roomId);
+    async function* pages(): AsyncGenerator<DeskMessage[]> {
+      for await (const page of snapshot.pages) yield withSeen(page, pointers);
+    }
+    return { ...snapshot, pages: pages() };
   }
 
   /** The user has read everything in the room (the other person's messages become seen). */
@@ -155,7 +175,17 @@ export function createDesk(deps: DeskDeps) {
     return openDeskRoomIds(db, userId);
   }
 
-  return { listFor, open, join, close, history, markSeen, announce, openRoomIds };
+  return {
+    listFor,
+    open,
+    join,
+    close,
+    history,
+    historySnapshot,
+    markSeen,
+    announce,
+    openRoomIds,
+  };
 }
 
 export type Desk = ReturnType<typeof createDesk>;

@@ -6,8 +6,15 @@ import { listActiveGroups, updateGroup } from "@/db/groups.ts";
 import { findRoomRow, insertMember, toRoom } from "@/db/rooms.ts";
 import { NotFound, PermissionDenied } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
-import type { HistoryPage, HistoryQuery, Messages, SendResult } from "./messages.ts";
-import type { Room } from "./records.ts";
+import type {
+  HistoryPage,
+  HistoryQuery,
+  HistorySnapshot,
+  Messages,
+  SendResult,
+  TimePageQuery,
+} from "./messages.ts";
+import type { Message, Room } from "./records.ts";
 import { checkGroupFields, type Rooms } from "./rooms.ts";
 
 export interface GroupsDeps {
@@ -88,6 +95,22 @@ export function createGroups(deps: GroupsDeps) {
     return await messages.history(roomId, userId, query);
   }
 
+  /** The whole history, as a snapshot read in pages (Messages.historySnapshot). */
+  async function historySnapshot(roomId: number, userId: number): Promise<HistorySnapshot> {
+    await enter(roomId, userId);
+    return await messages.historySnapshot(roomId, userId);
+  }
+
+  /** A page by time, as meet's original front-end reads it (Messages.historyByTime). */
+  async function historyByTime(
+    roomId: number,
+    userId: number,
+    query: TimePageQuery = {},
+  ): Promise<Message[]> {
+    await enter(roomId, userId);
+    return await messages.historyByTime(roomId, userId, query);
+  }
+
   async function send(
     roomId: number,
     userId: number,
@@ -98,7 +121,18 @@ export function createGroups(deps: GroupsDeps) {
     return await messages.send({ roomId, authorId: userId, text, clientId });
   }
 
-  return { get, list, create, update, remove, enter, history, send };
+  return {
+    get,
+    list,
+    create,
+    update,
+    remove,
+    enter,
+    history,
+    historySnapshot,
+    historyByTime,
+    send,
+  };
 }
 
 export type Groups = ReturnType<typeof createGroups>;

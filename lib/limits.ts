@@ -22,4 +22,10 @@ export const LIMITS = {
   /** History pages: the largest `limit`, and the page size when none is asked. */
   historyPage: 100,
   historyDefaultPage: 50,
+  /** Rows one page of a streamed whole history holds (memory per response stays this size). */
+  historyStreamPage: 200,
+  /** The default of HISTORY_MAX: most messages a whole-history response returns. */
+  historyMax: 10_000,
+  /** Pages by time (meet's `{"results": [...]}` shape): the largest `limit`. */
+  historyTimePage: 200,
 } as const;

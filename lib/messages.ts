@@ -3,10 +3,14 @@
 import type { Db } from "@/db/client.ts";
 import {
   advanceReadPointer,
+  countHistory,
   countUnreadByRoom,
   findMessageByClientId,
   insertMessage,
+  nthNewestId,
   selectHistory,
+  selectHistoryBeforeTime,
+  selectHistoryRange,
   toMessage,
 } from "@/db/messages.ts";
 import { findMemberRow, findRoomForUser } from "@/db/rooms.ts";
@@ -37,6 +41,8 @@ export interface MessagesDeps {
   now: () => number;
   /** Sends per user (all their connections); a refusal is RateLimited with its wait. */
   sendLimiter?: RateLimiter;
+  /** Most messages a whole history returns (the newest ones); LIMITS.historyMax by default. */
+  historyMax?: number;
 }
 
 export interface NewMessageInput {
@@ -65,6 +71,28 @@ export interface HistoryPage {
   messages: Message[];
   /** More messages exist beyond this page in the direction it was read. */
   hasMore: boolean;
+}
+
+/**
+ * A room's whole history as it stood when it was taken: read page by page, oldest first, never
+ * past the newest message of that moment (later ones are left out).
+ */
+export interface HistorySnapshot<M extends Message = Message> {
+  /** Messages in the room at that moment. */
+  total: number;
+  /** True when the ceiling (HISTORY_MAX) left the oldest ones out. */
+  truncated: boolean;
+  /** When truncated: the id of the oldest message the pages hold (older ones page from it). */
+  oldestId?: number;
+  /** Pages of at most LIMITS.historyStreamPage messages, each read when the previous is used. */
+  pages: AsyncIterable<M[]>;
+}
+
+/** A page by time (meet's original): the newest `limit` messages older than `beforeTime`. */
+export interface TimePageQuery {
+  /** ms since the epoch, may be fractional; strictly older messages only. */
+  beforeTime?: number;
+  limit?: number;
 }
 
 /** A send's outcome; `author` only when it stored a new message, which is then published. */
@@ -190,6 +218,45 @@ export function createMessages(deps: MessagesDeps) {
   }
 
   /**
+   * The whole history of a room, oldest first, as a snapshot read in pages: the membership is
+   * checked once, here, and the newest message of this moment bounds every page. Beyond
+   * `historyMax` messages only the newest `historyMax` are returned.
+   */
+  async function historySnapshot(roomId: number, userId: number): Promise<HistorySnapshot> {
+    const room = await readableRoom(db, roomId, userId);
+    const newest = room.last_message_id ?? 0;
+    const max = deps.historyMax ?? LIMITS.historyMax;
+    const total = newest === 0 ? 0 : await countHistory(db, roomId, newest);
+    const truncated = total > max;
+    const oldestId = truncated ? await nthNewestId(db, roomId, newest, max) : undefined;
+    async function* pages(): AsyncGenerator<Message[]> {
+      if (total === 0) return;
+      const limit = LIMITS.historyStreamPage;
+      let from = oldestId ?? 0;
+      while (true) {
+        const rows = await selectHistoryRange(db, roomId, { from, through: newest, limit });
+        if (rows.length > 0) yield rows.map(toMessage);
+        if (rows.length < limit) return;
+        from = rows[rows.length - 1].id + 1;
+      }
+    }
+    return { total, truncated, oldestId, pages: pages() };
+  }
+
+  /** The newest messages older than a moment, oldest first; `limit` is capped at 200. */
+  async function historyByTime(
+    roomId: number,
+    userId: number,
+    query: TimePageQuery = {},
+  ): Promise<Message[]> {
+    checkPage({ limit: query.limit });
+    await readableRoom(db, roomId, userId);
+    const limit = Math.min(query.limit ?? LIMITS.historyDefaultPage, LIMITS.historyTimePage);
+    const rows = await selectHistoryBeforeTime(db, roomId, { beforeTime: query.beforeTime, limit });
+    return rows.map(toMessage);
+  }
+
+  /**
    * Marks a room read up to `upTo` (default: its newest message). The pointer only moves
    * forward and never past the newest message. Returns the pointer after the call.
    */
@@ -223,7 +290,17 @@ export function createMessages(deps: MessagesDeps) {
     return total;
   }
 
-  return { send, sendStats, history, markRead, unreadCount, unreadByRoom, unreadTotal };
+  return {
+    send,
+    sendStats,
+    history,
+    historySnapshot,
+    historyByTime,
+    markRead,
+    unreadCount,
+    unreadByRoom,
+    unreadTotal,
+  };
 }
 
 export type Messages = ReturnType<typeof createMessages>;

@@ -1,6 +1,6 @@
 // Counters an operator (and a test) can read: what was refused and why, without a log line per
 // refusal. prom-client holds them, so a /metrics endpoint only has to print the registry.
-import { Counter, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 
 export function createMetrics() {
   const registry = new Registry();
@@ -26,14 +26,36 @@ export function createMetrics() {
       "Requests refused by a rate or concurrency limit, by limit",
       ["limit"],
     ),
+    /** Pages streamed lists (whole histories, ...) read from their source, by list. */
+    listPages: counter(
+      "chat_list_stream_pages_total",
+      "Pages read by streamed list responses, by list",
+      ["list"],
+    ),
+    /** Streamed list responses by how they ended: complete, cancelled (client gone), failed. */
+    listStreams: counter(
+      "chat_list_streams_total",
+      "Streamed list responses that ended, by list and outcome",
+      ["list", "outcome"],
+    ),
+    /** The memory bound of streamed lists: most rows one response held at once. */
+    listRowsPeak: new Gauge({
+      name: "chat_list_stream_rows_peak",
+      help: "Most rows one streamed list response held in memory at once since start, by list",
+      labelNames: ["list"],
+      registers: [registry],
+    }),
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** A counter's total over the series whose labels include `labels` (0 when never counted). */
+/**
+ * A counter's total (or a gauge's sum) over the series whose labels include `labels` (0 when
+ * never counted).
+ */
 export async function counterValue(
-  counter: Counter<string>,
+  counter: Counter<string> | Gauge<string>,
   labels: Record<string, string> = {},
 ): Promise<number> {
   const { values } = await counter.get();

@@ -5,17 +5,22 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { Core } from "@/lib/core.ts";
 import type { Logger } from "@/lib/log.ts";
+import type { Metrics } from "@/lib/metrics.ts";
 import type { AppEnv } from "./context.ts";
 import { deskRoutes } from "@/faces/desk/http.ts";
 import { createErrorHandler, createNotFoundHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
+import { HISTORY_HEADERS } from "./history_headers.ts";
+import { createListStreams } from "./list_stream.ts";
 import { meetRoutes } from "@/faces/meet/http.ts";
+import type { MeetMessagesShape } from "@/faces/meet/history.ts";
 import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
 
 export interface AppOptions {
   core: Core;
   log: Logger;
+  metrics: Metrics;
   /** "*" alone allows any origin without credentials; a list allows those, with credentials. */
   corsOrigins: string[];
   maxBodyBytes: number;
@@ -23,19 +28,22 @@ export interface AppOptions {
   publicUrl?: string;
   /** The raw-WebSocket faces' upgrade routes (meet's /ws/chat/{id}/, ...). */
   sockets: Hono<AppEnv>[];
+  /** meet's room history shape (MEET_MESSAGES_SHAPE). */
+  meetMessagesShape: MeetMessagesShape;
 }
 
-export function createApp(
-  { core, log, corsOrigins, maxBodyBytes, sockets, publicUrl }: AppOptions,
-): Hono<AppEnv> {
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const { core, log, metrics, corsOrigins, maxBodyBytes, sockets, publicUrl } = options;
   const app = new Hono<AppEnv>();
   const anyOrigin = corsOrigins.includes("*");
+  const lists = createListStreams({ log, metrics });
 
   app.use(requestLog(log));
   app.use(cors({
     origin: anyOrigin ? "*" : corsOrigins,
     credentials: !anyOrigin,
     allowHeaders: ["Authorization", "Authentication", "Content-Type"],
+    exposeHeaders: HISTORY_HEADERS,
     maxAge: 600,
   }));
   app.use(bodyLimit({
@@ -48,9 +56,9 @@ export function createApp(
   }));
 
   app.route("/", healthRoutes(core));
-  app.route("/", deskRoutes(core, publicUrl));
+  app.route("/", deskRoutes(core, { lists, publicUrl }));
   app.route("/", pageRoutes(core));
-  app.route("/", meetRoutes(core));
+  app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
   for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));

@@ -86,3 +86,49 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 
 /** A query-string integer id (`?before=12`). */
 export const queryInt = z.string().regex(/^\d+$/, "A valid integer is required.").transform(Number);
+
+/** DRF's DateTimeField error, for a time it cannot read. */
+const TIME_FORMAT_ERROR =
+  "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
+
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/**
+ * An ISO 8601 date and time (`2024-01-01T10:00:00.123Z`, an offset, or none for UTC, as the
+ * original Django backends read it) → ms since the epoch, fractional below a millisecond.
+ */
+export function parseIsoTime(raw: string): number | undefined {
+  const m = ISO_TIME.exec(raw.trim());
+  if (!m) return undefined;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map((p) =>
+    p === undefined ? undefined : Number(p)
+  ) as number[];
+  const date = new Date(0); // setUTCFullYear: Date.UTC would read years below 100 as 19xx
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second);
+  if (
+    date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59
+  ) return undefined;
+  const fraction = m[7] ? Number(`0.${m[7]}`) * 1000 : 0;
+  const zone = m[8]?.toUpperCase();
+  let offset = 0;
+  if (zone && zone !== "Z") {
+    const sign = zone[0] === "-" ? -1 : 1;
+    const [hours, minutes = "0"] = zone.slice(1).replace(":", "").match(/\d{2}/g)!;
+    if (Number(hours) > 23 || Number(minutes) > 59) return undefined;
+    offset = sign * (Number(hours) * 60 + Number(minutes)) * 60_000;
+  }
+  return date.getTime() + fraction - offset;
+}
+
+/** A query-string time (`?before=2024-01-01T00:00:00Z`) → ms since the epoch. */
+export const queryTime = z.string().transform((raw, ctx) => {
+  const ms = parseIsoTime(raw);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: TIME_FORMAT_ERROR });
+    return z.NEVER;
+  }
+  return ms;
+});

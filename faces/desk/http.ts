@@ -6,7 +6,8 @@ import type { Core } from "@/lib/core.ts";
 import type { Room } from "@/lib/records.ts";
 import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
 import { deskMessage, deskRoom, peopleOf } from "./json.ts";
-import { wholeHistory } from "@/routes/paging.ts";
+import { historyHeaders } from "@/routes/history_headers.ts";
+import { type ListStreams, mapPages } from "@/routes/list_stream.ts";
 import { tokenRefreshRoute } from "@/routes/token_refresh.ts";
 import { queryInt, validate } from "@/routes/validation.ts";
 
@@ -25,11 +26,15 @@ const messagePage = z.object({
   limit: queryInt.optional(),
 });
 
-/**
- * The desk face's REST routes. Absolute image URLs start with `publicUrl` when configured,
- * otherwise with the origin the client used.
- */
-export function deskRoutes(core: Core, publicUrl?: string) {
+export interface DeskRoutesOptions {
+  /** Streams whole histories. */
+  lists: ListStreams;
+  /** Base of absolute image URLs (PUBLIC_URL); the origin the client used when unset. */
+  publicUrl?: string;
+}
+
+/** The desk face's REST routes. */
+export function deskRoutes(core: Core, { lists, publicUrl }: DeskRoutesOptions) {
   const baseUrl = (req: Request) => publicUrl ?? new URL(req.url).origin;
   const auth = requireAuth(core, { cookie: true });
 
@@ -63,9 +68,9 @@ export function deskRoutes(core: Core, publicUrl?: string) {
         const page = await core.desk.history(roomId, userId, { before, limit });
         return c.json(page.messages.map(deskMessage));
       }
-      const all = await wholeHistory((cursor) =>
-        core.desk.history(roomId, userId, { before: cursor, limit: 100 })
-      );
-      return c.json(all.map(deskMessage));
+      // Without paging parameters: everything (up to HISTORY_MAX), streamed page by page.
+      const history = await core.desk.historySnapshot(roomId, userId);
+      const shaped = mapPages(history.pages, (page) => page.map(deskMessage));
+      return lists.respond(c, "desk_messages", shaped, historyHeaders(c.req.path, history));
     });
 }

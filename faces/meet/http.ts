@@ -1,16 +1,17 @@
-// The meet face over HTTP: accounts under /auth/ and rooms under /api/rooms/. Its WebSocket,
-// /ws/chat/{id}/, is in socket.ts.
+// The meet face over HTTP: accounts under /auth/ and rooms under /api/rooms/ (a room's
+// messages in history.ts). Its WebSocket, /ws/chat/{id}/, is in socket.ts.
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
 import type { Room, User } from "@/lib/records.ts";
 import { displayName, splitName } from "@/lib/records.ts";
 import { iso } from "@/routes/json.ts";
-import { meetMessage, meetUser } from "./json.ts";
+import { meetUser } from "./json.ts";
+import { meetHistoryRoutes, type MeetMessagesShape } from "./history.ts";
 import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
-import { wholeHistory } from "@/routes/paging.ts";
+import type { ListStreams } from "@/routes/list_stream.ts";
 import { tokenRefreshRoute } from "@/routes/token_refresh.ts";
-import { queryInt, validate } from "@/routes/validation.ts";
+import { validate } from "@/routes/validation.ts";
 
 /** A full name, stored as first name (first word) and last name (the rest), 150 each. */
 const fullName = z.string().trim().min(1).max(301).refine((name) => {
@@ -43,11 +44,6 @@ const roomFilter = z.object({
   room_type: roomType.optional(),
   search: z.string().max(100).optional(),
 });
-const messagePage = z.object({
-  before: queryInt.optional(),
-  after: queryInt.optional(),
-  limit: queryInt.optional(),
-});
 
 function profile(user: User) {
   return {
@@ -58,7 +54,14 @@ function profile(user: User) {
   };
 }
 
-export function meetRoutes(core: Core) {
+export interface MeetRoutesOptions {
+  /** Streams whole histories. */
+  lists: ListStreams;
+  /** The room history's shape (MEET_MESSAGES_SHAPE). */
+  messagesShape: MeetMessagesShape;
+}
+
+export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptions) {
   const auth = requireAuth(core);
 
   async function shapeRooms(rooms: Room[]) {
@@ -143,17 +146,5 @@ export function meetRoutes(core: Core) {
       await core.groups.remove(roomId(c.req.param("id")), c.get("principal").user.id);
       return c.body(null, 204);
     })
-    .get("/api/rooms/:id{[0-9]+}/messages/", auth, validate("query", messagePage), async (c) => {
-      const id = roomId(c.req.param("id"));
-      const userId = c.get("principal").user.id;
-      const page = c.req.valid("query");
-      const messages = page.before === undefined && page.after === undefined &&
-          page.limit === undefined
-        ? await wholeHistory((before) => core.groups.history(id, userId, { before, limit: 100 }))
-        : (await core.groups.history(id, userId, page)).messages;
-      const authors = new Map(
-        (await core.accounts.getMany(messages.map((m) => m.authorId))).map((u) => [u.id, u]),
-      );
-      return c.json(messages.map((m) => meetMessage(m, authors.get(m.authorId))));
-    });
+    .route("/", meetHistoryRoutes(core, lists, messagesShape));
 }

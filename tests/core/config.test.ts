@@ -58,6 +58,27 @@ Deno.test("each bad value is refused with an error naming its variable", () => {
   }
 });
 
+Deno.test("HISTORY_MAX has a default, takes a value and refuses a bad one", () => {
+  assert.equal(loadConfig({}).historyMax, 10_000);
+  assert.equal(loadConfig({ HISTORY_MAX: "500" }).historyMax, 500);
+  assert.throws(() => loadConfig({ HISTORY_MAX: "0" }), (err) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.variable, "HISTORY_MAX");
+    return true;
+  });
+});
+
+Deno.test("MEET_MESSAGES_SHAPE is array by default, may be results, and nothing else", () => {
+  assert.equal(loadConfig({}).meetMessagesShape, "array");
+  assert.equal(loadConfig({ MEET_MESSAGES_SHAPE: "results" }).meetMessagesShape, "results");
+  assert.throws(() => loadConfig({ MEET_MESSAGES_SHAPE: "paged" }), (err) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.variable, "MEET_MESSAGES_SHAPE");
+    assert.match(err.message, /must be array or results/);
+    return true;
+  });
+});
+
 Deno.test("a secret's bad value is never echoed", () => {
   assert.throws(() => loadConfig({ JWT_SECRET: "tooshort" }), (err) => {
     assert.ok(err instanceof ConfigError);
