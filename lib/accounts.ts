@@ -212,7 +212,9 @@ export function createAccounts(deps: AccountsDeps) {
   /**
    * authenticate() and start a session: the pair every face's login returns. Repeated
    * failures for one login name from one client (an address, when the face knows it) are
-   * refused for a while with RateLimited.
+   * refused for a while with RateLimited. Each attempt counts as a failure before the
+   * password is checked and is given back when it succeeds, so parallel guesses cannot all
+   * slip past the limit while the first ones are still hashing.
    */
   async function login(
     login: string,
@@ -220,13 +222,13 @@ export function createAccounts(deps: AccountsDeps) {
     client = "",
   ): Promise<TokenPair & { user: User }> {
     const key = `${login.toLowerCase()}\n${client}`;
-    const wait = loginFailures.retryAfter(key);
+    const wait = loginFailures.reserve(key);
     if (wait > 0) throw new RateLimited(wait);
     let user: User;
     try {
       user = await authenticate(login, password);
     } catch (err) {
-      if (err instanceof AuthenticationError) loginFailures.fail(key);
+      if (!(err instanceof AuthenticationError)) loginFailures.release(key);
       throw err;
     }
     loginFailures.reset(key);

@@ -159,6 +159,29 @@ Deno.test("repeated failed logins are throttled with a 429 and Retry-After, per 
   assert.equal((await attempt("dee", PASSWORD)).status, 200);
 });
 
+Deno.test("parallel wrong passwords for one account get exactly the allowed 401s, then 429s", async () => {
+  await using srv = await startTestServer({ LOGIN_MAX_FAILURES: "10", LOGIN_FAILURE_WINDOW: "1m" });
+  await makeUser(srv.core, { username: "eve" });
+  const replies = await Promise.all(
+    Array.from(
+      { length: 40 },
+      () => api(srv, "POST", "/api/token/", { body: { username: "eve", password: "wrong-guess" } }),
+    ),
+  );
+  const statuses = replies.map((r) => r.status);
+  assert.equal(statuses.filter((s) => s === 401).length, 10, statuses.join());
+  assert.equal(statuses.filter((s) => s === 429).length, 30, statuses.join());
+  for (const reply of replies.filter((r) => r.status === 429)) {
+    const retryAfter = Number(reply.headers.get("retry-after"));
+    assert.ok(retryAfter > 0 && retryAfter <= 60, String(retryAfter));
+  }
+  // The right password is refused too while the pair is locked.
+  const right = await api(srv, "POST", "/api/token/", {
+    body: { username: "eve", password: PASSWORD },
+  });
+  assert.equal(right.status, 429);
+});
+
 Deno.test("a session cookie with a malformed escape is no credential: 401, not 500", async () => {
   await using srv = await startTestServer();
   const res = await fetch(`${srv.url}/api/room/`, { headers: { cookie: "session=%E0%A4%A" } });
