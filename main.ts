@@ -86,6 +86,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     log,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
+    trustProxy: config.trustProxy,
     sockets: [meetSocket.routes],
     publicUrl: config.publicUrl,
   });

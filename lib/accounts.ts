@@ -71,8 +71,26 @@ export interface AccountsDeps {
   /** Failed logins allowed per login name and client within loginFailureWindow (seconds). */
   loginMaxFailures: number;
   loginFailureWindow: number;
+  /**
+   * Longest delay (seconds; 0 = off) before answering a login name that has failed
+   * loginMaxFailures times within the window from all clients together.
+   */
+  loginSlowdownMax: number;
   now: () => number;
 }
+
+/**
+ * How long to wait before checking a password for a login name that has failed `failures`
+ * times from all clients: nothing below `threshold`, then 1 s doubling with each further
+ * failure, at most `maxMs`. The owner gets in, slowly; a guesser spread over many addresses
+ * gets few guesses.
+ */
+export function slowdownMs(failures: number, threshold: number, maxMs: number): number {
+  if (failures < threshold) return 0;
+  return Math.min(maxMs, 1000 * 2 ** Math.min(failures - threshold, 30));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function isUniqueViolation(err: unknown, column: string): boolean {
   return /UNIQUE constraint failed/i.test(String(err)) && String(err).includes(column);
@@ -80,9 +98,15 @@ function isUniqueViolation(err: unknown, column: string): boolean {
 
 export function createAccounts(deps: AccountsDeps) {
   const { db, events, tokens, now } = deps;
-  const loginFailures = createThrottle({
-    max: deps.loginMaxFailures,
-    windowMs: deps.loginFailureWindow * 1000,
+  const windowMs = deps.loginFailureWindow * 1000;
+  const slowdownMax = deps.loginSlowdownMax * 1000;
+  // Per login name and client: past the limit, that pair is refused (429).
+  const loginFailures = createThrottle({ max: deps.loginMaxFailures, windowMs, now });
+  // Per login name from all clients: past the same limit, answers slow down (never refused,
+  // or anyone could lock the owner out). Counting stops once the delay has reached its cap.
+  const nameFailures = createThrottle({
+    max: deps.loginMaxFailures + Math.ceil(Math.log2(Math.max(1, deps.loginSlowdownMax))) + 1,
+    windowMs,
     now,
   });
 
@@ -209,29 +233,45 @@ export function createAccounts(deps: AccountsDeps) {
     throw new AuthenticationError("authentication_failed");
   }
 
+  /** Milliseconds the next login attempt for `login` waits before its password is checked. */
+  function loginDelay(login: string): number {
+    if (slowdownMax === 0) return 0;
+    return slowdownMs(nameFailures.count(login.toLowerCase()), deps.loginMaxFailures, slowdownMax);
+  }
+
   /**
    * authenticate() and start a session: the pair every face's login returns. Repeated
    * failures for one login name from one client (an address, when the face knows it) are
-   * refused for a while with RateLimited. Each attempt counts as a failure before the
-   * password is checked and is given back when it succeeds, so parallel guesses cannot all
-   * slip past the limit while the first ones are still hashing.
+   * refused for a while with RateLimited; repeated failures for a login name from all
+   * clients together slow its answers down (loginDelay). Each attempt counts as a failure
+   * before the password is checked and is given back when it succeeds, so parallel guesses
+   * cannot all slip past the limits while the first ones are still hashing.
    */
   async function login(
     login: string,
     password: string,
     client = "",
   ): Promise<TokenPair & { user: User }> {
-    const key = `${login.toLowerCase()}\n${client}`;
-    const wait = loginFailures.reserve(key);
+    const name = login.toLowerCase();
+    const pair = `${name}\n${client}`;
+    const wait = loginFailures.reserve(pair);
     if (wait > 0) throw new RateLimited(wait);
+    const delay = loginDelay(name);
+    const counted = slowdownMax > 0 && nameFailures.reserve(name) === 0;
+    const giveBack = () => counted && nameFailures.release(name);
     let user: User;
     try {
+      if (delay > 0) await sleep(delay);
       user = await authenticate(login, password);
     } catch (err) {
-      if (!(err instanceof AuthenticationError)) loginFailures.release(key);
+      if (!(err instanceof AuthenticationError)) {
+        loginFailures.release(pair);
+        giveBack();
+      }
       throw err;
     }
-    loginFailures.reset(key);
+    loginFailures.reset(pair);
+    giveBack();
     return { ...await tokens.issue(user.id), user };
   }
 
@@ -318,6 +358,7 @@ export function createAccounts(deps: AccountsDeps) {
     register,
     authenticate,
     login,
+    loginDelay,
     get,
     getMany,
     getByUsername,

@@ -12,11 +12,16 @@ function parseDuration(raw: string): number | undefined {
   return Number(m[1]) * unit;
 }
 
-const duration = (fallback: string) =>
+/** A duration in seconds; `0` is accepted only where it means "off". */
+const duration = (fallback: string, { zeroIsOff = false } = {}) =>
   z.string().default(fallback).transform((raw, ctx) => {
     const seconds = parseDuration(raw);
-    if (seconds === undefined || seconds <= 0) {
-      ctx.addIssue({ code: "custom", message: `must be a duration like 3600, 15m, 24h or 7d` });
+    if (seconds === undefined || (seconds === 0 && !zeroIsOff)) {
+      const zero = zeroIsOff ? " (0 turns it off)" : "";
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a duration like 3600, 15m, 24h or 7d${zero}`,
+      });
       return z.NEVER;
     }
     return seconds;
@@ -73,6 +78,8 @@ const envSchema = z.object({
   MESSAGE_MAX_LENGTH: int(4000, 1, 1_000_000),
   LOGIN_MAX_FAILURES: int(10, 1, 1_000_000),
   LOGIN_FAILURE_WINDOW: duration("15m"),
+  LOGIN_SLOWDOWN_MAX: duration("10s", { zeroIsOff: true }),
+  TRUST_PROXY: int(0, 0, 32),
   MAX_BODY_BYTES: int(1024 * 1024, 1024, 1024 * 1024 * 1024),
   CORS_ORIGINS: list("*"),
   SOCKETIO_PATH: z.string().regex(/^\/[\w./-]*$/, "must be a URL path like /socket.io/")
@@ -115,6 +122,10 @@ export interface Config {
   maxBodyBytes: number;
   loginMaxFailures: number;
   loginFailureWindow: number;
+  /** Longest delay before answering a login whose name failed too often from anywhere (s). */
+  loginSlowdownMax: number;
+  /** X-Forwarded-For hops to believe for the client address; 0 = the peer's address. */
+  trustProxy: number;
   corsOrigins: string[];
   socketio: {
     path: string;
@@ -189,6 +200,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     maxBodyBytes: e.MAX_BODY_BYTES,
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     loginFailureWindow: e.LOGIN_FAILURE_WINDOW,
+    loginSlowdownMax: e.LOGIN_SLOWDOWN_MAX,
+    trustProxy: e.TRUST_PROXY,
     corsOrigins: e.CORS_ORIGINS,
     socketio: {
       path: e.SOCKETIO_PATH.replace(/\/?$/, "/"),
@@ -250,6 +263,7 @@ export function coreSettings(config: Config, jwtSecret: string) {
     messageMaxLength: config.messageMaxLength,
     loginMaxFailures: config.loginMaxFailures,
     loginFailureWindow: config.loginFailureWindow,
+    loginSlowdownMax: config.loginSlowdownMax,
     sendRate: config.sendRate.rate,
     sendBurst: config.sendRate.burst,
   };

@@ -22,6 +22,8 @@ export interface CoreSettings {
   loginMaxFailures: number;
   /** Seconds. */
   loginFailureWindow: number;
+  /** Longest slow-down of a login name that failed too often across addresses (s); 0 = off. */
+  loginSlowdownMax?: number;
   /** Messages per second one user may send over all connections, and the burst. */
   sendRate?: number;
   sendBurst?: number;
@@ -57,6 +59,7 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     passwordMinLength: settings.passwordMinLength,
     loginMaxFailures: settings.loginMaxFailures,
     loginFailureWindow: settings.loginFailureWindow,
+    loginSlowdownMax: settings.loginSlowdownMax ?? 0,
   });
   const rooms = createRooms({ db, events, now, messageMaxLength: settings.messageMaxLength });
   // No limit unless configured: scripts and tests that build a core use it freely.
