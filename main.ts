@@ -48,11 +48,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onListenerError: (error, topic, event) =>
       log.error("hub listener failed", { topic, event: event.type, error }),
   });
+  const metrics = createMetrics();
   const core = createCore({
     db: database.db,
     events: hub,
     settings: coreSettings(config, jwtSecret),
     now: options.now,
+    metrics,
   });
 
   if (config.seedDemo) {
@@ -64,7 +66,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }
   }
 
-  const metrics = createMetrics();
   const inbound = {
     rate: config.socketFrames.rate,
     burst: config.socketFrames.burst,

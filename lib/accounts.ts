@@ -31,7 +31,10 @@ import {
   UNUSABLE_PASSWORD,
   verifyPassword,
 } from "./passwords.ts";
+import type { Gate } from "./gate.ts";
 import { LIMITS } from "./limits.ts";
+import type { Metrics } from "./metrics.ts";
+import { type RateLimiter, takeOrRefuse } from "./rate.ts";
 import { splitName, type User } from "./records.ts";
 import { createThrottle } from "./throttle.ts";
 import type { TokenPair, Tokens } from "./tokens.ts";
@@ -76,6 +79,11 @@ export interface AccountsDeps {
    * loginMaxFailures times within the window from all clients together.
    */
   loginSlowdownMax: number;
+  /** Logins and registrations per client address; none when left out. */
+  clientLimiter?: RateLimiter;
+  /** The bound on password hashing at once (verify and hash); none when left out. */
+  hashing?: Gate;
+  metrics: Metrics;
   now: () => number;
 }
 
@@ -97,7 +105,17 @@ function isUniqueViolation(err: unknown, column: string): boolean {
 }
 
 export function createAccounts(deps: AccountsDeps) {
-  const { db, events, tokens, now } = deps;
+  const { db, events, tokens, now, metrics } = deps;
+  const hashing = <T>(task: () => Promise<T>) => deps.hashing ? deps.hashing.run(task) : task();
+  const throttled = (limit: string) => metrics.throttled.inc({ limit });
+
+  /** Spends one of the client's attempts (`client` undefined: an in-process caller). */
+  async function limitClient(limit: "login" | "register", client: string | undefined) {
+    if (deps.clientLimiter && client !== undefined) {
+      await takeOrRefuse(deps.clientLimiter, client, () => throttled(limit));
+    }
+  }
+
   const windowMs = deps.loginFailureWindow * 1000;
   const slowdownMax = deps.loginSlowdownMax * 1000;
   // Per login name and client: past the limit, that pair is refused (429).
@@ -149,7 +167,7 @@ export function createAccounts(deps: AccountsDeps) {
   /** Creates an account. Refuses bad or taken names and weak passwords (ValidationError). */
   async function create(input: NewAccount): Promise<User> {
     await checkNewAccount(input);
-    const password = await hashPassword(input.password, deps.passwordIterations);
+    const password = await hashing(() => hashPassword(input.password, deps.passwordIterations));
     try {
       const row = await insertUser(db, {
         username: input.username,
@@ -183,8 +201,13 @@ export function createAccounts(deps: AccountsDeps) {
   /**
    * meet's sign-up: e-mail, full name and password. The username is derived from the e-mail
    * (its local part, made unique with a number); the name splits into first and last.
+   * `client` is the caller's address, for the per-address limit.
    */
-  async function register(input: { email: string; name: string; password: string }): Promise<User> {
+  async function register(
+    input: { email: string; name: string; password: string },
+    client?: string,
+  ): Promise<User> {
+    await limitClient("register", client);
     const { firstName, lastName } = splitName(input.name);
     const base = (input.email.split("@")[0].replace(/[^\w.@+-]/g, "") || "user").slice(0, 140);
     for (let n = 1; n <= 50; n++) {
@@ -217,15 +240,15 @@ export function createAccounts(deps: AccountsDeps) {
   async function authenticate(login: string, password: string): Promise<User> {
     const candidates = await findUserRowsByLogin(db, login);
     if (candidates.length === 0) {
-      await dummyVerify(password, deps.passwordIterations);
+      await hashing(() => dummyVerify(password, deps.passwordIterations));
       throw new AuthenticationError("authentication_failed");
     }
     for (const row of candidates) {
-      if (!await verifyPassword(password, row.password)) continue;
+      if (!await hashing(() => verifyPassword(password, row.password))) continue;
       if (row.is_active !== 1) break;
       if (needsRehash(row.password, deps.passwordIterations)) {
         // Imported or older hashes move to the configured cost on their next login.
-        const rehashed = await hashPassword(password, deps.passwordIterations);
+        const rehashed = await hashing(() => hashPassword(password, deps.passwordIterations));
         await updateUserRow(db, row.id, { password: rehashed });
       }
       return toUser(row);
@@ -240,22 +263,28 @@ export function createAccounts(deps: AccountsDeps) {
   }
 
   /**
-   * authenticate() and start a session: the pair every face's login returns. Repeated
-   * failures for one login name from one client (an address, when the face knows it) are
-   * refused for a while with RateLimited; repeated failures for a login name from all
-   * clients together slow its answers down (loginDelay). Each attempt counts as a failure
-   * before the password is checked and is given back when it succeeds, so parallel guesses
-   * cannot all slip past the limits while the first ones are still hashing.
+   * authenticate() and start a session: the pair every face's login returns. `client` is
+   * the caller's address (undefined for in-process callers, which no per-address limit
+   * applies to). Refusals, in order: too many attempts from the client (RateLimited), too
+   * many failures for this login name from this client (RateLimited), too much hashing in
+   * progress (Overloaded). Failures for a login name from all clients together slow its
+   * answers down (loginDelay) instead. Each attempt counts as a failure before the password
+   * is checked and is given back when it succeeds, so parallel guesses cannot all slip past
+   * the limits while the first ones are still hashing.
    */
   async function login(
     login: string,
     password: string,
-    client = "",
+    client?: string,
   ): Promise<TokenPair & { user: User }> {
+    await limitClient("login", client);
     const name = login.toLowerCase();
-    const pair = `${name}\n${client}`;
+    const pair = `${name}\n${client ?? ""}`;
     const wait = loginFailures.reserve(pair);
-    if (wait > 0) throw new RateLimited(wait);
+    if (wait > 0) {
+      throttled("login_failures");
+      throw new RateLimited(wait);
+    }
     const delay = loginDelay(name);
     const counted = slowdownMax > 0 && nameFailures.reserve(name) === 0;
     const giveBack = () => counted && nameFailures.release(name);
@@ -321,7 +350,7 @@ export function createAccounts(deps: AccountsDeps) {
     const problems = checkPassword(password, [user.username, user.email, user.firstName]);
     if (problems.length > 0) throw new ValidationError({ password: problems });
     await updateUserRow(db, id, {
-      password: await hashPassword(password, deps.passwordIterations),
+      password: await hashing(() => hashPassword(password, deps.passwordIterations)),
     });
     await tokens.endAllSessions(id);
   }

@@ -80,6 +80,12 @@ const envSchema = z.object({
   LOGIN_FAILURE_WINDOW: duration("15m"),
   LOGIN_SLOWDOWN_MAX: duration("10s", { zeroIsOff: true }),
   TRUST_PROXY: int(0, 0, 32),
+  LOGIN_RATE: int(1, 1, 1_000_000),
+  LOGIN_BURST: int(20, 1, 1_000_000),
+  REFRESH_RATE: int(2, 1, 1_000_000),
+  REFRESH_BURST: int(60, 1, 1_000_000),
+  PASSWORD_CONCURRENCY: int(2, 1, 1024),
+  PASSWORD_QUEUE: int(32, 0, 100_000),
   MAX_BODY_BYTES: int(1024 * 1024, 1024, 1024 * 1024 * 1024),
   CORS_ORIGINS: list("*"),
   SOCKETIO_PATH: z.string().regex(/^\/[\w./-]*$/, "must be a URL path like /socket.io/")
@@ -126,6 +132,12 @@ export interface Config {
   loginSlowdownMax: number;
   /** X-Forwarded-For hops to believe for the client address; 0 = the peer's address. */
   trustProxy: number;
+  /** Logins and registrations one client address may make per second, and the burst. */
+  loginRate: { rate: number; burst: number };
+  /** Token refreshes one client address may make per second, and the burst. */
+  refreshRate: { rate: number; burst: number };
+  /** Password hashes computed at once, and how many may wait (503 beyond). */
+  passwordHashing: { concurrency: number; queue: number };
   corsOrigins: string[];
   socketio: {
     path: string;
@@ -202,6 +214,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     loginFailureWindow: e.LOGIN_FAILURE_WINDOW,
     loginSlowdownMax: e.LOGIN_SLOWDOWN_MAX,
     trustProxy: e.TRUST_PROXY,
+    loginRate: { rate: e.LOGIN_RATE, burst: e.LOGIN_BURST },
+    refreshRate: { rate: e.REFRESH_RATE, burst: e.REFRESH_BURST },
+    passwordHashing: { concurrency: e.PASSWORD_CONCURRENCY, queue: e.PASSWORD_QUEUE },
     corsOrigins: e.CORS_ORIGINS,
     socketio: {
       path: e.SOCKETIO_PATH.replace(/\/?$/, "/"),
@@ -264,6 +279,12 @@ export function coreSettings(config: Config, jwtSecret: string) {
     loginMaxFailures: config.loginMaxFailures,
     loginFailureWindow: config.loginFailureWindow,
     loginSlowdownMax: config.loginSlowdownMax,
+    loginRate: config.loginRate.rate,
+    loginBurst: config.loginRate.burst,
+    refreshRate: config.refreshRate.rate,
+    refreshBurst: config.refreshRate.burst,
+    passwordConcurrency: config.passwordHashing.concurrency,
+    passwordQueue: config.passwordHashing.queue,
     sendRate: config.sendRate.rate,
     sendBurst: config.sendRate.burst,
   };

@@ -14,6 +14,8 @@ import {
 import { toUser } from "@/db/users.ts";
 import { AuthenticationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
+import type { Metrics } from "./metrics.ts";
+import { type RateLimiter, takeOrRefuse } from "./rate.ts";
 import type { Principal } from "./records.ts";
 
 export interface TokenPair {
@@ -39,6 +41,9 @@ export interface TokensDeps {
   /** Lifetimes in seconds. */
   accessTtl: number;
   refreshTtl: number;
+  /** Refreshes per client address; none when left out. */
+  clientLimiter?: RateLimiter;
+  metrics: Metrics;
   now: () => number;
 }
 
@@ -116,9 +121,17 @@ export function createTokens(deps: TokensDeps) {
 
   /**
    * Exchanges a refresh token for a new pair. The old one stops working; presenting it again
-   * revokes the whole session, since only a thief or a replay would do that.
+   * revokes the whole session, since only a thief or a replay would do that. `client` is the
+   * caller's address, for the per-address limit (undefined for in-process callers).
    */
-  async function refresh(refreshToken: string): Promise<TokenPair> {
+  async function refresh(refreshToken: string, client?: string): Promise<TokenPair> {
+    if (deps.clientLimiter && client !== undefined) {
+      await takeOrRefuse(
+        deps.clientLimiter,
+        client,
+        () => deps.metrics.throttled.inc({ limit: "refresh" }),
+      );
+    }
     const claims = await decode(refreshToken, "refresh");
     const at = now();
     const jti = randomId();

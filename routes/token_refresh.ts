@@ -3,14 +3,17 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
-import type { AppEnv } from "./context.ts";
+import { type AppEnv, clientAddress } from "./context.ts";
 import { validate } from "./validation.ts";
 
 const refreshBody = z.object({ refresh: z.string().min(1).max(4096) });
 
 export function tokenRefreshRoute(core: Core, path: string) {
   return new Hono<AppEnv>().post(path, validate("json", refreshBody), async (c) => {
-    const { access, refresh } = await core.tokens.refresh(c.req.valid("json").refresh);
+    const { access, refresh } = await core.tokens.refresh(
+      c.req.valid("json").refresh,
+      clientAddress(c),
+    );
     return c.json({ access, refresh });
   });
 }

@@ -82,7 +82,7 @@ export function meetRoutes(core: Core) {
 
   return new Hono<AppEnv>()
     .post("/auth/register/", validate("json", registration), async (c) => {
-      const user = await core.accounts.register(c.req.valid("json"));
+      const user = await core.accounts.register(c.req.valid("json"), clientAddress(c));
       return c.json(profile(user), 201);
     })
     .post("/auth/login/", validate("json", login), async (c) => {

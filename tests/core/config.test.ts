@@ -82,3 +82,31 @@ Deno.test("without JWT_SECRET a secret is generated once, kept under DATA_DIR an
   assert.equal(await resolveJwtSecret(given), "x".repeat(40));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("the login and refresh limits have defaults, and 0 turns only the slow-down off", () => {
+  const config = loadConfig({});
+  assert.equal(config.trustProxy, 0);
+  assert.equal(config.loginSlowdownMax, 10);
+  assert.deepEqual(config.loginRate, { rate: 1, burst: 20 });
+  assert.deepEqual(config.refreshRate, { rate: 2, burst: 60 });
+  assert.deepEqual(config.passwordHashing, { concurrency: 2, queue: 32 });
+  assert.equal(loadConfig({ LOGIN_SLOWDOWN_MAX: "0" }).loginSlowdownMax, 0);
+  assert.equal(loadConfig({ TRUST_PROXY: "2" }).trustProxy, 2);
+  for (
+    const [variable, value] of [
+      ["TRUST_PROXY", "-1"],
+      ["TRUST_PROXY", "yes"],
+      ["LOGIN_RATE", "0"],
+      ["REFRESH_BURST", "0"],
+      ["PASSWORD_CONCURRENCY", "0"],
+      ["LOGIN_FAILURE_WINDOW", "0"],
+      ["LOGIN_SLOWDOWN_MAX", "soon"],
+    ]
+  ) {
+    assert.throws(
+      () => loadConfig({ [variable]: value }),
+      (err) => err instanceof ConfigError && err.variable === variable,
+      `${variable}=${value}`,
+    );
+  }
+});
