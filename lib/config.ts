@@ -73,6 +73,8 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   ACCESS_TOKEN_TTL: duration("24h"),
   REFRESH_TOKEN_TTL: duration("7d"),
+  REFRESH_ROTATION: bool(false),
+  REFRESH_REUSE_LEEWAY: duration("10s", { zeroIsOff: true }),
   PASSWORD_ITERATIONS: int(870000, 1000, 10_000_000),
   PASSWORD_MIN_LENGTH: int(8, 1, 128),
   MESSAGE_MAX_LENGTH: int(4000, 1, 1_000_000),
@@ -122,6 +124,10 @@ export interface Config {
   jwtSecret?: string;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  /** Replace the refresh token at each refresh, with reuse detection. */
+  refreshRotation: boolean;
+  /** Seconds a just-replaced refresh token still gets the same pair back. */
+  refreshReuseLeeway: number;
   passwordIterations: number;
   passwordMinLength: number;
   messageMaxLength: number;
@@ -206,6 +212,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     jwtSecret: e.JWT_SECRET,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    refreshRotation: e.REFRESH_ROTATION,
+    refreshReuseLeeway: e.REFRESH_REUSE_LEEWAY,
     passwordIterations: e.PASSWORD_ITERATIONS,
     passwordMinLength: e.PASSWORD_MIN_LENGTH,
     messageMaxLength: e.MESSAGE_MAX_LENGTH,
@@ -273,6 +281,8 @@ export function coreSettings(config: Config, jwtSecret: string) {
     jwtSecret,
     accessTokenTtl: config.accessTokenTtl,
     refreshTokenTtl: config.refreshTokenTtl,
+    refreshRotation: config.refreshRotation,
+    refreshReuseLeeway: config.refreshReuseLeeway,
     passwordIterations: config.passwordIterations,
     passwordMinLength: config.passwordMinLength,
     messageMaxLength: config.messageMaxLength,

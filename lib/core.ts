@@ -18,6 +18,10 @@ export interface CoreSettings {
   jwtSecret: string;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  /** Replace the refresh token at each refresh (off by default, as SimpleJWT). */
+  refreshRotation?: boolean;
+  /** Seconds a replaced refresh token still gets the same pair back (0: none). */
+  refreshReuseLeeway?: number;
   passwordIterations: number;
   passwordMinLength: number;
   messageMaxLength: number;
@@ -67,6 +71,8 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     secret: settings.jwtSecret,
     accessTtl: settings.accessTokenTtl,
     refreshTtl: settings.refreshTokenTtl,
+    rotation: settings.refreshRotation ?? false,
+    reuseLeeway: settings.refreshReuseLeeway ?? 10,
     clientLimiter: perClient(settings.refreshRate, settings.refreshBurst),
   });
   const hashing = settings.passwordConcurrency === undefined ? undefined : createGate({

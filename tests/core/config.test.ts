@@ -83,8 +83,12 @@ Deno.test("without JWT_SECRET a secret is generated once, kept under DATA_DIR an
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("the login and refresh limits have defaults, and 0 turns only the slow-down off", () => {
+Deno.test("the login and refresh settings have defaults, and 0 turns only the slow-down and the leeway off", () => {
   const config = loadConfig({});
+  assert.equal(config.refreshRotation, false);
+  assert.equal(config.refreshReuseLeeway, 10);
+  assert.equal(loadConfig({ REFRESH_REUSE_LEEWAY: "0" }).refreshReuseLeeway, 0);
+  assert.equal(loadConfig({ REFRESH_ROTATION: "true" }).refreshRotation, true);
   assert.equal(config.trustProxy, 0);
   assert.equal(config.loginSlowdownMax, 10);
   assert.deepEqual(config.loginRate, { rate: 1, burst: 20 });
@@ -101,6 +105,8 @@ Deno.test("the login and refresh limits have defaults, and 0 turns only the slow
       ["PASSWORD_CONCURRENCY", "0"],
       ["LOGIN_FAILURE_WINDOW", "0"],
       ["LOGIN_SLOWDOWN_MAX", "soon"],
+      ["REFRESH_ROTATION", "sometimes"],
+      ["REFRESH_REUSE_LEEWAY", "-1"],
     ]
   ) {
     assert.throws(

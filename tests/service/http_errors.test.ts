@@ -90,8 +90,8 @@ Deno.test("wrong credentials are a 401 with the SimpleJWT detail", async () => {
   assert.equal(res.body.detail, "No active account found with the given credentials");
 });
 
-Deno.test("token endpoints log in, rotate, and refuse a reused refresh token", async () => {
-  await using srv = await startTestServer();
+Deno.test("with REFRESH_ROTATION, token endpoints log in, rotate, and refuse a reused refresh token", async () => {
+  await using srv = await startTestServer({ REFRESH_ROTATION: "true", REFRESH_REUSE_LEEWAY: "0" });
   await makeUser(srv.core, { username: "ann" });
   const login = await api(srv, "POST", "/api/token/", {
     body: { username: "ann", password: PASSWORD },
