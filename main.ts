@@ -49,11 +49,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onListenerError: (error, topic, event) =>
       log.error("hub listener failed", { topic, event: event.type, error }),
   });
+  const metrics = createMetrics();
   const core = createCore({
     db: database.db,
     events: hub,
     settings: coreSettings(config, jwtSecret),
     now: options.now,
+    metrics,
   });
 
   if (config.seedDemo) {
@@ -65,7 +67,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }
   }
 
-  const metrics = createMetrics();
   const inbound = {
     rate: config.socketFrames.rate,
     burst: config.socketFrames.burst,
@@ -88,6 +89,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
+    trustProxy: config.trustProxy,
     sockets: [meetSocket.routes],
     publicUrl: config.publicUrl,
     meetMessagesShape: config.meetMessagesShape,

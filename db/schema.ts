@@ -91,6 +91,8 @@ export interface RefreshTokensTable {
   issued_at: number;
   expires_at: number;
   used_at: number | null;
+  /** The refresh token that replaced this one when it was rotated. */
+  replaced_by: string | null;
 }
 
 export interface PendingSignupsTable {

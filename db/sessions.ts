@@ -19,19 +19,31 @@ export async function insertRefreshToken(
 }
 
 /**
- * Marks a refresh token used. Returns false when it was already used (or never issued):
- * the conditional update makes two racing refreshes of one token see exactly one winner.
+ * Marks a refresh token used and replaced by `replacedBy`. Returns false when it was already
+ * used (or never issued): the conditional update makes two racing refreshes of one token see
+ * exactly one winner.
  */
 export async function markRefreshTokenUsed(
   db: Db,
   jti: string,
   sessionId: string,
   now: number,
+  replacedBy: string,
 ): Promise<boolean> {
-  const result = await db.updateTable("refresh_tokens").set({ used_at: now })
+  const result = await db.updateTable("refresh_tokens").set({
+    used_at: now,
+    replaced_by: replacedBy,
+  })
     .where("jti", "=", jti).where("session_id", "=", sessionId).where("used_at", "is", null)
     .executeTakeFirst();
   return result.numUpdatedRows === 1n;
+}
+
+/** A refresh token issued within a session, or undefined. */
+export async function findRefreshToken(db: Db, jti: string, sessionId: string) {
+  return await db.selectFrom("refresh_tokens").selectAll()
+    .where("jti", "=", jti).where("session_id", "=", sessionId)
+    .executeTakeFirst();
 }
 
 /** The session's user, when the session is live and the user active. */

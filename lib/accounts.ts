@@ -31,7 +31,10 @@ import {
   UNUSABLE_PASSWORD,
   verifyPassword,
 } from "./passwords.ts";
+import type { Gate } from "./gate.ts";
 import { LIMITS } from "./limits.ts";
+import type { Metrics } from "./metrics.ts";
+import { type RateLimiter, takeOrRefuse } from "./rate.ts";
 import { splitName, type User } from "./records.ts";
 import { createThrottle } from "./throttle.ts";
 import type { TokenPair, Tokens } from "./tokens.ts";
@@ -71,18 +74,57 @@ export interface AccountsDeps {
   /** Failed logins allowed per login name and client within loginFailureWindow (seconds). */
   loginMaxFailures: number;
   loginFailureWindow: number;
+  /**
+   * Longest delay (seconds; 0 = off) before answering a login name that has failed
+   * loginMaxFailures times within the window from all clients together.
+   */
+  loginSlowdownMax: number;
+  /** Logins and registrations per client address; none when left out. */
+  clientLimiter?: RateLimiter;
+  /** The bound on password hashing at once (verify and hash); none when left out. */
+  hashing?: Gate;
+  metrics: Metrics;
   now: () => number;
 }
+
+/**
+ * How long to wait before checking a password for a login name that has failed `failures`
+ * times from all clients: nothing below `threshold`, then 1 s doubling with each further
+ * failure, at most `maxMs`. The owner gets in, slowly; a guesser spread over many addresses
+ * gets few guesses.
+ */
+export function slowdownMs(failures: number, threshold: number, maxMs: number): number {
+  if (failures < threshold) return 0;
+  return Math.min(maxMs, 1000 * 2 ** Math.min(failures - threshold, 30));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function isUniqueViolation(err: unknown, column: string): boolean {
   return /UNIQUE constraint failed/i.test(String(err)) && String(err).includes(column);
 }
 
 export function createAccounts(deps: AccountsDeps) {
-  const { db, events, tokens, now } = deps;
-  const loginFailures = createThrottle({
-    max: deps.loginMaxFailures,
-    windowMs: deps.loginFailureWindow * 1000,
+  const { db, events, tokens, now, metrics } = deps;
+  const hashing = <T>(task: () => Promise<T>) => deps.hashing ? deps.hashing.run(task) : task();
+  const throttled = (limit: string) => metrics.throttled.inc({ limit });
+
+  /** Spends one of the client's attempts (`client` undefined: an in-process caller). */
+  async function limitClient(limit: "login" | "register", client: string | undefined) {
+    if (deps.clientLimiter && client !== undefined) {
+      await takeOrRefuse(deps.clientLimiter, client, () => throttled(limit));
+    }
+  }
+
+  const windowMs = deps.loginFailureWindow * 1000;
+  const slowdownMax = deps.loginSlowdownMax * 1000;
+  // Per login name and client: past the limit, that pair is refused (429).
+  const loginFailures = createThrottle({ max: deps.loginMaxFailures, windowMs, now });
+  // Per login name from all clients: past the same limit, answers slow down (never refused,
+  // or anyone could lock the owner out). Counting stops once the delay has reached its cap.
+  const nameFailures = createThrottle({
+    max: deps.loginMaxFailures + Math.ceil(Math.log2(Math.max(1, deps.loginSlowdownMax))) + 1,
+    windowMs,
     now,
   });
 
@@ -125,7 +167,7 @@ export function createAccounts(deps: AccountsDeps) {
   /** Creates an account. Refuses bad or taken names and weak passwords (ValidationError). */
   async function create(input: NewAccount): Promise<User> {
     await checkNewAccount(input);
-    const password = await hashPassword(input.password, deps.passwordIterations);
+    const password = await hashing(() => hashPassword(input.password, deps.passwordIterations));
     try {
       const row = await insertUser(db, {
         username: input.username,
@@ -159,8 +201,13 @@ export function createAccounts(deps: AccountsDeps) {
   /**
    * meet's sign-up: e-mail, full name and password. The username is derived from the e-mail
    * (its local part, made unique with a number); the name splits into first and last.
+   * `client` is the caller's address, for the per-address limit.
    */
-  async function register(input: { email: string; name: string; password: string }): Promise<User> {
+  async function register(
+    input: { email: string; name: string; password: string },
+    client?: string,
+  ): Promise<User> {
+    await limitClient("register", client);
     const { firstName, lastName } = splitName(input.name);
     const base = (input.email.split("@")[0].replace(/[^\w.@+-]/g, "") || "user").slice(0, 140);
     for (let n = 1; n <= 50; n++) {
@@ -193,15 +240,15 @@ export function createAccounts(deps: AccountsDeps) {
   async function authenticate(login: string, password: string): Promise<User> {
     const candidates = await findUserRowsByLogin(db, login);
     if (candidates.length === 0) {
-      await dummyVerify(password, deps.passwordIterations);
+      await hashing(() => dummyVerify(password, deps.passwordIterations));
       throw new AuthenticationError("authentication_failed");
     }
     for (const row of candidates) {
-      if (!await verifyPassword(password, row.password)) continue;
+      if (!await hashing(() => verifyPassword(password, row.password))) continue;
       if (row.is_active !== 1) break;
       if (needsRehash(row.password, deps.passwordIterations)) {
         // Imported or older hashes move to the configured cost on their next login.
-        const rehashed = await hashPassword(password, deps.passwordIterations);
+        const rehashed = await hashing(() => hashPassword(password, deps.passwordIterations));
         await updateUserRow(db, row.id, { password: rehashed });
       }
       return toUser(row);
@@ -209,27 +256,51 @@ export function createAccounts(deps: AccountsDeps) {
     throw new AuthenticationError("authentication_failed");
   }
 
+  /** Milliseconds the next login attempt for `login` waits before its password is checked. */
+  function loginDelay(login: string): number {
+    if (slowdownMax === 0) return 0;
+    return slowdownMs(nameFailures.count(login.toLowerCase()), deps.loginMaxFailures, slowdownMax);
+  }
+
   /**
-   * authenticate() and start a session: the pair every face's login returns. Repeated
-   * failures for one login name from one client (an address, when the face knows it) are
-   * refused for a while with RateLimited.
+   * authenticate() and start a session: the pair every face's login returns. `client` is
+   * the caller's address (undefined for in-process callers, which no per-address limit
+   * applies to). Refusals, in order: too many attempts from the client (RateLimited), too
+   * many failures for this login name from this client (RateLimited), too much hashing in
+   * progress (Overloaded). Failures for a login name from all clients together slow its
+   * answers down (loginDelay) instead. Each attempt counts as a failure before the password
+   * is checked and is given back when it succeeds, so parallel guesses cannot all slip past
+   * the limits while the first ones are still hashing.
    */
   async function login(
     login: string,
     password: string,
-    client = "",
+    client?: string,
   ): Promise<TokenPair & { user: User }> {
-    const key = `${login.toLowerCase()}\n${client}`;
-    const wait = loginFailures.retryAfter(key);
-    if (wait > 0) throw new RateLimited(wait);
+    await limitClient("login", client);
+    const name = login.toLowerCase();
+    const pair = `${name}\n${client ?? ""}`;
+    const wait = loginFailures.reserve(pair);
+    if (wait > 0) {
+      throttled("login_failures");
+      throw new RateLimited(wait);
+    }
+    const delay = loginDelay(name);
+    const counted = slowdownMax > 0 && nameFailures.reserve(name) === 0;
+    const giveBack = () => counted && nameFailures.release(name);
     let user: User;
     try {
+      if (delay > 0) await sleep(delay);
       user = await authenticate(login, password);
     } catch (err) {
-      if (err instanceof AuthenticationError) loginFailures.fail(key);
+      if (!(err instanceof AuthenticationError)) {
+        loginFailures.release(pair);
+        giveBack();
+      }
       throw err;
     }
-    loginFailures.reset(key);
+    loginFailures.reset(pair);
+    giveBack();
     return { ...await tokens.issue(user.id), user };
   }
 
@@ -279,7 +350,7 @@ export function createAccounts(deps: AccountsDeps) {
     const problems = checkPassword(password, [user.username, user.email, user.firstName]);
     if (problems.length > 0) throw new ValidationError({ password: problems });
     await updateUserRow(db, id, {
-      password: await hashPassword(password, deps.passwordIterations),
+      password: await hashing(() => hashPassword(password, deps.passwordIterations)),
     });
     await tokens.endAllSessions(id);
   }
@@ -316,6 +387,7 @@ export function createAccounts(deps: AccountsDeps) {
     register,
     authenticate,
     login,
+    loginDelay,
     get,
     getMany,
     getByUsername,

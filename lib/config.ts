@@ -13,11 +13,16 @@ function parseDuration(raw: string): number | undefined {
   return Number(m[1]) * unit;
 }
 
-const duration = (fallback: string) =>
+/** A duration in seconds; `0` is accepted only where it means "off". */
+const duration = (fallback: string, { zeroIsOff = false } = {}) =>
   z.string().default(fallback).transform((raw, ctx) => {
     const seconds = parseDuration(raw);
-    if (seconds === undefined || seconds <= 0) {
-      ctx.addIssue({ code: "custom", message: `must be a duration like 3600, 15m, 24h or 7d` });
+    if (seconds === undefined || (seconds === 0 && !zeroIsOff)) {
+      const zero = zeroIsOff ? " (0 turns it off)" : "";
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a duration like 3600, 15m, 24h or 7d${zero}`,
+      });
       return z.NEVER;
     }
     return seconds;
@@ -69,11 +74,21 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   ACCESS_TOKEN_TTL: duration("24h"),
   REFRESH_TOKEN_TTL: duration("7d"),
+  REFRESH_ROTATION: bool(false),
+  REFRESH_REUSE_LEEWAY: duration("10s", { zeroIsOff: true }),
   PASSWORD_ITERATIONS: int(870000, 1000, 10_000_000),
   PASSWORD_MIN_LENGTH: int(8, 1, 128),
   MESSAGE_MAX_LENGTH: int(4000, 1, 1_000_000),
   LOGIN_MAX_FAILURES: int(10, 1, 1_000_000),
   LOGIN_FAILURE_WINDOW: duration("15m"),
+  LOGIN_SLOWDOWN_MAX: duration("10s", { zeroIsOff: true }),
+  TRUST_PROXY: int(0, 0, 32),
+  LOGIN_RATE: int(1, 1, 1_000_000),
+  LOGIN_BURST: int(20, 1, 1_000_000),
+  REFRESH_RATE: int(2, 1, 1_000_000),
+  REFRESH_BURST: int(60, 1, 1_000_000),
+  PASSWORD_CONCURRENCY: int(2, 1, 1024),
+  PASSWORD_QUEUE: int(32, 0, 100_000),
   MAX_BODY_BYTES: int(1024 * 1024, 1024, 1024 * 1024 * 1024),
   CORS_ORIGINS: list("*"),
   SOCKETIO_PATH: z.string().regex(/^\/[\w./-]*$/, "must be a URL path like /socket.io/")
@@ -121,12 +136,26 @@ export interface Config {
   jwtSecret?: string;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  /** Replace the refresh token at each refresh, with reuse detection. */
+  refreshRotation: boolean;
+  /** Seconds a just-replaced refresh token still gets the same pair back. */
+  refreshReuseLeeway: number;
   passwordIterations: number;
   passwordMinLength: number;
   messageMaxLength: number;
   maxBodyBytes: number;
   loginMaxFailures: number;
   loginFailureWindow: number;
+  /** Longest delay before answering a login whose name failed too often from anywhere (s). */
+  loginSlowdownMax: number;
+  /** X-Forwarded-For hops to believe for the client address; 0 = the peer's address. */
+  trustProxy: number;
+  /** Logins and registrations one client address may make per second, and the burst. */
+  loginRate: { rate: number; burst: number };
+  /** Token refreshes one client address may make per second, and the burst. */
+  refreshRate: { rate: number; burst: number };
+  /** Password hashes computed at once, and how many may wait (503 beyond). */
+  passwordHashing: { concurrency: number; queue: number };
   corsOrigins: string[];
   socketio: {
     path: string;
@@ -208,12 +237,19 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     jwtSecret: e.JWT_SECRET,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    refreshRotation: e.REFRESH_ROTATION,
+    refreshReuseLeeway: e.REFRESH_REUSE_LEEWAY,
     passwordIterations: e.PASSWORD_ITERATIONS,
     passwordMinLength: e.PASSWORD_MIN_LENGTH,
     messageMaxLength: e.MESSAGE_MAX_LENGTH,
     maxBodyBytes: e.MAX_BODY_BYTES,
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     loginFailureWindow: e.LOGIN_FAILURE_WINDOW,
+    loginSlowdownMax: e.LOGIN_SLOWDOWN_MAX,
+    trustProxy: e.TRUST_PROXY,
+    loginRate: { rate: e.LOGIN_RATE, burst: e.LOGIN_BURST },
+    refreshRate: { rate: e.REFRESH_RATE, burst: e.REFRESH_BURST },
+    passwordHashing: { concurrency: e.PASSWORD_CONCURRENCY, queue: e.PASSWORD_QUEUE },
     corsOrigins: e.CORS_ORIGINS,
     socketio: {
       path: e.SOCKETIO_PATH.replace(/\/?$/, "/"),
@@ -276,11 +312,20 @@ export function coreSettings(config: Config, jwtSecret: string) {
     jwtSecret,
     accessTokenTtl: config.accessTokenTtl,
     refreshTokenTtl: config.refreshTokenTtl,
+    refreshRotation: config.refreshRotation,
+    refreshReuseLeeway: config.refreshReuseLeeway,
     passwordIterations: config.passwordIterations,
     passwordMinLength: config.passwordMinLength,
     messageMaxLength: config.messageMaxLength,
     loginMaxFailures: config.loginMaxFailures,
     loginFailureWindow: config.loginFailureWindow,
+    loginSlowdownMax: config.loginSlowdownMax,
+    loginRate: config.loginRate.rate,
+    loginBurst: config.loginRate.burst,
+    refreshRate: config.refreshRate.rate,
+    refreshBurst: config.refreshRate.burst,
+    passwordConcurrency: config.passwordHashing.concurrency,
+    passwordQueue: config.passwordHashing.queue,
     sendRate: config.sendRate.rate,
     sendBurst: config.sendRate.burst,
     historyMax: config.historyMax,

@@ -8,6 +8,8 @@ import type { EventSink } from "./events.ts";
 import { createMessages } from "./messages.ts";
 import { createRooms } from "./rooms.ts";
 import { createPresence, type Presence } from "./presence.ts";
+import { createGate } from "./gate.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { memoryRateLimiter, type RateLimiter } from "./rate.ts";
 import { createSignals } from "./signals.ts";
 import { createTokens } from "./tokens.ts";
@@ -16,12 +18,27 @@ export interface CoreSettings {
   jwtSecret: string;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  /** Replace the refresh token at each refresh (off by default, as SimpleJWT). */
+  refreshRotation?: boolean;
+  /** Seconds a replaced refresh token still gets the same pair back (0: none). */
+  refreshReuseLeeway?: number;
   passwordIterations: number;
   passwordMinLength: number;
   messageMaxLength: number;
   loginMaxFailures: number;
   /** Seconds. */
   loginFailureWindow: number;
+  /** Longest slow-down of a login name that failed too often across addresses (s); 0 = off. */
+  loginSlowdownMax?: number;
+  /** Logins and registrations per second one client address may make, and the burst. */
+  loginRate?: number;
+  loginBurst?: number;
+  /** Token refreshes per second one client address may make, and the burst. */
+  refreshRate?: number;
+  refreshBurst?: number;
+  /** Password hashes computed at once, and how many may wait for a turn (503 beyond). */
+  passwordConcurrency?: number;
+  passwordQueue?: number;
   /** Messages per second one user may send over all connections, and the burst. */
   sendRate?: number;
   sendBurst?: number;
@@ -39,26 +56,45 @@ export interface CoreDeps {
   presence?: Presence;
   /** The per-user send limit; in this process by default (a shared one spans nodes). */
   sendLimiter?: RateLimiter;
+  /** Where refusals are counted; a private registry when left out. */
+  metrics?: Metrics;
 }
 
 export function createCore({ db, events, settings, now = Date.now, ...deps }: CoreDeps) {
+  const metrics = deps.metrics ?? createMetrics();
+  // Per-address limits and the hashing bound, only when configured (as the send limit below).
+  const perClient = (rate?: number, burst?: number) =>
+    rate === undefined ? undefined : memoryRateLimiter({ rate, burst: burst ?? 1, now });
   const tokens = createTokens({
     db,
     events,
     now,
+    metrics,
     secret: settings.jwtSecret,
     accessTtl: settings.accessTokenTtl,
     refreshTtl: settings.refreshTokenTtl,
+    rotation: settings.refreshRotation ?? false,
+    reuseLeeway: settings.refreshReuseLeeway ?? 10,
+    clientLimiter: perClient(settings.refreshRate, settings.refreshBurst),
+  });
+  const hashing = settings.passwordConcurrency === undefined ? undefined : createGate({
+    concurrency: settings.passwordConcurrency,
+    queue: settings.passwordQueue ?? 0,
+    onRefused: () => metrics.throttled.inc({ limit: "password_hashing" }),
   });
   const accounts = createAccounts({
     db,
     events,
     tokens,
     now,
+    metrics,
     passwordIterations: settings.passwordIterations,
     passwordMinLength: settings.passwordMinLength,
     loginMaxFailures: settings.loginMaxFailures,
     loginFailureWindow: settings.loginFailureWindow,
+    loginSlowdownMax: settings.loginSlowdownMax ?? 0,
+    clientLimiter: perClient(settings.loginRate, settings.loginBurst),
+    hashing,
   });
   const rooms = createRooms({ db, events, now, messageMaxLength: settings.messageMaxLength });
   // No limit unless configured: scripts and tests that build a core use it freely.
@@ -88,7 +124,19 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     }
   }
 
-  return { accounts, tokens, rooms, messages, desk, groups, presence, signals, ready };
+  return {
+    accounts,
+    tokens,
+    rooms,
+    messages,
+    desk,
+    groups,
+    presence,
+    signals,
+    /** The bound on password hashing, when configured (its counters are for tests). */
+    passwordHashing: hashing,
+    ready,
+  };
 }
 
 export type Core = ReturnType<typeof createCore>;

@@ -87,11 +87,15 @@ export function needsRehash(encoded: string, iterations: number): boolean {
   return parsed !== undefined && parsed.iterations !== iterations;
 }
 
-/** A hash made once per process to spend the same time on unknown users as on known ones. */
-let dummyHash: Promise<string> | undefined;
+/**
+ * Hashes made once per process and iteration count (one in practice: the configured one) to
+ * spend the same time on unknown users as on known ones.
+ */
+const dummyHashes = new Map<number, Promise<string>>();
 export function dummyVerify(password: string, iterations: number): Promise<boolean> {
-  dummyHash ??= hashPassword(randomSalt(), iterations);
-  return dummyHash.then((h) => verifyPassword(password, h)).then(() => false);
+  let dummy = dummyHashes.get(iterations);
+  if (!dummy) dummyHashes.set(iterations, dummy = hashPassword(randomSalt(), iterations));
+  return dummy.then((h) => verifyPassword(password, h)).then(() => false);
 }
 
 export interface PasswordPolicy {

@@ -1,6 +1,7 @@
 // Rate limits as token buckets: `rate` tokens come back each second, at most `burst` are saved.
 // A single bucket serves one connection; keyed buckets serve limits shared by all of a user's
 // connections (and, behind the same interface, by all nodes once a shared store backs it).
+import { RateLimited } from "./errors.ts";
 
 export interface BucketSettings {
   /** Tokens returned per second. */
@@ -74,4 +75,16 @@ export function memoryRateLimiter(options: MemoryLimiterOptions): RateLimiter {
       return Promise.resolve(bucket.take(cost));
     },
   };
+}
+
+/** Takes one token from `key`'s bucket, or counts the refusal and throws RateLimited. */
+export async function takeOrRefuse(
+  limiter: RateLimiter,
+  key: string,
+  onRefused: () => void,
+): Promise<void> {
+  const wait = await limiter.take(key);
+  if (wait === 0) return;
+  onRefused();
+  throw new RateLimited(wait);
 }

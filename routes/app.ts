@@ -6,7 +6,7 @@ import { HTTPException } from "hono/http-exception";
 import type { Core } from "@/lib/core.ts";
 import type { Logger } from "@/lib/log.ts";
 import type { Metrics } from "@/lib/metrics.ts";
-import type { AppEnv } from "./context.ts";
+import { type AppEnv, clientAddresses } from "./context.ts";
 import { deskRoutes } from "@/faces/desk/http.ts";
 import { createErrorHandler, createNotFoundHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
@@ -24,6 +24,8 @@ export interface AppOptions {
   /** "*" alone allows any origin without credentials; a list allows those, with credentials. */
   corsOrigins: string[];
   maxBodyBytes: number;
+  /** X-Forwarded-For hops to believe for the client address (TRUST_PROXY); 0 = none. */
+  trustProxy: number;
   /** Base of absolute URLs in payloads (PUBLIC_URL); the request's origin when unset. */
   publicUrl?: string;
   /** The raw-WebSocket faces' upgrade routes (meet's /ws/chat/{id}/, ...). */
@@ -33,12 +35,13 @@ export interface AppOptions {
 }
 
 export function createApp(options: AppOptions): Hono<AppEnv> {
-  const { core, log, metrics, corsOrigins, maxBodyBytes, sockets, publicUrl } = options;
+  const { core, log, metrics, corsOrigins, maxBodyBytes, trustProxy, sockets, publicUrl } = options;
   const app = new Hono<AppEnv>();
   const anyOrigin = corsOrigins.includes("*");
   const lists = createListStreams({ log, metrics });
 
   app.use(requestLog(log));
+  app.use(clientAddresses(trustProxy));
   app.use(cors({
     origin: anyOrigin ? "*" : corsOrigins,
     credentials: !anyOrigin,

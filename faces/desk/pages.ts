@@ -9,10 +9,11 @@ import { decodeJwt } from "jose";
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
 import { isTeacher } from "@/lib/desk.ts";
-import { AuthenticationError, RateLimited } from "@/lib/errors.ts";
+import { AuthenticationError, Overloaded } from "@/lib/errors.ts";
 import type { Principal } from "@/lib/records.ts";
 import { type AppEnv, clientAddress } from "@/routes/context.ts";
 import { cookieValue, SESSION_COOKIE } from "@/realtime/credentials.ts";
+import { retryAfterOf } from "@/routes/wording.ts";
 
 const PAGES = new URL("./pages/", import.meta.url);
 
@@ -125,8 +126,13 @@ function isHttps(c: Context): boolean {
   return forwarded === "https";
 }
 
+type PageStatus = 200 | 400 | 401 | 429 | 503;
+
+/** "1 second", "30 seconds". */
+const seconds = (n: number) => `${n} second${n === 1 ? "" : "s"}`;
+
 /** An HTML page with the headers every page carries. */
-function htmlPage(c: Context, html: string, status: 200 | 400 | 401 | 429 = 200): Response {
+function htmlPage(c: Context, html: string, status: PageStatus = 200): Response {
   c.header("Content-Security-Policy", CSP);
   c.header("X-Content-Type-Options", "nosniff");
   c.header("Referrer-Policy", "same-origin");
@@ -181,7 +187,7 @@ export function pageRoutes(core: Core) {
 
   async function loginPage(
     c: Context,
-    { username = "", error = "", status = 200 as 200 | 400 | 401 | 429 } = {},
+    { username = "", error = "", status = 200 as PageStatus } = {},
   ): Promise<Response> {
     const [html, css] = await Promise.all([template("login.html"), asset("desk.css")]);
     return htmlPage(
@@ -259,15 +265,16 @@ export function pageRoutes(core: Core) {
             status: 401,
           });
         }
-        if (err instanceof RateLimited) {
-          c.header("Retry-After", String(err.retryAfter));
-          return await loginPage(c, {
-            username,
-            error: `Too many failed attempts. Try again in ${err.retryAfter} seconds.`,
-            status: 429,
-          });
-        }
-        throw err;
+        const retryAfter = retryAfterOf(err);
+        if (retryAfter === undefined) throw err;
+        c.header("Retry-After", String(retryAfter));
+        const busy = err instanceof Overloaded;
+        const why = busy ? "The server is busy." : "Too many sign-in attempts.";
+        return await loginPage(c, {
+          username,
+          error: `${why} Try again in ${seconds(retryAfter)}.`,
+          status: busy ? 503 : 429,
+        });
       }
       setCookie(c, SESSION_COOKIE, access, {
         path: "/",

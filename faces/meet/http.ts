@@ -85,7 +85,7 @@ export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptio
 
   return new Hono<AppEnv>()
     .post("/auth/register/", validate("json", registration), async (c) => {
-      const user = await core.accounts.register(c.req.valid("json"));
+      const user = await core.accounts.register(c.req.valid("json"), clientAddress(c));
       return c.json(profile(user), 201);
     })
     .post("/auth/login/", validate("json", login), async (c) => {

@@ -140,3 +140,37 @@ Deno.test("the Socket.IO recovery bounds and the pending-session cap have defaul
     });
   }
 });
+
+Deno.test("the login and refresh settings have defaults, and 0 turns only the slow-down and the leeway off", () => {
+  const config = loadConfig({});
+  assert.equal(config.refreshRotation, false);
+  assert.equal(config.refreshReuseLeeway, 10);
+  assert.equal(loadConfig({ REFRESH_REUSE_LEEWAY: "0" }).refreshReuseLeeway, 0);
+  assert.equal(loadConfig({ REFRESH_ROTATION: "true" }).refreshRotation, true);
+  assert.equal(config.trustProxy, 0);
+  assert.equal(config.loginSlowdownMax, 10);
+  assert.deepEqual(config.loginRate, { rate: 1, burst: 20 });
+  assert.deepEqual(config.refreshRate, { rate: 2, burst: 60 });
+  assert.deepEqual(config.passwordHashing, { concurrency: 2, queue: 32 });
+  assert.equal(loadConfig({ LOGIN_SLOWDOWN_MAX: "0" }).loginSlowdownMax, 0);
+  assert.equal(loadConfig({ TRUST_PROXY: "2" }).trustProxy, 2);
+  for (
+    const [variable, value] of [
+      ["TRUST_PROXY", "-1"],
+      ["TRUST_PROXY", "yes"],
+      ["LOGIN_RATE", "0"],
+      ["REFRESH_BURST", "0"],
+      ["PASSWORD_CONCURRENCY", "0"],
+      ["LOGIN_FAILURE_WINDOW", "0"],
+      ["LOGIN_SLOWDOWN_MAX", "soon"],
+      ["REFRESH_ROTATION", "sometimes"],
+      ["REFRESH_REUSE_LEEWAY", "-1"],
+    ]
+  ) {
+    assert.throws(
+      () => loadConfig({ [variable]: value }),
+      (err) => err instanceof ConfigError && err.variable === variable,
+      `${variable}=${value}`,
+    );
+  }
+});

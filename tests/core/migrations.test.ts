@@ -166,3 +166,31 @@ Deno.test("foreign keys are on and the journal is WAL, also after a migration an
   );
   assert.deepEqual(await pragmas(), { foreignKeys: 1, journal: "wal" });
 });
+
+Deno.test("the refresh successor column is added to a database that already holds tokens", async () => {
+  await using env = await openEmpty();
+  const handle = await env.open();
+  const all = await readMigrations();
+  assert.deepEqual(await migrate(handle, all.filter((m) => m.version === 1)), [1]);
+  await sql`INSERT INTO users (username, password, date_joined) VALUES ('old', '!', 1)`
+    .execute(handle.db);
+  await sql`INSERT INTO sessions (id, user_id, created_at) VALUES ('s1', 1, 1)`.execute(handle.db);
+  await sql`INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at, used_at)
+    VALUES ('used', 's1', 1, 2, 1), ('live', 's1', 1, 2, NULL)`.execute(handle.db);
+
+  const later = all.filter((m) => m.version > 1).map((m) => m.version);
+  assert.ok(later.includes(2));
+  assert.deepEqual(await migrate(handle, all), later);
+  const rows = await handle.db.selectFrom("refresh_tokens").selectAll().orderBy("jti").execute();
+  assert.deepEqual(rows, [
+    {
+      jti: "live",
+      session_id: "s1",
+      issued_at: 1,
+      expires_at: 2,
+      used_at: null,
+      replaced_by: null,
+    },
+    { jti: "used", session_id: "s1", issued_at: 1, expires_at: 2, used_at: 1, replaced_by: null },
+  ]);
+});

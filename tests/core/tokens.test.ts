@@ -1,13 +1,20 @@
-// Access and refresh tokens: SimpleJWT's claims, strict verification, rotation with reuse
-// detection, logout, deactivation and password changes ending sessions.
+// Access and refresh tokens: SimpleJWT's claims, strict verification, refresh without rotation
+// (the default) and with it (reuse detection, a leeway for a just-replaced token), logout,
+// deactivation and password changes ending sessions.
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
+import { createCore } from "@/lib/core.ts";
 import { AuthenticationError } from "@/lib/errors.ts";
 import { detailOf } from "@/routes/wording.ts";
 import { makeUser, openTestCore, refusal } from "../fixtures/mod.ts";
 
 const ACCESS_TTL = 3600;
 const REFRESH_TTL = 7 * 86400;
+const LEEWAY = 10;
+
+/** REFRESH_ROTATION on with the default leeway; `strict` has none. */
+const rotating = { refreshRotation: true, refreshReuseLeeway: LEEWAY };
+const strict = { refreshRotation: true, refreshReuseLeeway: 0 };
 
 /** A refusal worded "Token is blacklisted". */
 const blacklisted = (err: AuthenticationError) => detailOf(err) === "Token is blacklisted";
@@ -176,27 +183,29 @@ Deno.test("a refresh token is refused once its lifetime has passed", async () =>
   await assertTokenRefused(t.core.tokens.refresh(pair.refresh), "Token is invalid or expired");
 });
 
-Deno.test("refresh rotates the pair; reusing the old refresh token is blacklisted and revokes its whole session", async () => {
-  await using t = await openTestCore();
+Deno.test("with rotation, refresh rotates the pair; reusing the old refresh token past the leeway is blacklisted and revokes its whole session", async () => {
+  await using t = await openTestCore(rotating);
   const { user } = await makeUser(t.core);
   const first = await t.core.tokens.issue(user.id);
   const sid = decodeJwt(first.refresh).payload.sid;
 
   const second = await t.core.tokens.refresh(first.refresh);
+  assert.ok(second.refresh);
   assert.notEqual(second.refresh, first.refresh);
-  assert.notEqual(decodeJwt(second.refresh).payload.jti, decodeJwt(first.refresh).payload.jti);
-  assert.equal(decodeJwt(second.refresh).payload.sid, sid, "rotation keeps the session");
+  assert.notEqual(decodeJwt(second.refresh!).payload.jti, decodeJwt(first.refresh).payload.jti);
+  assert.equal(decodeJwt(second.refresh!).payload.sid, sid, "rotation keeps the session");
   assert.equal((await t.core.tokens.authenticate(second.access)).user.id, user.id);
-  const third = await t.core.tokens.refresh(second.refresh);
+  const third = await t.core.tokens.refresh(second.refresh!);
   assert.equal((await t.core.tokens.authenticate(third.access)).user.id, user.id);
 
+  t.clock.now += LEEWAY * 1000 + 1;
   await assertTokenRefused(t.core.tokens.refresh(first.refresh), "Token is blacklisted");
 
   // The whole token family is dead: every access and refresh token of the session.
   for (const access of [first.access, second.access, third.access]) {
     await assertTokenRefused(t.core.tokens.authenticate(access));
   }
-  await assertTokenRefused(t.core.tokens.refresh(third.refresh));
+  await assertTokenRefused(t.core.tokens.refresh(third.refresh!));
   const session = await t.database.db.selectFrom("sessions").select("revoked_at")
     .where("id", "=", sid).executeTakeFirstOrThrow();
   assert.equal(session.revoked_at, t.clock.now);
@@ -207,8 +216,8 @@ Deno.test("refresh rotates the pair; reusing the old refresh token is blackliste
   }]);
 });
 
-Deno.test("two concurrent refreshes of one refresh token: exactly one succeeds", async () => {
-  await using t = await openTestCore();
+Deno.test("with rotation and no leeway, two concurrent refreshes of one refresh token: exactly one succeeds", async () => {
+  await using t = await openTestCore(strict);
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
   const results = await Promise.allSettled([
@@ -335,8 +344,8 @@ Deno.test("changing the password ends every session of the user", async () => {
   assert.equal(t.events.filter((e) => e.event.type === "session.revoked").length, 2);
 });
 
-Deno.test("replaying a refresh token of an already revoked session announces no second revocation", async () => {
-  await using t = await openTestCore();
+Deno.test("with rotation, replaying a refresh token of an already revoked session announces no second revocation", async () => {
+  await using t = await openTestCore(strict);
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
   await t.core.tokens.refresh(pair.refresh);
@@ -344,4 +353,131 @@ Deno.test("replaying a refresh token of an already revoked session announces no 
   await assert.rejects(t.core.tokens.refresh(pair.refresh), blacklisted);
   const revocations = t.events.filter((e) => e.event.type === "session.revoked");
   assert.equal(revocations.length, 1);
+});
+
+// --- Without rotation (the default) ---------------------------------------------------------
+
+Deno.test("by default a refresh answers an access token only, and the refresh token keeps working", async () => {
+  await using t = await openTestCore();
+  const { user } = await makeUser(t.core);
+  const pair = await t.core.tokens.issue(user.id);
+  const first = await t.core.tokens.refresh(pair.refresh);
+  t.clock.now += 48 * 3600 * 1000; // the original meet front-end's second refresh
+  const second = await t.core.tokens.refresh(pair.refresh);
+  for (const refreshed of [first, second]) {
+    assert.deepEqual(Object.keys(refreshed), ["access"]);
+    const { payload } = decodeJwt(refreshed.access);
+    assert.equal(payload.token_type, "access");
+    assert.equal(payload.sid, decodeJwt(pair.refresh).payload.sid, "the same session");
+  }
+  assert.equal((await t.core.tokens.authenticate(second.access)).user.id, user.id);
+  const rows = await t.database.db.selectFrom("refresh_tokens").selectAll().execute();
+  assert.equal(rows.length, 1, "no refresh token was added");
+  assert.equal(rows[0].used_at, null);
+  assert.equal(t.events.filter((e) => e.event.type === "session.revoked").length, 0);
+});
+
+Deno.test("by default two parallel refreshes of one token both succeed", async () => {
+  await using t = await openTestCore();
+  const { user } = await makeUser(t.core);
+  const pair = await t.core.tokens.issue(user.id);
+  const both = await Promise.all([
+    t.core.tokens.refresh(pair.refresh),
+    t.core.tokens.refresh(pair.refresh),
+  ]);
+  for (const { access } of both) {
+    assert.equal((await t.core.tokens.authenticate(access)).user.id, user.id);
+  }
+  assert.ok((await t.core.tokens.refresh(pair.refresh)).access, "and it still works after");
+});
+
+Deno.test("by default logout and deactivation end the refresh token with its session", async () => {
+  await using t = await openTestCore();
+  const { user } = await makeUser(t.core);
+  const phone = await t.core.tokens.issue(user.id);
+  const laptop = await t.core.tokens.issue(user.id);
+  const refreshed = await t.core.tokens.refresh(phone.refresh);
+
+  await t.core.tokens.logoutWithRefresh(phone.refresh);
+  await assertTokenRefused(t.core.tokens.refresh(phone.refresh), "Token is invalid or expired");
+  await assertTokenRefused(t.core.tokens.authenticate(refreshed.access));
+  assert.ok((await t.core.tokens.refresh(laptop.refresh)).access, "another session lives on");
+
+  await t.core.accounts.deactivate(user.id);
+  await assertTokenRefused(t.core.tokens.refresh(laptop.refresh), "Token is invalid or expired");
+});
+
+Deno.test("a refresh token replaced while rotation was on stays refused after it is turned off", async () => {
+  await using t = await openTestCore(strict);
+  const { user } = await makeUser(t.core);
+  const first = await t.core.tokens.issue(user.id);
+  const second = await t.core.tokens.refresh(first.refresh);
+  // The same database, restarted with rotation off.
+  const plain = createCore({
+    db: t.database.db,
+    events: { publish() {} },
+    now: () => t.clock.now,
+    settings: {
+      jwtSecret: "test-secret-of-at-least-thirty-two-characters",
+      accessTokenTtl: ACCESS_TTL,
+      refreshTokenTtl: REFRESH_TTL,
+      passwordIterations: 1000,
+      passwordMinLength: 8,
+      messageMaxLength: 4000,
+      loginMaxFailures: 10,
+      loginFailureWindow: 900,
+    },
+  });
+  await assertTokenRefused(plain.tokens.refresh(first.refresh), "Token is blacklisted");
+  assert.ok((await plain.tokens.refresh(second.refresh!)).access);
+  assert.ok((await plain.tokens.refresh(second.refresh!)).access, "and again: no rotation");
+});
+
+// --- With rotation: the reuse leeway --------------------------------------------------------
+
+Deno.test("with rotation, the just-replaced token gets the same pair again within the leeway and revokes the session after it", async () => {
+  await using t = await openTestCore(rotating);
+  const { user } = await makeUser(t.core);
+  const first = await t.core.tokens.issue(user.id);
+  const second = await t.core.tokens.refresh(first.refresh);
+
+  t.clock.now += LEEWAY * 1000;
+  const again = await t.core.tokens.refresh(first.refresh);
+  assert.deepEqual(again, second, "the very same access and refresh tokens");
+  assert.equal((await t.core.tokens.authenticate(again.access)).user.id, user.id);
+  const rows = await t.database.db.selectFrom("refresh_tokens").selectAll().execute();
+  assert.equal(rows.length, 2, "nothing new was issued");
+  assert.equal(t.events.filter((e) => e.event.type === "session.revoked").length, 0);
+
+  t.clock.now += 1;
+  await assertTokenRefused(t.core.tokens.refresh(first.refresh), "Token is blacklisted");
+  await assertTokenRefused(t.core.tokens.authenticate(second.access));
+  await assertTokenRefused(t.core.tokens.refresh(second.refresh!));
+  assert.equal(t.events.filter((e) => e.event.type === "session.revoked").length, 1);
+});
+
+Deno.test("with rotation, two parallel refreshes of one token both get the same pair", async () => {
+  await using t = await openTestCore(rotating);
+  const { user } = await makeUser(t.core);
+  const pair = await t.core.tokens.issue(user.id);
+  const [a, b] = await Promise.all([
+    t.core.tokens.refresh(pair.refresh),
+    t.core.tokens.refresh(pair.refresh),
+  ]);
+  assert.deepEqual(a, b);
+  assert.notEqual(a.refresh, pair.refresh);
+  assert.equal((await t.core.tokens.authenticate(a.access)).user.id, user.id);
+  const next = await t.core.tokens.refresh(a.refresh!);
+  assert.ok(next.refresh, "the shared successor rotates on as usual");
+});
+
+Deno.test("with rotation, a logged-out session gets nothing back within the leeway", async () => {
+  await using t = await openTestCore(rotating);
+  const { user } = await makeUser(t.core);
+  const first = await t.core.tokens.issue(user.id);
+  const second = await t.core.tokens.refresh(first.refresh);
+  await t.core.tokens.logoutWithRefresh(second.refresh!);
+  await assertTokenRefused(t.core.tokens.refresh(first.refresh));
+  await assertTokenRefused(t.core.tokens.refresh(second.refresh!));
+  await assertTokenRefused(t.core.tokens.authenticate(second.access));
 });

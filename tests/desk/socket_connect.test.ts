@@ -273,8 +273,8 @@ Deno.test("ending a login session disconnects that session's sockets only", asyn
   await clients.connect(phone);
 });
 
-Deno.test("presenting a used refresh token again ends its session and disconnects that session's sockets", async () => {
-  await using srv = await startTestServer();
+Deno.test("with REFRESH_ROTATION, presenting a used refresh token again ends its session and disconnects that session's sockets", async () => {
+  await using srv = await startTestServer({ REFRESH_ROTATION: "true", REFRESH_REUSE_LEEWAY: "0" });
   using clients = new Clients(srv);
   const s = await student(srv);
   const other = await newSession(srv, s);

@@ -138,7 +138,11 @@ const revocations: [string, (srv: TestServer, s: Person) => Promise<void>][] = [
 
 for (const [what, revoke] of revocations) {
   Deno.test(`a dropped desk client is not recovered after ${what}: refused, its kept state forgotten, no room messages`, async () => {
-    await using srv = await startTestServer();
+    // Reuse only revokes with rotation on and no leeway.
+    await using srv = await startTestServer({
+      REFRESH_ROTATION: "true",
+      REFRESH_REUSE_LEEWAY: "0",
+    });
     using clients = new Clients(srv);
     const d = await droppedStudent(srv, clients);
     await revoke(srv, d.s);

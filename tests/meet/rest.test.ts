@@ -167,8 +167,35 @@ Deno.test("login with a wrong password or unknown e-mail is 401 with the documen
   }
 });
 
-Deno.test("token refresh returns a new access token and rotates the refresh token", async () => {
+Deno.test("token refresh answers {access} only, as documented; the refresh token works again, also twice at once", async () => {
   await using srv = await startTestServer();
+  const who = await person(srv);
+  const refresh = () =>
+    api(srv, "POST", "/auth/token/refresh/", { body: { refresh: who.refresh } });
+  const replies = [await refresh(), ...await Promise.all([refresh(), refresh()])];
+  for (const reply of replies) {
+    assert.equal(reply.status, 200);
+    assert.deepEqual(Object.keys(reply.body), ["access"]);
+    const profile = await api(srv, "GET", "/auth/profile/", { token: reply.body.access });
+    assert.equal(profile.body.id, who.user.id);
+  }
+});
+
+Deno.test("logout ends the refresh token too", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const out = await api(srv, "POST", "/auth/logout/", {
+    token: who.access,
+    body: { refresh: who.refresh },
+  });
+  assert.equal(out.status, 200);
+  const reply = await api(srv, "POST", "/auth/token/refresh/", { body: { refresh: who.refresh } });
+  assert.equal(reply.status, 401);
+  assert.equal(reply.body.code, "token_not_valid");
+});
+
+Deno.test("with REFRESH_ROTATION, token refresh returns a new access token and rotates the refresh token", async () => {
+  await using srv = await startTestServer({ REFRESH_ROTATION: "true", REFRESH_REUSE_LEEWAY: "0" });
   const who = await person(srv);
   const reply = await api(srv, "POST", "/auth/token/refresh/", {
     body: { refresh: who.refresh },

@@ -90,8 +90,8 @@ Deno.test("wrong credentials are a 401 with the SimpleJWT detail", async () => {
   assert.equal(res.body.detail, "No active account found with the given credentials");
 });
 
-Deno.test("token endpoints log in, rotate, and refuse a reused refresh token", async () => {
-  await using srv = await startTestServer();
+Deno.test("with REFRESH_ROTATION, token endpoints log in, rotate, and refuse a reused refresh token", async () => {
+  await using srv = await startTestServer({ REFRESH_ROTATION: "true", REFRESH_REUSE_LEEWAY: "0" });
   await makeUser(srv.core, { username: "ann" });
   const login = await api(srv, "POST", "/api/token/", {
     body: { username: "ann", password: PASSWORD },
@@ -157,6 +157,29 @@ Deno.test("repeated failed logins are throttled with a 429 and Retry-After, per 
   // Another login name from the same client is not affected.
   await makeUser(srv.core, { username: "dee" });
   assert.equal((await attempt("dee", PASSWORD)).status, 200);
+});
+
+Deno.test("parallel wrong passwords for one account get exactly the allowed 401s, then 429s", async () => {
+  await using srv = await startTestServer({ LOGIN_MAX_FAILURES: "10", LOGIN_FAILURE_WINDOW: "1m" });
+  await makeUser(srv.core, { username: "eve" });
+  const replies = await Promise.all(
+    Array.from(
+      { length: 40 },
+      () => api(srv, "POST", "/api/token/", { body: { username: "eve", password: "wrong-guess" } }),
+    ),
+  );
+  const statuses = replies.map((r) => r.status);
+  assert.equal(statuses.filter((s) => s === 401).length, 10, statuses.join());
+  assert.equal(statuses.filter((s) => s === 429).length, 30, statuses.join());
+  for (const reply of replies.filter((r) => r.status === 429)) {
+    const retryAfter = Number(reply.headers.get("retry-after"));
+    assert.ok(retryAfter > 0 && retryAfter <= 60, String(retryAfter));
+  }
+  // The right password is refused too while the pair is locked.
+  const right = await api(srv, "POST", "/api/token/", {
+    body: { username: "eve", password: PASSWORD },
+  });
+  assert.equal(right.status, 429);
 });
 
 Deno.test("a session cookie with a malformed escape is no credential: 401, not 500", async () => {
