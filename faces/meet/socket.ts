@@ -4,6 +4,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { RateLimited } from "@/lib/errors.ts";
+import { LIMITS } from "@/lib/limits.ts";
 import type { Core } from "@/lib/core.ts";
 import { type DomainEvent, topic } from "@/lib/events.ts";
 import type { Logger } from "@/lib/log.ts";
@@ -18,7 +19,7 @@ import {
   type WsConnection,
 } from "@/realtime/ws/mod.ts";
 import type { AppEnv } from "@/routes/context.ts";
-import { meetMessage } from "./json.ts";
+import { meetChatFrame } from "./json.ts";
 
 const SIGNALS = ["webrtc-offer", "webrtc-answer", "webrtc-ice-candidate", "webrtc-hangup"] as const;
 
@@ -35,6 +36,8 @@ const signalFrame = z.looseObject({
 const chatFrame = z.object({
   type: z.literal("chat").optional(),
   content: z.string(),
+  /** The sender's own id for this message: a retry with the same id is stored once. */
+  client_id: z.string().min(1).max(LIMITS.clientId).optional(),
 });
 
 const frameSchema = z.union([signalFrame, chatFrame]);
@@ -80,7 +83,19 @@ export function createMeetSocket({ core, hub, log, metrics, limits }: MeetSocket
       });
       return;
     }
-    await core.groups.send(conn.data.roomId, conn.user.id, (frame as { content: string }).content);
+    const { content, client_id } = frame as z.infer<typeof chatFrame>;
+    const { message, duplicate } = await core.groups.send(
+      conn.data.roomId,
+      conn.user.id,
+      content,
+      client_id,
+    );
+    if (duplicate) {
+      // A retry of a stored message: nothing is broadcast, so the sender alone hears it again,
+      // as it was stored (its echoed client_id is the acknowledgement).
+      const [author] = await core.accounts.getMany([message.authorId]);
+      conn.send(JSON.stringify(meetChatFrame(message, author)));
+    }
   }
 
   /** The spec drops bad frames without a word; only "slow down" is worth telling a client. */
@@ -104,7 +119,7 @@ export function createMeetSocket({ core, hub, log, metrics, limits }: MeetSocket
       case "message.created":
         if (name !== topic.room(event.message.roomId)) return;
         // Rendered once for the whole room; sent in the order the core published (= commit).
-        sendAll(conns, JSON.stringify(meetMessage(event.message, event.author)));
+        sendAll(conns, JSON.stringify(meetChatFrame(event.message, event.author)));
         break;
       case "signal.relayed": {
         const { signal } = event;
