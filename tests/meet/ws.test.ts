@@ -391,6 +391,11 @@ Deno.test("ws: bad frames are dropped and the socket stays open for the next val
     ["chat with empty content", JSON.stringify({ content: "" })],
     ["a signal type of the wrong type", JSON.stringify({ type: 7, offer: OFFER })],
     ["a negative target", JSON.stringify({ type: "webrtc-offer", offer: OFFER, target: -1 })],
+    // String() of such an object throws: its wording once crashed the whole process.
+    [
+      "a type carrying toString and valueOf keys",
+      JSON.stringify({ type: { toString: 1, valueOf: 2 }, content: "x" }),
+    ],
     ["a client_id of the wrong type", JSON.stringify({ content: "x", client_id: 7 })],
     ["an empty client_id", JSON.stringify({ content: "x", client_id: "" })],
     ["a client_id too long", JSON.stringify({ content: "x", client_id: "c".repeat(65) })],
