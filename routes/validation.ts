@@ -14,6 +14,19 @@ function kindOf(value: unknown): string {
   return typeof value === "object" ? "dict" : typeof value === "string" ? "str" : typeof value;
 }
 
+/**
+ * A client's value as text. String() would call the value's own toString/valueOf, and a JSON
+ * object may carry those keys as plain data ({"toString": 1}), which makes String() throw.
+ */
+function shown(value: unknown): string {
+  if (typeof value !== "object" || value === null) return String(value);
+  try {
+    return JSON.stringify(value) ?? kindOf(value);
+  } catch {
+    return kindOf(value);
+  }
+}
+
 /** The DRF message for one zod issue. `input` is the offending value. */
 function drfMessage(issue: Issue, input: unknown): string {
   switch (issue.code) {
@@ -47,7 +60,7 @@ function drfMessage(issue: Issue, input: unknown): string {
     case "invalid_format":
       return issue.format === "email" ? "Enter a valid email address." : "Enter a valid value.";
     case "invalid_value":
-      return `"${String(input)}" is not a valid choice.`;
+      return `"${shown(input)}" is not a valid choice.`;
     default:
       return issue.message;
   }

@@ -1,5 +1,6 @@
-// The meet face over HTTP: accounts under /auth/ and rooms under /api/rooms/ (a room's
-// messages in history.ts). Its WebSocket, /ws/chat/{id}/, is in socket.ts.
+// The meet face over HTTP: accounts under /auth/ (and /api/auth/, where the original front-end's
+// later versions call them) and rooms under /api/rooms/ (a room's messages in history.ts). Its
+// WebSocket, /ws/chat/{id}/, is in socket.ts.
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
@@ -19,11 +20,24 @@ const fullName = z.string().trim().min(1).max(301).refine((name) => {
   return firstName.length <= 150 && lastName.length <= 150;
 }, "Ensure each part of the name has no more than 150 characters.");
 
+/** The original front-end's words when the confirmation differs (its serializer's). */
+const PASSWORDS_DIFFER = "Passwords do not match.";
+
 const registration = z.object({
   email: z.email().max(254),
   name: fullName,
   password: z.string().min(1).max(1024),
-});
+  /** Optional: the document's clients do not send it, the original front-end does. */
+  confirm_password: z.string().max(1024).optional(),
+}).refine(
+  (body) => body.confirm_password === undefined || body.confirm_password === body.password,
+  {
+    message: PASSWORDS_DIFFER,
+    path: ["confirm_password"],
+    // Like DRF's validate(): compared only once every field is valid on its own.
+    when: (payload) => payload.issues.length === 0,
+  },
+);
 const login = z.object({
   email: z.string().min(1).max(254),
   password: z.string().min(1).max(1024),
@@ -83,19 +97,21 @@ export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptio
 
   const roomId = (param: string) => Number(param);
 
-  return new Hono<AppEnv>()
-    .post("/auth/register/", validate("json", registration), async (c) => {
-      const user = await core.accounts.register(c.req.valid("json"), clientAddress(c));
+  // Accounts, mounted at /auth/ (the document) and /api/auth/ (the original front-end).
+  const accounts = new Hono<AppEnv>()
+    .post("/register/", validate("json", registration), async (c) => {
+      const { confirm_password: _, ...input } = c.req.valid("json");
+      const user = await core.accounts.register(input, clientAddress(c));
       return c.json(profile(user), 201);
     })
-    .post("/auth/login/", validate("json", login), async (c) => {
+    .post("/login/", validate("json", login), async (c) => {
       const { email, password } = c.req.valid("json");
       const { access, refresh } = await core.accounts.login(email, password, clientAddress(c));
       return c.json({ access, refresh });
     })
-    .route("/", tokenRefreshRoute(core, "/auth/token/refresh/"))
-    .get("/auth/profile/", auth, (c) => c.json(profile(c.get("principal").user)))
-    .patch("/auth/profile/", auth, validate("json", profilePatch), async (c) => {
+    .route("/", tokenRefreshRoute(core, "/token/refresh/"))
+    .get("/profile/", auth, (c) => c.json(profile(c.get("principal").user)))
+    .patch("/profile/", auth, validate("json", profilePatch), async (c) => {
       const { name } = c.req.valid("json");
       let user = c.get("principal").user;
       if (name !== undefined) {
@@ -103,11 +119,11 @@ export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptio
       }
       return c.json(profile(user));
     })
-    .delete("/auth/profile/", auth, async (c) => {
+    .delete("/profile/", auth, async (c) => {
       await core.accounts.deactivate(c.get("principal").user.id, { anonymise: true });
       return c.body(null, 204);
     })
-    .post("/auth/logout/", auth, async (c) => {
+    .post("/logout/", auth, async (c) => {
       const principal = c.get("principal");
       const body = c.req.header("content-type")?.includes("json")
         ? logoutBody.safeParse(await c.req.json().catch(() => undefined))
@@ -117,7 +133,11 @@ export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptio
       }
       await core.tokens.endSession(principal.user.id, principal.sessionId);
       return c.json({ message: "Successfully logged out" });
-    })
+    });
+
+  return new Hono<AppEnv>()
+    .route("/auth", accounts)
+    .route("/api/auth", accounts)
     .get("/api/rooms/", auth, validate("query", roomFilter), async (c) => {
       const { room_type, search } = c.req.valid("query");
       return c.json(await shapeRooms(await core.groups.list({ roomType: room_type, search })));

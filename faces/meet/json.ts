@@ -15,3 +15,12 @@ export function meetMessage(message: Message, author: User | undefined) {
     created_at: iso(message.createdAt),
   };
 }
+
+/**
+ * A chat message as the socket sends it: with the sender's `client_id` when it gave one, so that
+ * the sender can match the broadcast (or a retry's answer) to what it sent.
+ */
+export function meetChatFrame(message: Message, author: User | undefined) {
+  const frame = meetMessage(message, author);
+  return message.clientId === null ? frame : { ...frame, client_id: message.clientId };
+}

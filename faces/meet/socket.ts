@@ -4,6 +4,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { RateLimited } from "@/lib/errors.ts";
+import { LIMITS } from "@/lib/limits.ts";
 import type { Core } from "@/lib/core.ts";
 import { type DomainEvent, topic } from "@/lib/events.ts";
 import type { Logger } from "@/lib/log.ts";
@@ -18,27 +19,25 @@ import {
   type WsConnection,
 } from "@/realtime/ws/mod.ts";
 import type { AppEnv } from "@/routes/context.ts";
-import { meetMessage } from "./json.ts";
+import { meetChatFrame } from "./json.ts";
 
 const SIGNALS = ["webrtc-offer", "webrtc-answer", "webrtc-ice-candidate", "webrtc-hangup"] as const;
-/** Each signal must carry its payload object (hangup has none). */
-const SIGNAL_FIELD: Record<string, string | undefined> = {
-  "webrtc-offer": "offer",
-  "webrtc-answer": "answer",
-  "webrtc-ice-candidate": "candidate",
-};
 
+/**
+ * A signal is relayed with whatever fields it carries: the document's `offer: {type, sdp}`, the
+ * original front-end's top-level `sdp`, or anything a later client adds. Only the type and the
+ * target (a user id) are checked here; the kit bounds the size; the server sets sender_id.
+ */
 const signalFrame = z.looseObject({
   type: z.enum(SIGNALS),
   target: z.number().int().positive().optional(),
-}).refine((frame) => {
-  const field = SIGNAL_FIELD[frame.type];
-  return !field || (typeof frame[field] === "object" && frame[field] !== null);
-}, "A signal must carry its payload.");
+});
 
 const chatFrame = z.object({
   type: z.literal("chat").optional(),
   content: z.string(),
+  /** The sender's own id for this message: a retry with the same id is stored once. */
+  client_id: z.string().min(1).max(LIMITS.clientId).optional(),
 });
 
 const frameSchema = z.union([signalFrame, chatFrame]);
@@ -84,7 +83,19 @@ export function createMeetSocket({ core, hub, log, metrics, limits }: MeetSocket
       });
       return;
     }
-    await core.groups.send(conn.data.roomId, conn.user.id, (frame as { content: string }).content);
+    const { content, client_id } = frame as z.infer<typeof chatFrame>;
+    const { message, duplicate } = await core.groups.send(
+      conn.data.roomId,
+      conn.user.id,
+      content,
+      client_id,
+    );
+    if (duplicate) {
+      // A retry of a stored message: nothing is broadcast, so the sender alone hears it again,
+      // as it was stored (its echoed client_id is the acknowledgement).
+      const [author] = await core.accounts.getMany([message.authorId]);
+      conn.send(JSON.stringify(meetChatFrame(message, author)));
+    }
   }
 
   /** The spec drops bad frames without a word; only "slow down" is worth telling a client. */
@@ -108,7 +119,7 @@ export function createMeetSocket({ core, hub, log, metrics, limits }: MeetSocket
       case "message.created":
         if (name !== topic.room(event.message.roomId)) return;
         // Rendered once for the whole room; sent in the order the core published (= commit).
-        sendAll(conns, JSON.stringify(meetMessage(event.message, event.author)));
+        sendAll(conns, JSON.stringify(meetChatFrame(event.message, event.author)));
         break;
       case "signal.relayed": {
         const { signal } = event;

@@ -12,7 +12,7 @@ export type Refusal =
   | { reason: "invalid"; issues: readonly z.core.$ZodIssue[] }
   | { reason: "throttled"; retryAfter: number }
   | { reason: "busy"; retryAfter: number }
-  /** The handler threw (a core refusal, or a failure). */
+  /** The handler threw (a core refusal, or a failure), or the check itself did (a failure). */
   | { reason: "refused"; error: unknown };
 
 /**
@@ -159,7 +159,15 @@ export class WsConnection<D = unknown> {
       admission.done();
       return this.#hooks.refuse({ reason: "malformed" });
     }
-    const checked = this.#hooks.schema.safeParse(parsed);
+    let checked;
+    try {
+      checked = this.#hooks.schema.safeParse(parsed);
+    } catch (error) {
+      // A check that throws is a server bug: refused and logged as one, never thrown out of
+      // the socket's event handler, where it would end the process.
+      admission.done();
+      return this.#hooks.refuse({ reason: "refused", error });
+    }
     if (!checked.success) {
       admission.done();
       return this.#hooks.refuse({ reason: "invalid", issues: checked.error.issues });

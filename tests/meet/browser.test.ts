@@ -4,6 +4,8 @@
 // up a real RTCPeerConnection (no STUN or TURN: host candidates on loopback) whose offer,
 // answer and ICE candidates travel only through the service's /ws/chat/{id}/ socket; then the
 // caller hangs up through it too. The handshake is described in tests/meet/page/meet.js.
+// A second test does the same with tests/meet/page/original.js, which speaks the original Rooms
+// front-end's frames (top-level sdp, its own sender_id) and opens its two sockets per room.
 // Screenshots go to tests/output/meet_browser/ (git-ignored).
 import assert from "node:assert/strict";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
@@ -66,11 +68,13 @@ interface MediaStats {
   } | null;
 }
 
-/** Serves tests/meet/page/ (index.html and meet.js only) on a port of its own. */
+/** Serves tests/meet/page/ (its two pages and their scripts only) on a port of its own. */
 function servePage(): Deno.HttpServer<Deno.NetAddr> {
   const files: Record<string, [string, string]> = {
     "/": ["index.html", "text/html; charset=utf-8"],
     "/meet.js": ["meet.js", "text/javascript; charset=utf-8"],
+    "/original.html": ["original.html", "text/html; charset=utf-8"],
+    "/original.js": ["original.js", "text/javascript; charset=utf-8"],
   };
   return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
     const file = files[new URL(request.url).pathname];
@@ -291,6 +295,179 @@ Deno.test({
       assert.deepEqual([...afterA.errors, ...afterB.errors], [], await describe(pages));
       await callee.screenshot({ path: new URL("callee-hung-up.png", OUTPUT).pathname });
 
+      assert.deepEqual(problems, []);
+    } finally {
+      for (const context of contexts) await context.close().catch(() => {});
+      await browser?.close().catch(() => {});
+      await pageServer?.shutdown();
+      await srv?.[Symbol.asyncDispose]();
+    }
+  },
+});
+
+/** What tests/meet/page/original.js keeps on `window.state`. */
+interface OriginalState {
+  me: number | null;
+  sockets: { chat: string; video: string };
+  chat: { id: number; from: number; content: string }[];
+  sent: Record<string, unknown>[];
+  received: { type: string; keys: string[]; sender_id: unknown }[];
+  ignored: { chatOnVideo: number; signalsOnChat: number; own: number };
+  candidates: { added: number; dropped: number; failed: number };
+  incoming: boolean;
+  connectionState: string;
+  remoteTracks: string[];
+  errors: string[];
+}
+
+function originalStateOf(page: Page): Promise<OriginalState> {
+  return page.evaluate("globalThis.state") as Promise<OriginalState>;
+}
+
+Deno.test({
+  name: "meet in Chromium: the original Rooms front-end's frames (top-level sdp, its own " +
+    "sender_id, its candidate frames) connect a real RTCPeerConnection over /ws/chat/{id}/",
+  ignore: ignoreWithoutChromium("meet_browser"),
+  async fn() {
+    if (!chromiumInstalled) {
+      throw new Error(
+        `${CHROMIUM} is missing: the browser test must run in CI (.ci/run installs chromium).`,
+      );
+    }
+    await Deno.mkdir(OUTPUT, { recursive: true });
+    const problems: string[] = [];
+    let srv: TestServer | undefined;
+    let pageServer: Deno.HttpServer<Deno.NetAddr> | undefined;
+    let browser: Browser | undefined;
+    const contexts: BrowserContext[] = [];
+    try {
+      srv = await startTestServer();
+      const alice = await person(srv, { firstName: "Alice", lastName: "Original" });
+      const bob = await person(srv, { firstName: "Bob", lastName: "Original" });
+      const room = await srv.core.rooms.createGroup({
+        creatorId: alice.user.id,
+        name: "Original",
+        roomType: "video",
+      });
+      pageServer = servePage();
+      const pageOrigin = `http://127.0.0.1:${pageServer.addr.port}`;
+
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+      const open = async (name: string, access: string): Promise<Page> => {
+        const context = await browser!.newContext({ viewport: { width: 720, height: 720 } });
+        contexts.push(context);
+        const page = await context.newPage();
+        watch(page, name, problems);
+        const query = new URLSearchParams({
+          server: srv!.url,
+          token: access,
+          room: String(room.id),
+        });
+        await page.goto(`${pageOrigin}/original.html?${query}`);
+        return page;
+      };
+      const caller = await open("caller", alice.access);
+      const callee = await open("callee", bob.access);
+      const pages = { caller, callee };
+      const context = async () =>
+        JSON.stringify({
+          caller: await originalStateOf(caller),
+          callee: await originalStateOf(callee),
+        });
+
+      const open2 = `globalThis.state.sockets.chat === "open" && ` +
+        `globalThis.state.sockets.video === "open"`;
+      await until(caller, open2, "the caller's two sockets open", pages);
+      await until(callee, open2, "the callee's two sockets open", pages);
+
+      // Chat first, as in the page: both chat sockets keep both messages.
+      await caller.evaluate("globalThis.say('hello from the caller')");
+      await callee.evaluate("globalThis.say('hello from the callee')");
+      for (const page of [caller, callee]) {
+        await until(page, "globalThis.state.chat.length === 2", "both chat messages", pages);
+      }
+
+      // The caller starts the call; the callee sees it ring and answers.
+      await caller.click("#start");
+      await callee.waitForSelector("#incoming:not([hidden])", { timeout: WAIT });
+      await callee.click("#answer");
+      const connected = `globalThis.state.connectionState === "connected" && ` +
+        `globalThis.state.remoteTracks.includes("video")`;
+      await until(caller, connected, "the caller connects", pages);
+      await until(callee, connected, "the callee connects", pages);
+
+      const a = await originalStateOf(caller);
+      const b = await originalStateOf(callee);
+      assert.equal(a.me, alice.user.id, await context());
+      assert.equal(b.me, bob.user.id, await context());
+
+      // What went out was the original front-end's shape: top-level sdp, its own sender_id,
+      // and candidates as RTCIceCandidate.toJSON() makes them.
+      const offer = a.sent.find((f) => f.type === "webrtc-offer")!;
+      const answer = b.sent.find((f) => f.type === "webrtc-answer")!;
+      for (const [frame, sender] of [[offer, alice], [answer, bob]] as const) {
+        assert.deepEqual(Object.keys(frame).sort(), ["sdp", "sender_id", "type"]);
+        assert.match(String(frame.sdp), /^v=0\r\n/);
+        assert.equal(frame.sender_id, sender.user.id);
+      }
+      const sentCandidates = [...a.sent, ...b.sent].filter((f) =>
+        f.type === "webrtc-ice-candidate"
+      );
+      assert.ok(sentCandidates.length > 0, await context());
+      for (const frame of sentCandidates) {
+        assert.deepEqual(Object.keys(frame).sort(), ["candidate", "sender_id", "type"]);
+        const candidate = frame.candidate as Record<string, unknown>;
+        assert.equal(typeof candidate.candidate, "string");
+        assert.ok("sdpMid" in candidate && "sdpMLineIndex" in candidate, JSON.stringify(frame));
+      }
+
+      // What came in was relayed as sent, with the server's sender_id: the other person's.
+      const offerIn = b.received.find((f) => f.type === "webrtc-offer");
+      const answerIn = a.received.find((f) => f.type === "webrtc-answer");
+      assert.deepEqual(offerIn, {
+        type: "webrtc-offer",
+        keys: ["sdp", "sender_id", "type"],
+        sender_id: alice.user.id,
+      });
+      assert.deepEqual(answerIn, {
+        type: "webrtc-answer",
+        keys: ["sdp", "sender_id", "type"],
+        sender_id: bob.user.id,
+      });
+      for (const [side, other] of [[a, bob], [b, alice]] as const) {
+        for (const frame of side.received) {
+          assert.equal(frame.sender_id, other.user.id, JSON.stringify(frame));
+        }
+        // The video socket left the chat alone and the chat socket the signals, as the
+        // original's components do; the video socket never heard its own signals.
+        assert.ok(side.ignored.chatOnVideo >= 2, await context());
+        assert.ok(side.ignored.signalsOnChat >= 1, await context());
+        assert.equal(side.ignored.own, 0, await context());
+      }
+      // The caller took the callee's candidates (the callee answers late, as a person does,
+      // and may have let the caller's early ones go, exactly like the original).
+      assert.ok(a.candidates.added > 0, await context());
+      assert.deepEqual([...a.errors, ...b.errors], [], await context());
+
+      await caller.screenshot({ path: new URL("original-caller.png", OUTPUT).pathname });
+      await callee.screenshot({ path: new URL("original-callee.png", OUTPUT).pathname });
+
+      // "End" on the caller's side hangs up the callee through the server.
+      await caller.click("#end");
+      await until(
+        callee,
+        `globalThis.state.connectionState === "closed" && ` +
+          `globalThis.state.received.some((f) => f.type === "webrtc-hangup")`,
+        "the callee hears the caller hang up",
+        pages,
+      );
+      const after = await originalStateOf(callee);
+      assert.deepEqual(after.received.at(-1), {
+        type: "webrtc-hangup",
+        keys: ["sender_id", "type"],
+        sender_id: alice.user.id,
+      });
+      assert.deepEqual(after.sockets, { chat: "open", video: "open" });
       assert.deepEqual(problems, []);
     } finally {
       for (const context of contexts) await context.close().catch(() => {});

@@ -488,6 +488,19 @@ Deno.test("POST /api/rooms/ accepts only room_type chat or video", async () => {
   assert.deepEqual(list.body, []);
 });
 
+Deno.test("a choice sent as an object with toString and valueOf keys is a 400 naming it, not a 500", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const reply = await api(srv, "POST", "/api/rooms/", {
+    token: who.access,
+    body: { name: "R", room_type: { toString: 1, valueOf: 2 } },
+  });
+  assert.equal(reply.status, 400);
+  assert.deepEqual(reply.body, {
+    room_type: ['"{"toString":1,"valueOf":2}" is not a valid choice.'],
+  });
+});
+
 Deno.test("GET /api/rooms/ lists the active rooms in the documented shape", async () => {
   await using srv = await startTestServer();
   const creator = await person(srv, { name: "Creator Name" });

@@ -334,6 +334,40 @@ Deno.test("ws: a signal targeted at someone not in the room reaches nobody", asy
   await expectChat(sb, "sentinel");
 });
 
+Deno.test("ws: a signal is relayed with whatever fields it carries (the original front-end's top-level sdp, no payload at all), sender_id set by the server", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const b = await person(srv);
+  const room = await createRoom(srv, a, { room_type: "video" });
+  await using sa = await join(srv, a, room.id);
+  await using sb = await join(srv, b, room.id);
+
+  // Each of these was once dropped as "a signal without its payload"; the original Rooms
+  // front-end sends the first three, with its own idea of sender_id (its id, or null).
+  const frames: Record<string, unknown>[] = [
+    { type: "webrtc-offer", sdp: OFFER.sdp, sender_id: a.user.id },
+    { type: "webrtc-answer", sdp: ANSWER.sdp, sender_id: null },
+    { type: "webrtc-ice-candidate", candidate: { ...CANDIDATE, usernameFragment: "u1" } },
+    { type: "webrtc-hangup", sender_id: b.user.id },
+    { type: "webrtc-offer" },
+    { type: "webrtc-answer" },
+    { type: "webrtc-ice-candidate" },
+    { type: "webrtc-offer", offer: "sdp" },
+    { type: "webrtc-answer", answer: ANSWER, extra: { nested: [1, "two", null] } },
+  ];
+  for (const frame of frames) {
+    sa.send(frame);
+    const { sender_id: _, ...sent } = frame;
+    assert.deepEqual(await sb.nextJson(), { ...sent, sender_id: a.user.id }, JSON.stringify(frame));
+  }
+  // None came back to its sender, and none was stored.
+  sa.say("after the signals");
+  await expectChat(sa, "after the signals");
+  await expectChat(sb, "after the signals");
+  const rest = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: a.access });
+  assert.deepEqual(rest.body.map((m: { content: string }) => m.content), ["after the signals"]);
+});
+
 // --- Bad frames -------------------------------------------------------------------------------
 
 Deno.test("ws: bad frames are dropped and the socket stays open for the next valid message", async () => {
@@ -355,10 +389,16 @@ Deno.test("ws: bad frames are dropped and the socket stays open for the next val
     ["chat without content", JSON.stringify({})],
     ["chat with a non-string content", JSON.stringify({ content: 42 })],
     ["chat with empty content", JSON.stringify({ content: "" })],
-    ["offer without offer", JSON.stringify({ type: "webrtc-offer" })],
-    ["answer without answer", JSON.stringify({ type: "webrtc-answer" })],
-    ["candidate without candidate", JSON.stringify({ type: "webrtc-ice-candidate" })],
-    ["offer with a string offer", JSON.stringify({ type: "webrtc-offer", offer: "sdp" })],
+    ["a signal type of the wrong type", JSON.stringify({ type: 7, offer: OFFER })],
+    ["a negative target", JSON.stringify({ type: "webrtc-offer", offer: OFFER, target: -1 })],
+    // String() of such an object throws: its wording once crashed the whole process.
+    [
+      "a type carrying toString and valueOf keys",
+      JSON.stringify({ type: { toString: 1, valueOf: 2 }, content: "x" }),
+    ],
+    ["a client_id of the wrong type", JSON.stringify({ content: "x", client_id: 7 })],
+    ["an empty client_id", JSON.stringify({ content: "x", client_id: "" })],
+    ["a client_id too long", JSON.stringify({ content: "x", client_id: "c".repeat(65) })],
     ["a bad target", JSON.stringify({ type: "webrtc-hangup", target: "everyone" })],
     ["content too long", JSON.stringify({ content: "x".repeat(4001) })],
   ];
