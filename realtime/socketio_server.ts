@@ -5,6 +5,7 @@
 // refuse now is never resurrected.
 import type { Config } from "@/lib/config.ts";
 import type { Logger } from "@/lib/log.ts";
+import { clientAddressOf } from "./client_address.ts";
 import { SocketServer } from "./socketio/mod.ts";
 
 export function createSocketServer(config: Config, log: Logger): SocketServer {
@@ -27,6 +28,7 @@ export function createSocketServer(config: Config, log: Logger): SocketServer {
       optIn: (handshake) => handshake.auth.recover === true,
     },
     maxPendingPerAddress: sio.maxPendingPerAddress,
+    addressOf: (req, info) => clientAddressOf(req, info, config.trustProxy),
     onError: (error, { socket, event }) =>
       log.error("socket.io handler failed", { socket_id: socket?.id, event, error }),
   });

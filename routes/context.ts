@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Core } from "@/lib/core.ts";
 import { AuthenticationError } from "@/lib/errors.ts";
 import type { Principal } from "@/lib/records.ts";
+import { clientAddressOf } from "@/realtime/client_address.ts";
 import { tokenFromRequest, type TokenSources } from "@/realtime/credentials.ts";
 
 export type AppEnv = {
@@ -22,29 +23,6 @@ export function requireAuth(core: Core, sources: TokenSources = {}): MiddlewareH
     c.set("principal", await core.tokens.authenticate(token));
     await next();
   };
-}
-
-/** The longest address kept: a key for limits, not something to parse. */
-const MAX_ADDRESS = 100;
-
-/**
- * The client's address. With `trustProxy` = 0 it is the peer's; with n > 0 the peer and the
- * n - 1 proxies before it are trusted to append to X-Forwarded-For, so the client is the
- * entry n places from the right (entries further left are the client's own claims). Empty
- * when the runtime does not say. Shared with the socket servers, which see the same requests.
- */
-export function clientAddressOf(
-  req: Request,
-  info: Deno.ServeHandlerInfo | undefined,
-  trustProxy: number,
-): string {
-  const remote = info?.remoteAddr;
-  const peer = remote && "hostname" in remote ? remote.hostname : "";
-  if (trustProxy === 0) return peer;
-  const chain = (req.headers.get("x-forwarded-for") ?? "").split(",")
-    .map((entry) => entry.trim()).filter((entry) => entry.length > 0);
-  chain.push(peer);
-  return chain[Math.max(0, chain.length - 1 - trustProxy)].slice(0, MAX_ADDRESS);
 }
 
 /** What Deno.serve passed to app.fetch() beside the request (undefined in app.request()). */

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { slowdownMs } from "@/lib/accounts.ts";
 import { counterValue } from "@/lib/metrics.ts";
-import { clientAddressOf } from "@/routes/context.ts";
+import { clientAddressOf } from "@/realtime/client_address.ts";
 import {
   api,
   makeUser,

@@ -79,3 +79,20 @@ Deno.test("SOCKETIO_MAX_PENDING_PER_ADDRESS caps sessions that have not authenti
   await waitFor(() => srv.io.of("/").sockets.size === 1, { what: "the authenticated CONNECT" });
   await RawPolling.open(srv.url);
 });
+
+Deno.test("behind TRUST_PROXY the pending-session cap counts each forwarded client address on its own", async () => {
+  await using srv = await startTestServer({
+    SOCKETIO_MAX_PENDING_PER_ADDRESS: "1",
+    TRUST_PROXY: "1",
+  });
+  const handshake = async (client: string) => {
+    const res = await fetch(`${srv.url}/socket.io/?EIO=4&transport=polling`, {
+      headers: { "x-forwarded-for": client },
+    });
+    await res.body?.cancel();
+    return res.status;
+  };
+  assert.equal(await handshake("203.0.113.1"), 200);
+  assert.equal(await handshake("203.0.113.2"), 200);
+  assert.equal(await handshake("203.0.113.1"), 429);
+});
