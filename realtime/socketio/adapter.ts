@@ -313,8 +313,10 @@ export class MemoryAdapter implements Adapter {
       this.#log.splice(0, drop);
       this.#logBytes = bytes;
     }
+    // Oldest first, and all with the same window: the first one still wanted ends the sweep.
     for (const [pid, session] of this.#sessions) {
-      if (session.expires < now || this.#sessions.size > maxSessions) this.#sessions.delete(pid);
+      if (session.expires >= now && this.#sessions.size <= maxSessions) break;
+      this.#sessions.delete(pid);
     }
   }
 
