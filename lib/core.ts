@@ -107,6 +107,7 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     now,
     messageMaxLength: settings.messageMaxLength,
     sendLimiter,
+    metrics,
     historyMax: settings.historyMax,
   });
   const presence = deps.presence ?? createPresence(events);

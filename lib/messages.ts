@@ -24,12 +24,12 @@ import {
   NotFound,
   PermissionDenied,
   problemList,
-  RateLimited,
   ValidationError,
 } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import { LIMITS } from "./limits.ts";
-import type { RateLimiter } from "./rate.ts";
+import type { Metrics } from "./metrics.ts";
+import { type RateLimiter, takeOrRefuse } from "./rate.ts";
 import type { Message, User } from "./records.ts";
 /** Most messages one send transaction stores, so that it stays short. */
 export const SEND_MAX_BATCH = 256;
@@ -41,6 +41,8 @@ export interface MessagesDeps {
   now: () => number;
   /** Sends per user (all their connections); a refusal is RateLimited with its wait. */
   sendLimiter?: RateLimiter;
+  /** Where throttled sends are counted. */
+  metrics?: Metrics;
   /** Most messages a whole history returns (the newest ones); LIMITS.historyMax by default. */
   historyMax?: number;
 }
@@ -180,8 +182,11 @@ export function createMessages(deps: MessagesDeps) {
    */
   async function send(input: NewMessageInput): Promise<SendResult> {
     checkInput(input);
-    const wait = await deps.sendLimiter?.take(`send:${input.authorId}`) ?? 0;
-    if (wait > 0) throw new RateLimited(wait);
+    if (deps.sendLimiter) {
+      await takeOrRefuse(deps.sendLimiter, `send:${input.authorId}`, () => {
+        deps.metrics?.throttled.inc({ limit: "send" });
+      });
+    }
     const { message, duplicate } = await committer.submit(input);
     return { message, duplicate };
   }

@@ -2,6 +2,7 @@
 // rate over all their sockets, are refused with code `throttled` and `retry_after` (seconds);
 // the socket stays connected and nothing refused is stored.
 import assert from "node:assert/strict";
+import { counterValue } from "@/lib/metrics.ts";
 import {
   api,
   ask,
@@ -65,6 +66,7 @@ Deno.test("the send rate holds across all of a user's sockets: past SEND_BURST e
     assert.equal(error!.code, "throttled");
     assert.ok(error!.retry_after! >= 1);
   }
+  assert.equal(await counterValue(srv.metrics.throttled, { limit: "send" }), 7);
   // The teacher has a budget of their own.
   const teacherSocket = await clients.connect(t);
   assert.ok((await ask(teacherSocket, "message", { room: room.id, text: "hi" })).id);
