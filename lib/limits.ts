@@ -7,6 +7,8 @@ export const LIMITS = {
   email: 254,
   name: 150,
   password: 1024,
+  /** What a login form takes: a username or an e-mail. */
+  login: 254,
   /** Group rooms (meet rooms, lounge groups). */
   roomName: 100,
   roomDescription: 2000,

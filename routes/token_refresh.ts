@@ -4,10 +4,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
+import { LIMITS } from "@/lib/limits.ts";
 import { type AppEnv, clientAddress } from "./context.ts";
 import { validate } from "./validation.ts";
 
-const refreshBody = z.object({ refresh: z.string().min(1).max(4096) });
+const refreshBody = z.object({ refresh: z.string().min(1).max(LIMITS.token) });
 
 export function tokenRefreshRoute(core: Core, path: string) {
   return new Hono<AppEnv>().post(path, validate("json", refreshBody), async (c) => {

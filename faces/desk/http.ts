@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
 import type { Room } from "@/lib/records.ts";
+import { LIMITS } from "@/lib/limits.ts";
 import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
 import { deskMessage, deskRoom, peopleOf } from "./json.ts";
 import { historyHeaders } from "@/routes/history_headers.ts";
@@ -12,13 +13,13 @@ import { tokenRefreshRoute } from "@/routes/token_refresh.ts";
 import { queryInt, validate } from "@/routes/validation.ts";
 
 const credentials = z.object({
-  username: z.string().min(1).max(254),
-  password: z.string().min(1).max(1024),
+  username: z.string().min(1).max(LIMITS.login),
+  password: z.string().min(1).max(LIMITS.password),
 });
 
 const newRoom = z.object({
-  text: z.string().max(100_000).default(""),
-  image: z.string().max(2048).default(""),
+  text: z.string().max(LIMITS.topic).default(""),
+  image: z.string().max(LIMITS.image).default(""),
 });
 
 const messagePage = z.object({

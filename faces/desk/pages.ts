@@ -11,6 +11,7 @@ import type { Core } from "@/lib/core.ts";
 import { isTeacher } from "@/lib/desk.ts";
 import { AuthenticationError, Overloaded } from "@/lib/errors.ts";
 import type { Principal } from "@/lib/records.ts";
+import { LIMITS } from "@/lib/limits.ts";
 import { type AppEnv, clientAddress } from "@/routes/context.ts";
 import { cookieValue, SESSION_COOKIE } from "@/realtime/credentials.ts";
 import { retryAfterOf } from "@/routes/wording.ts";
@@ -41,9 +42,9 @@ const CSP = [
 
 const loginForm = z.object({
   username: z.string({ error: "Enter your username." }).trim()
-    .min(1, "Enter your username.").max(254, "That username is too long."),
+    .min(1, "Enter your username.").max(LIMITS.login, "That username is too long."),
   password: z.string({ error: "Enter your password." })
-    .min(1, "Enter your password.").max(1024, "That password is too long."),
+    .min(1, "Enter your password.").max(LIMITS.password, "That password is too long."),
 });
 
 const HTML_ESCAPES: Record<string, string> = {

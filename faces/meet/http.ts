@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
 import type { Room, User } from "@/lib/records.ts";
 import { displayName, splitName } from "@/lib/records.ts";
+import { LIMITS } from "@/lib/limits.ts";
 import { iso } from "@/routes/json.ts";
 import { meetUser } from "./json.ts";
 import { meetHistoryRoutes, type MeetMessagesShape } from "./history.ts";
@@ -14,21 +15,21 @@ import type { ListStreams } from "@/routes/list_stream.ts";
 import { tokenRefreshRoute } from "@/routes/token_refresh.ts";
 import { validate } from "@/routes/validation.ts";
 
-/** A full name, stored as first name (first word) and last name (the rest), 150 each. */
-const fullName = z.string().trim().min(1).max(301).refine((name) => {
+/** A full name, stored as first name (first word) and last name (the rest), LIMITS.name each. */
+const fullName = z.string().trim().min(1).max(LIMITS.name * 2 + 1).refine((name) => {
   const { firstName, lastName } = splitName(name);
-  return firstName.length <= 150 && lastName.length <= 150;
-}, "Ensure each part of the name has no more than 150 characters.");
+  return firstName.length <= LIMITS.name && lastName.length <= LIMITS.name;
+}, `Ensure each part of the name has no more than ${LIMITS.name} characters.`);
 
 /** The original front-end's words when the confirmation differs (its serializer's). */
 const PASSWORDS_DIFFER = "Passwords do not match.";
 
 const registration = z.object({
-  email: z.email().max(254),
+  email: z.email().max(LIMITS.email),
   name: fullName,
-  password: z.string().min(1).max(1024),
+  password: z.string().min(1).max(LIMITS.password),
   /** Optional: the document's clients do not send it, the original front-end does. */
-  confirm_password: z.string().max(1024).optional(),
+  confirm_password: z.string().max(LIMITS.password).optional(),
 }).refine(
   (body) => body.confirm_password === undefined || body.confirm_password === body.password,
   {
@@ -39,24 +40,24 @@ const registration = z.object({
   },
 );
 const login = z.object({
-  email: z.string().min(1).max(254),
-  password: z.string().min(1).max(1024),
+  email: z.string().min(1).max(LIMITS.login),
+  password: z.string().min(1).max(LIMITS.password),
 });
-const logoutBody = z.object({ refresh: z.string().min(1).max(4096).optional() }).optional();
+const logoutBody = z.object({ refresh: z.string().min(1).max(LIMITS.token).optional() }).optional();
 const profilePatch = z.object({ name: fullName.optional() });
 const roomType = z.enum(["chat", "video"]);
 const newRoom = z.object({
-  name: z.string().trim().min(1).max(100),
-  description: z.string().max(2000).default(""),
+  name: z.string().trim().min(1).max(LIMITS.roomName),
+  description: z.string().max(LIMITS.roomDescription).default(""),
   room_type: roomType,
 });
 const roomPatch = z.object({
-  name: z.string().trim().min(1).max(100).optional(),
-  description: z.string().max(2000).optional(),
+  name: z.string().trim().min(1).max(LIMITS.roomName).optional(),
+  description: z.string().max(LIMITS.roomDescription).optional(),
 });
 const roomFilter = z.object({
   room_type: roomType.optional(),
-  search: z.string().max(100).optional(),
+  search: z.string().max(LIMITS.roomSearch).optional(),
 });
 
 function profile(user: User) {
