@@ -17,6 +17,7 @@ import {
   once,
   type Person,
   record,
+  recoveryStats,
   SioConn,
   startTestServer,
   student,
@@ -24,9 +25,8 @@ import {
   type TestServer,
   waitFor,
 } from "../fixtures/mod.ts";
-import type { MemoryAdapter } from "@/realtime/socketio/mod.ts";
 
-const stats = (srv: TestServer) => (srv.io.of("/").adapter as MemoryAdapter).recoveryStats;
+const stats = recoveryStats;
 
 const recoveringAuth = (who: Person, access = who.access) => ({
   access_token: access,

@@ -8,15 +8,15 @@ import {
   connected,
   engagedRoom,
   RawPolling,
+  recoveryStats,
   startTestServer,
   student,
   teacher,
   type TestServer,
   waitFor,
 } from "../fixtures/mod.ts";
-import type { MemoryAdapter } from "@/realtime/socketio/mod.ts";
 
-const stats = (srv: TestServer) => (srv.io.of("/").adapter as MemoryAdapter).recoveryStats;
+const stats = recoveryStats;
 
 /** A teacher's socket and a recovering student's, in one engaged room. */
 async function roomWithRecoveringStudent(srv: TestServer, clients: Clients) {
