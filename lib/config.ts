@@ -123,6 +123,9 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT: duration("10s"),
 });
 
+/** Every variable the service reads (the README's configuration table lists each one). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export type LogLevel = typeof LOG_LEVELS[number];
 
 export interface Config {
