@@ -7,6 +7,7 @@
 //   deno run -A bench/probe.ts history flood-desk
 //   deno run -A bench/probe.ts login-race --json   JSON lines only
 //   deno run -A bench/probe.ts --list
+//   PROBE_ENV_HISTORY_MAX=40000 deno run -A bench/probe.ts history   (a setting for every server)
 import { eioUnauth, floodDesk, pythonArity } from "./probes/desk.ts";
 import { history } from "./probes/history.ts";
 import { loginCpu, loginRace, refreshTwice } from "./probes/auth.ts";

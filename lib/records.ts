@@ -69,13 +69,6 @@ export interface Principal {
   sessionId: string;
 }
 
-/** How a person is named on every face: first and last name, or a neutral name once deleted. */
-export function displayName(user: User): string {
-  if (!user.isActive && user.username.startsWith("deleted-")) return "Deleted user";
-  return [user.firstName, user.lastName].filter((part) => part.length > 0).join(" ") ||
-    user.username;
-}
-
 /** A full name as first name (first word) and last name (the rest). */
 export function splitName(name: string): { firstName: string; lastName: string } {
   const [firstName = "", ...rest] = name.trim().split(/\s+/);

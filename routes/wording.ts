@@ -1,6 +1,6 @@
-// The words today's faces give the core's errors: Django REST Framework's and SimpleJWT's texts,
-// which desk and meet clients were written against. The core raises codes and facts
-// (lib/errors.ts); a face that words things differently keeps its own table next to it.
+// The words today's faces give the core's errors and people: Django REST Framework's and
+// SimpleJWT's texts, which desk and meet clients were written against. The core raises codes
+// and facts (lib/errors.ts); a face that words things differently keeps its own table.
 import {
   AuthenticationError,
   type ChatError,
@@ -14,8 +14,23 @@ import {
   RateLimited,
   ValidationError,
 } from "@/lib/errors.ts";
+import type { User } from "@/lib/records.ts";
 
 export type FieldErrors = Record<string, string[]>;
+
+/** "1 second", "5 seconds". */
+export const seconds = (n: number) => `${n} second${n === 1 ? "" : "s"}`;
+
+/** What a realtime client that sends too fast is told (Socket.IO refusal, error frame). */
+export const tooFast = (retryAfter: number) =>
+  `Too many messages. Try again in ${seconds(retryAfter)}.`;
+
+/** How a person is named: first and last name, or a neutral name once deleted (anonymised). */
+export function displayName(user: User): string {
+  if (!user.isActive && user.username.startsWith("deleted-")) return "Deleted user";
+  return [user.firstName, user.lastName].filter((part) => part.length > 0).join(" ") ||
+    user.username;
+}
 
 /** The DRF text of one field problem. */
 export function problemText(problem: Problem): string {
@@ -110,10 +125,10 @@ export function detailOf(err: ChatError): string {
   if (err instanceof NotFound) return err.what === "user" ? "No such user." : "Not found.";
   if (err instanceof Conflict) return CONFLICT[err.reason];
   if (err instanceof RateLimited) {
-    return `Request was throttled. Expected available in ${err.retryAfter} seconds.`;
+    return `Request was throttled. Expected available in ${seconds(err.retryAfter)}.`;
   }
   if (err instanceof Overloaded) {
-    return `The server is busy. Try again in ${err.retryAfter} seconds.`;
+    return `The server is busy. Try again in ${seconds(err.retryAfter)}.`;
   }
   return "A server error occurred.";
 }

@@ -30,7 +30,11 @@ async function recoverAfter(
   const room = await openDeskRoom(svc.url, student);
   const joined = await emitAck(tutorSocket, "join_room", { room });
 
-  const first = await rawConnect(svc, { access_token: student.access, id: student.id });
+  const first = await rawConnect(svc, {
+    access_token: student.access,
+    id: student.id,
+    recover: true,
+  });
   if (!first.connected) throw new Error(`first connect refused: ${first.reply}`);
   const pid = first.data.pid;
   await delay(200);
@@ -71,7 +75,11 @@ async function recoverAfter(
       : `refused: ${reply.error?.detail}`;
   }
   // Control: the same revoked token, presented normally.
-  const third = await rawConnect(svc, { access_token: student.access, id: student.id });
+  const third = await rawConnect(svc, {
+    access_token: student.access,
+    id: student.id,
+    recover: true,
+  });
   for (const c of [second, third]) c.eio.abort();
   return {
     tutor_joined: (joined as { joined?: boolean })?.joined ?? joined,
@@ -161,10 +169,14 @@ export const recoveryLog: Probe = {
       const ws = { transports: ["websocket"] };
       const sender = await sioConnect(
         svc.url,
-        { access_token: student.access, id: student.id },
+        { access_token: student.access, id: student.id, recover: true },
         ws,
       );
-      const other = await sioConnect(svc.url, { access_token: tutor.access, id: tutor.id }, ws);
+      const other = await sioConnect(svc.url, {
+        access_token: tutor.access,
+        id: tutor.id,
+        recover: true,
+      }, ws);
       sockets.push(sender, other);
       await emitAck(other, "join_room", { room });
       let received = 0;

@@ -174,6 +174,10 @@ export class Service {
       LOG_LEVEL: "warn",
       PASSWORD_ITERATIONS: "1000",
     });
+    // PROBE_ENV_<NAME>=<value> in the probe's own environment sets <NAME> for every server.
+    for (const [key, value] of Object.entries(Deno.env.toObject())) {
+      if (key.startsWith("PROBE_ENV_")) env[key.slice("PROBE_ENV_".length)] = value;
+    }
     for (const [key, value] of Object.entries(opts.env ?? {})) {
       if (value === undefined) delete env[key];
       else env[key] = value;

@@ -14,7 +14,7 @@ import type { Principal } from "@/lib/records.ts";
 import { LIMITS } from "@/lib/limits.ts";
 import { type AppEnv, clientAddress } from "@/routes/context.ts";
 import { cookieValue, SESSION_COOKIE } from "@/realtime/credentials.ts";
-import { retryAfterOf } from "@/routes/wording.ts";
+import { retryAfterOf, seconds } from "@/routes/wording.ts";
 
 const PAGES = new URL("./pages/", import.meta.url);
 
@@ -130,8 +130,6 @@ function isHttps(c: Context): boolean {
 type PageStatus = 200 | 400 | 401 | 429 | 503;
 
 /** "1 second", "30 seconds". */
-const seconds = (n: number) => `${n} second${n === 1 ? "" : "s"}`;
-
 /** An HTML page with the headers every page carries. */
 function htmlPage(c: Context, html: string, status: PageStatus = 200): Response {
   c.header("Content-Security-Policy", CSP);

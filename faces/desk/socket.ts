@@ -21,7 +21,7 @@ import { InboundGate, type InboundLimits } from "@/realtime/inbound.ts";
 import type { Handshake, Socket, SocketServer } from "@/realtime/socketio/mod.ts";
 import { createTopicBridge } from "@/realtime/topic_bridge.ts";
 import { schemaError } from "@/routes/validation.ts";
-import { detailOf, fieldErrors, retryAfterOf } from "@/routes/wording.ts";
+import { detailOf, fieldErrors, retryAfterOf, tooFast } from "@/routes/wording.ts";
 import { absoluteImage, deskMessageEvent, deskRoom } from "./json.ts";
 
 export interface DeskSocketOptions {
@@ -319,7 +319,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
           metrics.refusedFrames.inc({ face: "desk", reason: admission.reason });
           return answer({
             event,
-            detail: `Too many events. Try again in ${admission.retryAfter} seconds.`,
+            detail: tooFast(admission.retryAfter),
             code: "throttled",
             retry_after: admission.retryAfter,
           });

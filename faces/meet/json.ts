@@ -1,5 +1,6 @@
 // The meet face's JSON shapes (specs/meet.md), shared by its REST routes and its WebSocket.
-import { displayName, type Message, type User } from "@/lib/records.ts";
+import type { Message, User } from "@/lib/records.ts";
+import { displayName } from "@/routes/wording.ts";
 import { iso } from "@/routes/json.ts";
 
 export function meetUser(user: User) {

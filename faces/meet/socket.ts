@@ -19,6 +19,7 @@ import {
   type WsConnection,
 } from "@/realtime/ws/mod.ts";
 import type { AppEnv } from "@/routes/context.ts";
+import { tooFast } from "@/routes/wording.ts";
 import { meetChatFrame } from "./json.ts";
 
 const SIGNALS = ["webrtc-offer", "webrtc-answer", "webrtc-ice-candidate", "webrtc-hangup"] as const;
@@ -109,7 +110,7 @@ export function createMeetSocket({ core, hub, log, metrics, limits }: MeetSocket
     return JSON.stringify({
       type: "error",
       code: "throttled",
-      detail: `Too many messages. Try again in ${retryAfter} seconds.`,
+      detail: tooFast(retryAfter),
       retry_after: retryAfter,
     });
   }
