@@ -1,7 +1,7 @@
 // Logins and tokens: the failure throttle under parallel attempts (login-race), the hashing
 // cost of a login storm (login-cpu), and refresh-token reuse (refresh-twice).
 import { api, meetLogin, pool, register, tally } from "./http.ts";
-import { mb, monitored, round, Service, waitIdle } from "./service.ts";
+import { monitored, round, Service, underLoad, waitIdle } from "./service.ts";
 import type { Probe } from "./types.ts";
 
 const RACE = 40;
@@ -95,11 +95,7 @@ export const loginCpu: Probe = {
         cpu_ms_per_login: Math.round(cpuUsed * 1000 / STORM),
         fastest_login_ms: Math.round(times[0]),
         slowest_login_ms: Math.round(times[times.length - 1]),
-        healthz_max_ms: monitor.health_max_ms,
-        healthz_p50_ms: monitor.health_p50_ms,
-        healthz_samples: monitor.health_samples,
-        rss_before_mb: mb(rssBefore),
-        rss_peak_mb: monitor.rss_max_mb,
+        ...underLoad(monitor, rssBefore),
       };
     } finally {
       await svc.stop();

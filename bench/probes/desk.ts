@@ -1,7 +1,7 @@
 // Desk socket probes: a message flood (flood-desk), a Python client's handler arity
 // (python-arity), and unauthenticated Engine.IO sessions and CONNECT floods (eio-unauth).
 import { api, meetLogin, openDeskRoom, pool, register, tally } from "./http.ts";
-import { delay, mb, monitored, round, Service, waitIdle } from "./service.ts";
+import { delay, mb, monitored, round, Service, underLoad, waitIdle } from "./service.ts";
 import { sioConnect, type Socket } from "./sio.ts";
 import type { Probe } from "./types.ts";
 
@@ -71,11 +71,7 @@ export const floodDesk: Probe = {
         seconds_to_last_echo: round(seconds, 2),
         rate_msg_s: Math.round(stored / seconds),
         server_cpu_s: round(svc.cpu() - cpuBefore, 2),
-        rss_before_mb: mb(rssBefore),
-        rss_peak_mb: monitor.rss_max_mb,
-        healthz_max_ms: monitor.health_max_ms,
-        healthz_p50_ms: monitor.health_p50_ms,
-        healthz_samples: monitor.health_samples,
+        ...underLoad(monitor, rssBefore),
       };
     } finally {
       socket?.close();

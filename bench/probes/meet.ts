@@ -3,7 +3,7 @@
 // malformed frames against the log (log-spam).
 import { type Account, api, createMeetRoom, register } from "./http.ts";
 import { encodeFrame, RawWebSocket } from "./rawws.ts";
-import { delay, mb, monitored, round, Service, waitIdle } from "./service.ts";
+import { delay, mb, monitored, round, Service, underLoad, waitIdle } from "./service.ts";
 import type { Probe } from "./types.ts";
 
 const HOST = "127.0.0.1";
@@ -210,11 +210,7 @@ export const floodMeet: Probe = {
         seconds_to_last_echo: round(seconds, 2),
         rate_msg_s: Math.round(stored / seconds),
         server_cpu_s: round(svc.cpu() - cpuBefore, 2),
-        rss_before_mb: mb(rssBefore),
-        rss_peak_mb: monitor.rss_max_mb,
-        healthz_max_ms: monitor.health_max_ms,
-        healthz_p50_ms: monitor.health_p50_ms,
-        healthz_samples: monitor.health_samples,
+        ...underLoad(monitor, rssBefore),
       };
     } finally {
       ws?.close();

@@ -317,6 +317,17 @@ export class Monitor {
   }
 }
 
+/** The figures every probe under load reports: server memory and how /healthz held up. */
+export function underLoad(monitor: MonitorSummary, rssBefore: number) {
+  return {
+    rss_before_mb: mb(rssBefore),
+    rss_peak_mb: monitor.rss_max_mb,
+    healthz_max_ms: monitor.health_max_ms,
+    healthz_p50_ms: monitor.health_p50_ms,
+    healthz_samples: monitor.health_samples,
+  };
+}
+
 /** Runs `fn` while a monitor samples; the summary and what `fn` returned. */
 export async function monitored<T>(
   service: Service,
