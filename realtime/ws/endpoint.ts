@@ -112,8 +112,13 @@ export function createWsEndpoint<D, F>(options: WsEndpointOptions<D, F>) {
   function refuse(conn: WsConnection<D>, refusal: Refusal): void {
     metrics.refusedFrames.inc({ face, reason: refusalReason(refusal) });
     warn(conn, refusal);
-    const frame = options.refusalFrame(conn, refusal);
-    if (frame !== undefined) conn.send(frame);
+    try {
+      const frame = options.refusalFrame(conn, refusal);
+      if (frame !== undefined) conn.send(frame);
+    } catch (error) {
+      // Runs inside the socket's message event: a throw there would end the process.
+      log.error("refusal frame failed", { face, error });
+    }
   }
 
   /**
