@@ -62,6 +62,8 @@ async function persisted(): Promise<void> {
       SEND_BURST: "1000000",
       SOCKET_FRAME_RATE: "1000000",
       SOCKET_FRAME_BURST: "1000000",
+      // Every generated client comes from one address, all at once.
+      SOCKETIO_MAX_PENDING_PER_ADDRESS: "100000",
     },
   });
   const { core } = running;
