@@ -11,8 +11,14 @@ url, token, user_id = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sio = socketio.Client(reconnection=False)
 
 
+printing = threading.Lock()
+
+
 def report(event, data):
-    print(json.dumps({"event": event, "data": data}), flush=True)
+    # Handlers run on the client's threads: one line at a time, or two could interleave.
+    with printing:
+        sys.stdout.write(json.dumps({"event": event, "data": data}) + "\n")
+        sys.stdout.flush()
 
 
 @sio.event
