@@ -77,15 +77,15 @@ export function problemText(problem: Problem): string {
 }
 
 /** The core names fields in camelCase; DRF clients read snake_case keys. */
-export function wireKey(field: string): string {
+function wireKey(field: string): string {
   return field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /** A ValidationError in DRF's `{"field": ["message"]}` shape. */
-export function fieldErrors(err: ValidationError, keys: Record<string, string> = {}): FieldErrors {
+export function fieldErrors(err: ValidationError): FieldErrors {
   const out: FieldErrors = {};
   for (const [field, problems] of Object.entries(err.problems)) {
-    (out[keys[field] ?? wireKey(field)] ??= []).push(...problems.map(problemText));
+    (out[wireKey(field)] ??= []).push(...problems.map(problemText));
   }
   return out;
 }

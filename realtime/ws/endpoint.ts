@@ -195,8 +195,6 @@ export function createWsEndpoint<D, F>(options: WsEndpointOptions<D, F>) {
   };
 }
 
-export type WsEndpoint<D> = ReturnType<typeof createWsEndpoint<D, unknown>>;
-
 function refusalReason(refusal: Refusal): string {
   if (refusal.reason !== "refused") return refusal.reason;
   return refusal.error instanceof ChatError ? refusal.error.code : "error";

@@ -6,6 +6,5 @@ export {
   isUpgrade,
   sendAll,
   type UpgradeAuth,
-  type WsEndpoint,
   type WsEndpointOptions,
 } from "./endpoint.ts";
