@@ -73,7 +73,7 @@ z.config({
 });
 
 /** Groups zod issues by top-level field; a whole-body problem goes under non_field_errors. */
-export function schemaProblems(issues: readonly Issue[]): Problems {
+function schemaProblems(issues: readonly Issue[]): Problems {
   const problems: Problems = {};
   for (const issue of issues) {
     const key = issue.path.length > 0 ? String(issue.path[0]) : "non_field_errors";
