@@ -136,6 +136,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       meetSocket.close();
       await hub.close();
       await Promise.race([stopped, timeout]);
+      core.uploads.close();
       await database.close();
       log.info("stopped");
     })();

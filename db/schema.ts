@@ -58,13 +58,16 @@ export interface MembersTable {
 
 export interface AttachmentsTable {
   id: Generated<number>;
-  uploader_id: number;
+  /** Null: an anonymous upload not yet claimed by a sender. */
+  uploader_id: number | null;
   storage: "local" | "s3";
   key: string;
   name: string;
   content_type: string;
   size: number;
   created_at: number;
+  /** S3: when the last presigned URL handed out stops working (ms); null for local files. */
+  url_expires_at: number | null;
 }
 
 export interface MessagesTable {
@@ -131,3 +134,4 @@ export type NewRoom = Insertable<RoomsTable>;
 export type MemberRow = Selectable<MembersTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type AttachmentRow = Selectable<AttachmentsTable>;
+export type NewAttachment = Insertable<AttachmentsTable>;

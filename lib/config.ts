@@ -2,6 +2,7 @@
 // A bad value stops start-up with one line naming the variable (see ConfigError).
 import { z } from "zod";
 import { LIMITS } from "./limits.ts";
+import type { UploadSettings } from "./uploads.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 
@@ -71,6 +72,22 @@ const envSchema = z.object({
     return z.NEVER;
   }),
   UPLOAD_DIR: z.string().min(1).optional(),
+  UPLOAD_MAX_BYTES: int(10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+  // S3 signs a GET URL for at most 7 days.
+  UPLOAD_URL_TTL: duration("1h").refine((s) => s <= 7 * 86400, "must be at most 7d"),
+  UPLOAD_ALLOW_ANONYMOUS: bool(false),
+  UPLOAD_ANONYMOUS_RATE: int(10, 1, 1_000_000),
+  UPLOAD_ANONYMOUS_BURST: int(5, 1, 1_000_000),
+  S3_BUCKET: z.string().min(1).optional(),
+  S3_ENDPOINT: z.url({
+    protocol: /^https?$/,
+    error: "must be an http(s) URL like http://127.0.0.1:9000",
+  }).optional(),
+  S3_FORCE_PATH_STYLE: bool(false),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   ACCESS_TOKEN_TTL: duration("24h"),
   REFRESH_TOKEN_TTL: duration("7d"),
@@ -135,6 +152,8 @@ export interface Config {
   /** `synchronous`: NORMAL survives a process crash, FULL also a power loss (local files). */
   database: { url: string; authToken?: string; synchronous: "NORMAL" | "FULL" };
   uploadDir: string;
+  /** Attachments: where (uploadDir, or S3 when S3_BUCKET is set), how large, URL lifetime. */
+  uploads: UploadSettings;
   /** Undefined until resolveJwtSecret() fills it from the data directory. */
   jwtSecret?: string;
   accessTokenTtl: number;
@@ -208,7 +227,12 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRETS = new Set(["JWT_SECRET", "DATABASE_AUTH_TOKEN"]);
+const SECRETS = new Set([
+  "JWT_SECRET",
+  "DATABASE_AUTH_TOKEN",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+]);
 
 function redact(variable: string, value: string): string {
   return SECRETS.has(variable) ? "<redacted>" : value;
@@ -227,6 +251,13 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   }
   const e = parsed.data;
   const dataDir = e.DATA_DIR.replace(/\/+$/, "");
+  if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
+    const missing = e.AWS_ACCESS_KEY_ID === undefined
+      ? "AWS_ACCESS_KEY_ID"
+      : "AWS_SECRET_ACCESS_KEY";
+    throw new ConfigError(missing, "must be set with the other AWS key variable", undefined);
+  }
+  const uploadDir = e.UPLOAD_DIR ?? `${dataDir}/uploads`;
   return {
     host: e.HOST,
     port: e.PORT,
@@ -236,7 +267,25 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       authToken: e.DATABASE_AUTH_TOKEN,
       synchronous: e.DATABASE_SYNC,
     },
-    uploadDir: e.UPLOAD_DIR ?? `${dataDir}/uploads`,
+    uploadDir,
+    uploads: {
+      dir: uploadDir,
+      maxBytes: e.UPLOAD_MAX_BYTES,
+      urlTtl: e.UPLOAD_URL_TTL,
+      allowAnonymous: e.UPLOAD_ALLOW_ANONYMOUS,
+      anonymousRate: { perMinute: e.UPLOAD_ANONYMOUS_RATE, burst: e.UPLOAD_ANONYMOUS_BURST },
+      s3: e.S3_BUCKET === undefined ? undefined : {
+        bucket: e.S3_BUCKET,
+        endpoint: e.S3_ENDPOINT,
+        forcePathStyle: e.S3_FORCE_PATH_STYLE,
+        region: e.AWS_REGION,
+        credentials: e.AWS_ACCESS_KEY_ID === undefined ? undefined : {
+          accessKeyId: e.AWS_ACCESS_KEY_ID,
+          secretAccessKey: e.AWS_SECRET_ACCESS_KEY!,
+          sessionToken: e.AWS_SESSION_TOKEN,
+        },
+      },
+    },
     jwtSecret: e.JWT_SECRET,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
@@ -332,5 +381,6 @@ export function coreSettings(config: Config, jwtSecret: string) {
     sendRate: config.sendRate.rate,
     sendBurst: config.sendRate.burst,
     historyMax: config.historyMax,
+    uploads: config.uploads,
   };
 }

@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { memoryRateLimiter, type RateLimiter } from "./rate.ts";
 import { createSignals } from "./signals.ts";
 import { createTokens } from "./tokens.ts";
+import { createUploads, DEFAULT_UPLOAD_SETTINGS, type UploadSettings } from "./uploads.ts";
 
 export interface CoreSettings {
   jwtSecret: string;
@@ -44,6 +45,8 @@ export interface CoreSettings {
   sendBurst?: number;
   /** Most messages a whole-history response returns (HISTORY_MAX); LIMITS.historyMax if unset. */
   historyMax?: number;
+  /** Attachments: storage, size limit, URL lifetime, anonymous uploads. */
+  uploads?: UploadSettings;
 }
 
 export interface CoreDeps {
@@ -114,6 +117,12 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
   const desk = createDesk({ db, events, rooms, messages, now });
   const groups = createGroups({ db, events, rooms, messages, now });
   const signals = createSignals(events);
+  const uploads = createUploads({
+    db,
+    now,
+    metrics,
+    settings: settings.uploads ?? DEFAULT_UPLOAD_SETTINGS,
+  });
 
   /** True when the database answers. */
   async function ready(): Promise<boolean> {
@@ -134,6 +143,7 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     groups,
     presence,
     signals,
+    uploads,
     /** The bound on password hashing, when configured (its counters are for tests). */
     passwordHashing: hashing,
     ready,

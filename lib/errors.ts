@@ -22,6 +22,10 @@ export type Problem =
   | { code: "password_too_similar" }
   | { code: "password_mismatch" }
   | { code: "self_chat" }
+  /** An attachment key that is unknown, or someone else's upload. */
+  | { code: "invalid_upload" }
+  /** A file of zero bytes. */
+  | { code: "empty_file" }
   /** Already worded by a face (its own schema check at the edge). */
   | { code: "worded"; text: string };
 
@@ -110,6 +114,15 @@ export class Conflict extends ChatError {
   constructor(readonly reason: ConflictReason) {
     super(reason);
     this.name = "Conflict";
+  }
+}
+
+/** A body (an uploaded file) longer than the limit, in bytes (HTTP 413). */
+export class TooLarge extends ChatError {
+  readonly code = "too_large";
+  constructor(readonly limit: number) {
+    super(`larger than ${limit} bytes`);
+    this.name = "TooLarge";
   }
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from "@/lib/log.ts";
 import type { Metrics } from "@/lib/metrics.ts";
 import { type AppEnv, clientAddresses } from "./context.ts";
 import { deskRoutes } from "@/faces/desk/http.ts";
+import { INBOX_UPLOAD_PATHS, inboxUploadRoutes } from "@/faces/inbox/uploads.ts";
 import { createErrorHandler, createNotFoundHandler } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { HISTORY_HEADERS } from "./history_headers.ts";
@@ -49,19 +50,25 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     exposeHeaders: HISTORY_HEADERS,
     maxAge: 600,
   }));
-  app.use(bodyLimit({
+  const limitBody = bodyLimit({
     maxSize: maxBodyBytes,
     onError: () => {
       throw new HTTPException(413, {
         message: `Request body is too large. The limit is ${maxBodyBytes} bytes.`,
       });
     },
-  }));
+  });
+  // Uploads have their own, larger limit (UPLOAD_MAX_BYTES), enforced by their route.
+  const uploadPaths = new Set(INBOX_UPLOAD_PATHS);
+  app.use((c, next) =>
+    c.req.method === "POST" && uploadPaths.has(c.req.path) ? next() : limitBody(c, next)
+  );
 
   app.route("/", healthRoutes(core));
   app.route("/", deskRoutes(core, { lists, publicUrl }));
   app.route("/", pageRoutes(core));
   app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
+  app.route("/", inboxUploadRoutes(core, { publicUrl }));
   for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));

@@ -12,6 +12,7 @@ import {
   PermissionDenied,
   type Problem,
   RateLimited,
+  TooLarge,
   ValidationError,
 } from "@/lib/errors.ts";
 import type { User } from "@/lib/records.ts";
@@ -71,6 +72,10 @@ export function problemText(problem: Problem): string {
       return "The two password fields didn't match.";
     case "self_chat":
       return "You cannot open a chat with yourself.";
+    case "invalid_upload":
+      return "No such upload. Upload the file first and send its file_identifier.";
+    case "empty_file":
+      return "The submitted file is empty.";
     case "worded":
       return problem.text;
   }
@@ -124,6 +129,9 @@ export function detailOf(err: ChatError): string {
   if (err instanceof PermissionDenied) return FORBIDDEN[err.reason];
   if (err instanceof NotFound) return err.what === "user" ? "No such user." : "Not found.";
   if (err instanceof Conflict) return CONFLICT[err.reason];
+  if (err instanceof TooLarge) {
+    return `The file is too large. The limit is ${err.limit} bytes.`;
+  }
   if (err instanceof RateLimited) {
     return `Request was throttled. Expected available in ${seconds(err.retryAfter)}.`;
   }

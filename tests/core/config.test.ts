@@ -174,3 +174,55 @@ Deno.test("the login and refresh settings have defaults, and 0 turns only the sl
     );
   }
 });
+
+Deno.test("attachments stay on local disk by default and go to S3 when a bucket is named", () => {
+  const local = loadConfig({ DATA_DIR: "/srv/chat" });
+  assert.deepEqual(local.uploads, {
+    dir: "/srv/chat/uploads",
+    maxBytes: 10 * 1024 * 1024,
+    urlTtl: 3600,
+    allowAnonymous: false,
+    anonymousRate: { perMinute: 10, burst: 5 },
+    s3: undefined,
+  });
+  const s3 = loadConfig({
+    S3_BUCKET: "files",
+    S3_ENDPOINT: "http://127.0.0.1:9000",
+    S3_FORCE_PATH_STYLE: "true",
+    AWS_REGION: "eu-west-3",
+    AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "very-secret",
+    UPLOAD_URL_TTL: "15m",
+    UPLOAD_MAX_BYTES: "1024",
+    UPLOAD_ALLOW_ANONYMOUS: "true",
+  });
+  assert.equal(s3.uploads.urlTtl, 900);
+  assert.equal(s3.uploads.maxBytes, 1024);
+  assert.equal(s3.uploads.allowAnonymous, true);
+  assert.deepEqual(s3.uploads.s3, {
+    bucket: "files",
+    endpoint: "http://127.0.0.1:9000",
+    forcePathStyle: true,
+    region: "eu-west-3",
+    credentials: {
+      accessKeyId: "AKIAEXAMPLE",
+      secretAccessKey: "very-secret",
+      sessionToken: undefined,
+    },
+  });
+});
+
+Deno.test("S3 settings are checked: URL lifetime, endpoint, both halves of a key, secrets hidden", () => {
+  assert.throws(() => loadConfig({ UPLOAD_URL_TTL: "8d" }), /UPLOAD_URL_TTL must be at most 7d/);
+  assert.throws(() => loadConfig({ S3_ENDPOINT: "minio:9000" }), /S3_ENDPOINT/);
+  assert.throws(
+    () => loadConfig({ AWS_SECRET_ACCESS_KEY: "very-secret" }),
+    /AWS_ACCESS_KEY_ID must be set with the other AWS key variable/,
+  );
+  assert.throws(() => loadConfig({ AWS_ACCESS_KEY_ID: "id", AWS_SECRET_ACCESS_KEY: "" }), (err) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.variable, "AWS_SECRET_ACCESS_KEY");
+    assert.match(err.message, /<redacted>/);
+    return true;
+  });
+});
