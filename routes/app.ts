@@ -13,6 +13,7 @@ import { healthRoutes } from "./health.ts";
 import { HISTORY_HEADERS } from "./history_headers.ts";
 import { createListStreams } from "./list_stream.ts";
 import { meetRoutes } from "@/faces/meet/http.ts";
+import { inboxRoutes } from "@/faces/inbox/http.ts";
 import type { MeetMessagesShape } from "@/faces/meet/history.ts";
 import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
@@ -62,6 +63,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/", deskRoutes(core, { lists, publicUrl }));
   app.route("/", pageRoutes(core));
   app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
+  app.route("/", inboxRoutes(core, { lists, publicUrl }));
   for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));
