@@ -2,6 +2,7 @@
 import { sql } from "kysely";
 import type { Db } from "@/db/client.ts";
 import { createAccounts } from "./accounts.ts";
+import { createConversations } from "./conversations.ts";
 import { createDesk } from "./desk.ts";
 import { createGroups } from "./groups.ts";
 import type { EventSink } from "./events.ts";
@@ -114,6 +115,7 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
   const desk = createDesk({ db, events, rooms, messages, now });
   const groups = createGroups({ db, events, rooms, messages, now });
   const signals = createSignals(events);
+  const conversations = createConversations({ db, events, rooms, messages, presence });
 
   /** True when the database answers. */
   async function ready(): Promise<boolean> {
@@ -132,6 +134,7 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     messages,
     desk,
     groups,
+    conversations,
     presence,
     signals,
     /** The bound on password hashing, when configured (its counters are for tests). */

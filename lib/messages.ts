@@ -109,6 +109,7 @@ interface Stored extends SendResult {
 /** Why a room takes no new messages, or undefined when it does. */
 function closedReason(room: RoomRow): ConflictReason | undefined {
   if (room.kind === "desk" && room.status === "closed") return "room_closed";
+  if (room.kind === "direct" && room.is_active !== 1) return "room_suspended";
   return undefined;
 }
 

@@ -14,6 +14,7 @@ import { HISTORY_HEADERS } from "./history_headers.ts";
 import { createListStreams } from "./list_stream.ts";
 import { meetRoutes } from "@/faces/meet/http.ts";
 import { inboxRoutes } from "@/faces/inbox/http.ts";
+import { liveRoutes } from "@/faces/live/http.ts";
 import type { MeetMessagesShape } from "@/faces/meet/history.ts";
 import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
@@ -64,6 +65,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/", pageRoutes(core));
   app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
   app.route("/", inboxRoutes(core, { lists, publicUrl }));
+  app.route("/", liveRoutes(core));
   for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));
