@@ -11,6 +11,7 @@ import { createMetrics, type Metrics } from "@/lib/metrics.ts";
 import { createMemoryHub, type Hub } from "@/realtime/hub.ts";
 import { attachDeskSocket } from "@/faces/desk/socket.ts";
 import { createMeetSocket } from "@/faces/meet/socket.ts";
+import { createInboxSocket } from "@/faces/inbox/socket.ts";
 import { createSocketServer } from "@/realtime/socketio_server.ts";
 import type { SocketServer } from "@/realtime/socketio/mod.ts";
 import { createApp } from "@/routes/app.ts";
@@ -83,6 +84,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       inbound,
     },
   });
+  const inboxSocket = createInboxSocket({
+    core,
+    hub,
+    log,
+    metrics,
+    limits: {
+      maxFrameBytes: config.wsMaxMessageBytes,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      inbound,
+    },
+    publicUrl: config.publicUrl,
+  });
   const app = createApp({
     core,
     log,
@@ -90,7 +103,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     trustProxy: config.trustProxy,
-    sockets: [meetSocket.routes],
+    sockets: [meetSocket.routes, inboxSocket.routes],
     publicUrl: config.publicUrl,
     meetMessagesShape: config.meetMessagesShape,
   });
@@ -134,6 +147,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await io.close();
       detachDesk();
       meetSocket.close();
+      inboxSocket.close();
       await hub.close();
       await Promise.race([stopped, timeout]);
       core.uploads.close();

@@ -49,6 +49,12 @@ export async function findMessageRow(db: Db, id: number): Promise<MessageRow | u
   return await db.selectFrom("messages").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
+/** Messages by id (at most a few hundred at once: callers pass one page of rooms). */
+export async function findMessageRows(db: Db, ids: number[]): Promise<MessageRow[]> {
+  if (ids.length === 0) return [];
+  return await db.selectFrom("messages").selectAll().where("id", "in", ids).execute();
+}
+
 export interface Page {
   before?: number;
   after?: number;

@@ -123,6 +123,41 @@ export async function listMemberRows(db: Db, roomId: number): Promise<MemberRow[
     .orderBy("joined_at").execute();
 }
 
+/** Where a page of a user's rooms starts: after this room in "most recent first" order. */
+export interface RoomCursor {
+  lastActivityAt: number;
+  id: number;
+}
+
+/** One page of a user's rooms (of one kind, or all), most recently active first, after `after`. */
+export async function listUserRoomPage(
+  db: Db,
+  userId: number,
+  kind: RoomKind | undefined,
+  page: { after?: RoomCursor; limit: number },
+): Promise<RoomRow[]> {
+  let query = db.selectFrom("members").innerJoin("rooms", "rooms.id", "members.room_id")
+    .selectAll("rooms").where("members.user_id", "=", userId);
+  if (kind) query = query.where("rooms.kind", "=", kind);
+  query = query.where((eb) =>
+    eb.or([eb("rooms.kind", "!=", "group"), eb("rooms.is_active", "=", 1)])
+  );
+  const after = page.after;
+  if (after) {
+    query = query.where((eb) =>
+      eb.or([
+        eb("rooms.last_activity_at", "<", after.lastActivityAt),
+        eb.and([
+          eb("rooms.last_activity_at", "=", after.lastActivityAt),
+          eb("rooms.id", "<", after.id),
+        ]),
+      ])
+    );
+  }
+  return await query.orderBy("rooms.last_activity_at", "desc").orderBy("rooms.id", "desc")
+    .limit(page.limit).execute();
+}
+
 /** A user's rooms, most recently active first; deleted (inactive) groups are left out. */
 export async function listUserRoomRows(
   db: Db,

@@ -2,6 +2,7 @@
 import { sql } from "kysely";
 import type { Db } from "@/db/client.ts";
 import { createAccounts } from "./accounts.ts";
+import { createConversations } from "./conversations.ts";
 import { createDesk } from "./desk.ts";
 import { createGroups } from "./groups.ts";
 import type { EventSink } from "./events.ts";
@@ -117,6 +118,7 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
   const desk = createDesk({ db, events, rooms, messages, now });
   const groups = createGroups({ db, events, rooms, messages, now });
   const signals = createSignals(events);
+  const conversations = createConversations({ db, events, rooms, messages, presence });
   const uploads = createUploads({
     db,
     now,
@@ -141,6 +143,7 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     messages,
     desk,
     groups,
+    conversations,
     presence,
     signals,
     uploads,

@@ -52,6 +52,15 @@ export class ValidationError extends ChatError {
     return new ValidationError({ [field]: [problem] });
   }
 
+  /** The same problems under the names a face gives those fields (`{text: "message"}`). */
+  renamed(names: Record<string, string>): ValidationError {
+    const problems: Problems = {};
+    for (const [field, list] of Object.entries(this.problems)) {
+      (problems[names[field] ?? field] ??= []).push(...list);
+    }
+    return new ValidationError(problems);
+  }
+
   /** Throws when `problems` holds any; a no-op otherwise. */
   static check(problems: Problems): void {
     if (Object.keys(problems).length > 0) throw new ValidationError(problems);
@@ -85,7 +94,9 @@ export type Forbidden =
   | "not_room_student"
   | "not_creator_update"
   | "not_creator_delete"
-  | "direct_two_members";
+  | "direct_two_members"
+  | "not_owner"
+  | "not_author";
 
 /** Authenticated, but not allowed to do this (HTTP 403). */
 export class PermissionDenied extends ChatError {
@@ -106,7 +117,11 @@ export class NotFound extends ChatError {
 }
 
 /** Why the thing's state forbids the action. */
-export type ConflictReason = "room_closed" | "room_taken" | "client_id_reused";
+export type ConflictReason =
+  | "room_closed"
+  | "room_taken"
+  | "client_id_reused"
+  | "room_suspended";
 
 /** The thing exists but is in a state that forbids the action (HTTP 409). */
 export class Conflict extends ChatError {

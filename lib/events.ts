@@ -1,11 +1,17 @@
 // Domain events the core publishes after a change is committed. Faces subscribe through the
 // hub (realtime/hub.ts) and render them into their own wire formats.
-import type { Member, Message, Room, User } from "./records.ts";
+import type { Attachment, Member, Message, Room, User } from "./records.ts";
 import type { Signal } from "./signals.ts";
 
 export type DomainEvent =
   /** `author` as they were when the message was stored, so faces render without a lookup. */
-  | { type: "message.created"; message: Message; author: User }
+  | {
+    type: "message.created";
+    message: Message;
+    author: User;
+    /** The message's attachment with a working URL, when it has one. */
+    attachment?: Attachment;
+  }
   | { type: "read.updated"; roomId: number; userId: number; lastReadId: number }
   | { type: "room.created"; room: Room }
   | { type: "room.updated"; room: Room }
@@ -20,7 +26,11 @@ export type DomainEvent =
   | { type: "user.updated"; user: User }
   | { type: "user.deactivated"; userId: number }
   | { type: "session.revoked"; userId: number; sessionId: string }
-  | { type: "presence.changed"; userId: number; online: boolean };
+  | { type: "presence.changed"; userId: number; online: boolean }
+  /** A connection of the user opened onto the room (every one: each tab says hello). */
+  | { type: "room.joined"; roomId: number; userId: number }
+  /** The user's last connection onto the room closed. */
+  | { type: "room.left"; roomId: number; userId: number };
 
 export type DomainEventType = DomainEvent["type"];
 

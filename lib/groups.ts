@@ -82,7 +82,16 @@ export function createGroups(deps: GroupsDeps) {
   /** Anyone signed in may enter an active room; entering makes them a member. */
   async function enter(roomId: number, userId: number): Promise<Room> {
     const room = await get(roomId);
-    await insertMember(db, roomId, userId, "member", now());
+    const at = now();
+    if (await insertMember(db, roomId, userId, "member", at)) {
+      // Also on the user's topic: their notification sockets start following the room.
+      const event = {
+        type: "member.added",
+        member: { roomId, userId, role: "member", joinedAt: at, lastReadId: 0 },
+      } as const;
+      events.publish(topic.room(roomId), event);
+      events.publish(topic.user(userId), event);
+    }
     return room;
   }
 

@@ -15,6 +15,8 @@ export const LIMITS = {
   roomSearch: 100,
   /** A client's own message id (retries are stored once). */
   clientId: 64,
+  /** An upload's identifier as a client names it in a message (inbox's file_identifier). */
+  fileIdentifier: 200,
   /** An image reference (URL or stored path) in a message or a desk room. */
   image: 2048,
   /** A JWT in a request body. */
@@ -28,6 +30,8 @@ export const LIMITS = {
   historyStreamPage: 200,
   /** The default of HISTORY_MAX: most messages a whole-history response returns. */
   historyMax: 10_000,
+  /** Rooms a notification socket follows for counts (the most recently active ones). */
+  followedRooms: 1000,
   /** Pages by time (meet's `{"results": [...]}` shape): the largest `limit`. */
   historyTimePage: 200,
 } as const;

@@ -6,6 +6,7 @@ import {
   countHistory,
   countUnreadByRoom,
   findMessageByClientId,
+  findMessageRows,
   insertMessage,
   nthNewestId,
   selectHistory,
@@ -30,7 +31,7 @@ import { type EventSink, topic } from "./events.ts";
 import { LIMITS } from "./limits.ts";
 import type { Metrics } from "./metrics.ts";
 import { type RateLimiter, takeOrRefuse } from "./rate.ts";
-import type { Message, User } from "./records.ts";
+import type { Attachment, Message, Room, User } from "./records.ts";
 /** Most messages one send transaction stores, so that it stays short. */
 export const SEND_MAX_BATCH = 256;
 
@@ -53,6 +54,8 @@ export interface NewMessageInput {
   text: string;
   image?: string;
   attachmentId?: number | null;
+  /** The attachment with its URL (Uploads.claim): stored by id, and told with the message. */
+  attachment?: Attachment;
   /** Chosen by the client; a retry with the same id returns the stored message. */
   clientId?: string | null;
 }
@@ -100,11 +103,13 @@ export interface TimePageQuery {
 /** A send's outcome; `author` only when it stored a new message, which is then published. */
 interface Stored extends SendResult {
   author?: User;
+  attachment?: Attachment;
 }
 
 /** Why a room takes no new messages, or undefined when it does. */
 function closedReason(room: RoomRow): ConflictReason | undefined {
   if (room.kind === "desk" && room.status === "closed") return "room_closed";
+  if (room.kind === "direct" && room.is_active !== 1) return "room_suspended";
   return undefined;
 }
 
@@ -113,7 +118,8 @@ export function createMessages(deps: MessagesDeps) {
 
   function checkInput(input: NewMessageInput) {
     const { add, problems } = problemList();
-    const hasContent = input.text.trim().length > 0 || !!input.image || !!input.attachmentId;
+    const hasContent = input.text.trim().length > 0 || !!input.image ||
+      !!(input.attachment ?? input.attachmentId);
     if (!hasContent) add("text", { code: "blank" });
     else if (input.text.length > deps.messageMaxLength) {
       add("text", { code: "max_length", max: deps.messageMaxLength });
@@ -156,20 +162,25 @@ export function createMessages(deps: MessagesDeps) {
       authorId: input.authorId,
       text: input.text,
       image: input.image ?? "",
-      attachmentId: input.attachmentId ?? null,
+      attachmentId: input.attachment?.id ?? input.attachmentId ?? null,
       clientId,
       createdAt: now(),
     });
-    return { message: toMessage(row), duplicate: false, author: toUser(author) };
+    const message = toMessage(row);
+    return { message, duplicate: false, author: toUser(author), attachment: input.attachment };
   }
 
   const committer = new GroupCommitter<NewMessageInput, Stored>({
     db,
     apply: store,
     isRefusal: (err) => err instanceof ChatError,
-    afterCommit({ message, author }) {
+    afterCommit({ message, author, attachment }) {
       if (author) {
-        events.publish(topic.room(message.roomId), { type: "message.created", message, author });
+        const event = { type: "message.created", message, author } as const;
+        events.publish(
+          topic.room(message.roomId),
+          attachment ? { ...event, attachment } : event,
+        );
       }
     },
     maxBatch: SEND_MAX_BATCH,
@@ -280,6 +291,16 @@ export function createMessages(deps: MessagesDeps) {
     return lastReadId;
   }
 
+  /**
+   * The last message of each room, by room id (rooms without one are left out). The rooms are
+   * ones the core listed for the reader (Rooms.directPages, listForUser): no check again here.
+   */
+  async function lastMessagesOf(rooms: Room[]): Promise<Map<number, Message>> {
+    const ids = rooms.map((r) => r.lastMessageId).filter((id): id is number => id !== null);
+    const rows = await findMessageRows(db, [...new Set(ids)]);
+    return new Map(rows.map((row) => [row.room_id, toMessage(row)]));
+  }
+
   async function unreadCount(roomId: number, userId: number): Promise<number> {
     return (await countUnreadByRoom(db, userId, roomId)).get(roomId) ?? 0;
   }
@@ -302,6 +323,7 @@ export function createMessages(deps: MessagesDeps) {
     historySnapshot,
     historyByTime,
     markRead,
+    lastMessagesOf,
     unreadCount,
     unreadByRoom,
     unreadTotal,

@@ -63,6 +63,22 @@ export interface Message {
   createdAt: number;
 }
 
+/** An uploaded file as faces show it: where to fetch it, and until when that works. */
+export interface Attachment {
+  id: number;
+  /** The generated storage name; the client's file identifier. */
+  key: string;
+  /** The client's file name, kept as metadata only. */
+  name: string;
+  contentType: string;
+  size: number;
+  storage: "local" | "s3";
+  /** local: a path of this service ("/uploads/<key>"); s3: a presigned GET URL. */
+  url: string;
+  /** ms since the epoch when `url` stops working; null when it does not expire. */
+  expiresAt: number | null;
+}
+
 /** The person behind a verified token, as every face sees them. */
 export interface Principal {
   user: User;

@@ -10,11 +10,14 @@ import {
   insertMember,
   insertRoom,
   listMemberRows,
+  listUserRoomPage,
   listUserRoomRows,
+  type RoomCursor,
   toMember,
   toRoom,
 } from "@/db/rooms.ts";
-import { findUserRow, toUser } from "@/db/users.ts";
+import { findUserRow, findUserRowByUsername, toUser } from "@/db/users.ts";
+import { RESERVED_USERNAMES } from "./accounts.ts";
 import { NotFound, PermissionDenied, problemList, ValidationError } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import { LIMITS } from "./limits.ts";
@@ -96,6 +99,45 @@ export function createRooms(deps: RoomsDeps) {
     const room = toRoom(row);
     if (created) announce(room, [low, high]);
     return room;
+  }
+
+  /**
+   * The direct room of a user and the person named `username`, created on first use, with that
+   * person. Unknown, deactivated and reserved names are NotFound; oneself is a ValidationError.
+   */
+  async function directByUsername(
+    userId: number,
+    username: string,
+  ): Promise<{ room: Room; other: User }> {
+    const row = RESERVED_USERNAMES.has(username.toLowerCase())
+      ? undefined
+      : await findUserRowByUsername(db, username);
+    if (!row || row.is_active !== 1) throw new NotFound("user");
+    const other = toUser(row);
+    return { room: await direct(userId, other.id), other };
+  }
+
+  /**
+   * A user's rooms (of one kind, or every kind), most recently active first, read `pageSize` at a time from
+   * `after` on (a cursor from the last room of an earlier page), each page when it is used.
+   */
+  async function* pagesForUser(
+    userId: number,
+    kind: RoomKind | undefined,
+    options: { after?: RoomCursor; pageSize?: number; max?: number } = {},
+  ): AsyncGenerator<Room[]> {
+    const pageSize = options.pageSize ?? LIMITS.historyStreamPage;
+    let left = options.max ?? Infinity;
+    let after = options.after;
+    while (left > 0) {
+      const limit = Math.min(pageSize, left);
+      const rows = await listUserRoomPage(db, userId, kind, { after, limit });
+      if (rows.length > 0) yield rows.map(toRoom);
+      if (rows.length < limit) return;
+      left -= rows.length;
+      const last = rows[rows.length - 1];
+      after = { lastActivityAt: last.last_activity_at, id: last.id };
+    }
   }
 
   /** A named multi-user room; its creator is its owner and first member. */
@@ -205,6 +247,8 @@ export function createRooms(deps: RoomsDeps) {
 
   return {
     direct,
+    directByUsername,
+    pagesForUser,
     createGroup,
     createDesk,
     get,

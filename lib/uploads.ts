@@ -16,11 +16,12 @@ import { findMemberRow } from "@/db/rooms.ts";
 import type { AttachmentRow } from "@/db/schema.ts";
 import { AuthenticationError, NotFound, PermissionDenied, ValidationError } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
+import type { Attachment } from "./records.ts";
 import { memoryRateLimiter, type RateLimiter, takeOrRefuse } from "./rate.ts";
 import { generateKey, KEY_PATTERN, normalizeContentType, sanitizeName } from "./storage/files.ts";
 import { createLocalStorage } from "./storage/local.ts";
 import { createS3Storage, type S3Settings } from "./storage/s3.ts";
-import { asStream, type Storage, type StorageKind } from "./storage/storage.ts";
+import { asStream, type Storage } from "./storage/storage.ts";
 
 export interface UploadSettings {
   /** Local storage directory (also read for local files when S3 is on). */
@@ -45,18 +46,8 @@ export const DEFAULT_UPLOAD_SETTINGS: UploadSettings = {
   anonymousRate: { perMinute: 10, burst: 5 },
 };
 
-export interface AttachmentView {
-  id: number;
-  key: string;
-  name: string;
-  contentType: string;
-  size: number;
-  storage: StorageKind;
-  /** local: a path of this service, "/uploads/<key>"; s3: a presigned GET URL. */
-  url: string;
-  /** ms since epoch when `url` stops working; null for local. */
-  expiresAt: number | null;
-}
+/** An attachment as faces show it (the record type every face shares). */
+export type AttachmentView = Attachment;
 
 export interface NewUpload {
   /** Null: anonymous (only when allowed). */

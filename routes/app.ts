@@ -14,6 +14,8 @@ import { healthRoutes } from "./health.ts";
 import { HISTORY_HEADERS } from "./history_headers.ts";
 import { createListStreams } from "./list_stream.ts";
 import { meetRoutes } from "@/faces/meet/http.ts";
+import { inboxRoutes } from "@/faces/inbox/http.ts";
+import { liveRoutes } from "@/faces/live/http.ts";
 import type { MeetMessagesShape } from "@/faces/meet/history.ts";
 import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
@@ -69,6 +71,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/", pageRoutes(core));
   app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
   app.route("/", inboxUploadRoutes(core, { publicUrl }));
+  app.route("/", inboxRoutes(core, { lists, publicUrl }));
+  app.route("/", liveRoutes(core));
   for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));

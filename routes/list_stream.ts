@@ -49,7 +49,11 @@ export function createListStreams({ log, metrics }: { log: Logger; metrics: Metr
     list: string,
     pages: AsyncIterable<unknown[]>,
     headers: Record<string, string> = {},
+    /** Wraps the array as `{"<field>": [...]}` (inbox's `{"messages": [...]}`). */
+    field?: string,
   ): Response {
+    const open = field === undefined ? "[" : `{${JSON.stringify(field)}:[`;
+    const close = field === undefined ? "]" : "]}";
     const source = pages[Symbol.asyncIterator]();
     let opened = false;
     let ended = false;
@@ -68,7 +72,7 @@ export function createListStreams({ log, metrics }: { log: Logger; metrics: Metr
             const next = await source.next();
             if (ended) return; // cancelled while the page was read
             if (next.done) {
-              controller.enqueue(encoder.encode(opened ? "]" : "[]"));
+              controller.enqueue(encoder.encode(opened ? close : open + close));
               controller.close();
               end("complete");
               return;
@@ -79,7 +83,7 @@ export function createListStreams({ log, metrics }: { log: Logger; metrics: Metr
             if (rows.length === 0) continue;
             holding(list, rows.length);
             const text = rows.map((row) => JSON.stringify(row)).join(",");
-            controller.enqueue(encoder.encode((opened ? "," : "[") + text));
+            controller.enqueue(encoder.encode((opened ? "," : open) + text));
             opened = true;
             return;
           }

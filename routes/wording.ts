@@ -112,12 +112,15 @@ const FORBIDDEN: Record<Forbidden, string> = {
   not_creator_update: "You can only update rooms you created.",
   not_creator_delete: "You can only delete rooms you created.",
   direct_two_members: "A direct room has exactly two members.",
+  not_owner: "Only the room's owner can open it.",
+  not_author: "You can only send messages as yourself.",
 };
 
 const CONFLICT: Record<ConflictReason, string> = {
   room_closed: "This room is closed.",
   room_taken: "Another teacher has already joined this room.",
   client_id_reused: "This client_id was already used for a message in another room.",
+  room_suspended: "This room is suspended. Open it again to send messages.",
 };
 
 /** The one-line `detail` of any core error, in DRF's words. */

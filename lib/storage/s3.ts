@@ -50,6 +50,10 @@ export function createS3Storage(settings: S3Settings, urlTtl: number, now: () =>
     endpoint: settings.endpoint,
     forcePathStyle: settings.forcePathStyle,
     credentials: settings.credentials,
+    // Checksums only where S3 requires them: several S3-compatible servers reject the SDK's
+    // default extra checksum headers.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
   });
   const Bucket = settings.bucket;
 

@@ -66,8 +66,8 @@ export class WsConnection<D = unknown> {
     principal: Principal,
     /** The face's own facts about this connection (its room, its peer, ...). */
     readonly data: D,
-    /** Hub topics it listens to (its user topic is always one). */
-    readonly topics: readonly string[],
+    /** Hub topics it listens to (its user topic is always one); Registry.listen adds more. */
+    readonly topics: string[],
     readonly limits: ConnectionLimits,
   ) {
     this.user = principal.user;

@@ -184,6 +184,8 @@ export function createWsEndpoint<D, F>(options: WsEndpointOptions<D, F>) {
   return {
     authenticate,
     accept,
+    /** Makes an open connection listen to one more hub topic from now on. */
+    listen: (conn: WsConnection<D>, name: string) => registry.listen(conn, name),
     /** The open connections on a topic (tests, and faces that answer one of them). */
     onTopic: (name: string) => registry.onTopic(name),
     stats: () => registry.stats(),

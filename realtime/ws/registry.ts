@@ -30,6 +30,14 @@ export class ConnectionRegistry<D> {
     }
   }
 
+  /** Makes an open connection listen to one more topic (a room it was let into, say). */
+  listen(conn: WsConnection<D>, topic: string): void {
+    if (!this.#byUser.get(conn.user.id)?.has(conn) || conn.topics.includes(topic)) return;
+    conn.topics.push(topic);
+    addTo(this.#byTopic, topic, conn);
+    this.#bridge.ensure(topic);
+  }
+
   /** The connections listening to `topic` (a copy: callers may close them while iterating). */
   onTopic(topic: string): WsConnection<D>[] {
     return [...(this.#byTopic.get(topic) ?? [])];
