@@ -33,7 +33,10 @@ const EXTENSION_OF_TYPE: Record<string, string> = {
   "video/quicktime": "mov",
 };
 
-/** Types a browser shows without running anything: served inline; all else is a download. */
+/**
+ * Types a browser shows without running anything: served inline; all else is a download. PDF is
+ * a download: it can carry scripts, and browsers refuse to show it under the sandbox CSP anyway.
+ */
 const INLINE_TYPES = new Set([
   "image/png",
   "image/jpeg",
@@ -41,7 +44,6 @@ const INLINE_TYPES = new Set([
   "image/webp",
   "image/avif",
   "image/bmp",
-  "application/pdf",
   "text/plain",
 ]);
 
