@@ -11,6 +11,7 @@ import { createMetrics, type Metrics } from "@/lib/metrics.ts";
 import { createMemoryHub, type Hub } from "@/realtime/hub.ts";
 import { attachDeskSocket } from "@/faces/desk/socket.ts";
 import { createMeetSocket } from "@/faces/meet/socket.ts";
+import { createLoungeSocket } from "@/faces/lounge/socket.ts";
 import { createSocketServer } from "@/realtime/socketio_server.ts";
 import type { SocketServer } from "@/realtime/socketio/mod.ts";
 import { createApp } from "@/routes/app.ts";
@@ -72,16 +73,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     burst: config.socketFrames.burst,
     maxQueued: config.socketFrames.queue,
   };
-  const meetSocket = createMeetSocket({
+  const wsLimits = {
+    maxFrameBytes: config.wsMaxMessageBytes,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
+    inbound,
+  };
+  const meetSocket = createMeetSocket({ core, hub, log, metrics, limits: wsLimits });
+  const loungeSocket = createLoungeSocket({
     core,
     hub,
     log,
     metrics,
-    limits: {
-      maxFrameBytes: config.wsMaxMessageBytes,
-      maxBufferedBytes: config.wsMaxBufferedBytes,
-      inbound,
-    },
+    limits: wsLimits,
+    initTimeout: config.loungeInitTimeout,
   });
   const app = createApp({
     core,
@@ -90,7 +94,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     trustProxy: config.trustProxy,
-    sockets: [meetSocket.routes],
+    sockets: [meetSocket.routes, loungeSocket.routes],
     publicUrl: config.publicUrl,
     meetMessagesShape: config.meetMessagesShape,
   });
@@ -134,6 +138,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await io.close();
       detachDesk();
       meetSocket.close();
+      loungeSocket.close();
       await hub.close();
       await Promise.race([stopped, timeout]);
       await database.close();

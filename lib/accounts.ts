@@ -10,6 +10,7 @@ import {
   findUserRowsByLogin,
   findUsersByIds,
   insertUser,
+  selectActiveUsersPage,
   toUser,
   updateUserRow,
   usernameTaken,
@@ -344,15 +345,29 @@ export function createAccounts(deps: AccountsDeps) {
     return user;
   }
 
-  /** Sets a new password and ends every session, so old tokens stop working. */
-  async function changePassword(id: number, password: string): Promise<void> {
+  /**
+   * Sets a new password and ends every session, so old tokens stop working; with `keepSession`,
+   * that one (the caller's own) stays.
+   */
+  async function changePassword(id: number, password: string, keepSession?: string): Promise<void> {
     const user = await get(id);
     const problems = checkPassword(password, [user.username, user.email, user.firstName]);
     if (problems.length > 0) throw new ValidationError({ password: problems });
     await updateUserRow(db, id, {
       password: await hashing(() => hashPassword(password, deps.passwordIterations)),
     });
-    await tokens.endAllSessions(id);
+    await tokens.endAllSessions(id, keepSession);
+  }
+
+  /** Every active account, by id, in pages of `pageSize`: each page is read when it is used. */
+  async function* activePages(pageSize = LIMITS.userPage): AsyncGenerator<User[]> {
+    let after = 0;
+    while (true) {
+      const page = await selectActiveUsersPage(db, after, pageSize);
+      if (page.length > 0) yield page;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1].id;
+    }
   }
 
   /**
@@ -393,6 +408,7 @@ export function createAccounts(deps: AccountsDeps) {
     getByUsername,
     updateProfile,
     changePassword,
+    activePages,
     deactivate,
     isEmpty,
   };

@@ -117,6 +117,7 @@ const envSchema = z.object({
     ctx.addIssue({ code: "custom", message: "must be array or results" });
     return z.NEVER;
   }),
+  LOUNGE_INIT_TIMEOUT: duration("10s"),
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
@@ -192,6 +193,8 @@ export interface Config {
    * `{"results": [...]}` paged by `?before=<time>&limit=`.
    */
   meetMessagesShape: "array" | "results";
+  /** Seconds a lounge socket may stay open before its init frame (LOUNGE_INIT_TIMEOUT). */
+  loungeInitTimeout: number;
   /** Base of absolute URLs in payloads; by default the origin each client used. */
   publicUrl?: string;
   logLevel: LogLevel;
@@ -277,6 +280,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     sendRate: { rate: e.SEND_RATE, burst: e.SEND_BURST },
     historyMax: e.HISTORY_MAX,
     meetMessagesShape: e.MEET_MESSAGES_SHAPE,
+    loungeInitTimeout: e.LOUNGE_INIT_TIMEOUT,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,

@@ -28,6 +28,8 @@ export const LIMITS = {
   historyStreamPage: 200,
   /** The default of HISTORY_MAX: most messages a whole-history response returns. */
   historyMax: 10_000,
+  /** Accounts one page of a streamed user list holds. */
+  userPage: 200,
   /** Pages by time (meet's `{"results": [...]}` shape): the largest `limit`. */
   historyTimePage: 200,
 } as const;

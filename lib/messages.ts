@@ -10,6 +10,7 @@ import {
   nthNewestId,
   selectHistory,
   selectHistoryBeforeTime,
+  selectHistoryByTime,
   selectHistoryRange,
   toMessage,
 } from "@/db/messages.ts";
@@ -97,6 +98,17 @@ export interface TimePageQuery {
   limit?: number;
 }
 
+/**
+ * A page by time in either direction (lounge): `before` the newest messages older than `time`,
+ * else the oldest ones newer than it. Without a time: the newest messages.
+ */
+export interface TimeWindowQuery {
+  /** ms since the epoch; strictly older or newer messages only. */
+  time?: number;
+  before: boolean;
+  limit?: number;
+}
+
 /** A send's outcome; `author` only when it stored a new message, which is then published. */
 interface Stored extends SendResult {
   author?: User;
@@ -135,6 +147,16 @@ export function createMessages(deps: MessagesDeps) {
     return found.room;
   }
 
+  /**
+   * A new message's time: now, but always after the room's newest message (whose time the
+   * room's last activity holds), so that times never repeat or go back within a room and a
+   * message's time is an exact paging cursor. Read inside the send transaction.
+   */
+  function nextTime(room: RoomRow): number {
+    const at = now();
+    return room.last_message_id === null ? at : Math.max(at, room.last_activity_at + 1);
+  }
+
   /** Checks one message and stores it, inside the batch's transaction; refuses before writing. */
   async function store(trx: Db, input: NewMessageInput): Promise<Stored> {
     const clientId = input.clientId ?? null;
@@ -158,7 +180,7 @@ export function createMessages(deps: MessagesDeps) {
       image: input.image ?? "",
       attachmentId: input.attachmentId ?? null,
       clientId,
-      createdAt: now(),
+      createdAt: nextTime(room),
     });
     return { message: toMessage(row), duplicate: false, author: toUser(author) };
   }
@@ -261,6 +283,27 @@ export function createMessages(deps: MessagesDeps) {
     return rows.map(toMessage);
   }
 
+  /** A page by time in either direction (TimeWindowQuery); `limit` is capped at 100. */
+  async function pageByTime(
+    roomId: number,
+    userId: number,
+    query: TimeWindowQuery,
+  ): Promise<HistoryPage> {
+    await readableRoom(db, roomId, userId);
+    return await pageOfRoom(roomId, query);
+  }
+
+  /**
+   * pageByTime without the membership check, for a caller that decided who may read (open
+   * groups: lib/groups.ts).
+   */
+  async function pageOfRoom(roomId: number, query: TimeWindowQuery): Promise<HistoryPage> {
+    checkPage({ limit: query.limit });
+    const limit = Math.min(query.limit ?? LIMITS.historyPage, LIMITS.historyPage);
+    const { rows, hasMore } = await selectHistoryByTime(db, roomId, { ...query, limit });
+    return { messages: rows.map(toMessage), hasMore };
+  }
+
   /**
    * Marks a room read up to `upTo` (default: its newest message). The pointer only moves
    * forward and never past the newest message. Returns the pointer after the call.
@@ -301,6 +344,8 @@ export function createMessages(deps: MessagesDeps) {
     history,
     historySnapshot,
     historyByTime,
+    pageByTime,
+    pageOfRoom,
     markRead,
     unreadCount,
     unreadByRoom,

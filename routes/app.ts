@@ -1,5 +1,6 @@
 // The HTTP application: shared middleware, the error handler, and every face's router.
 import { Hono } from "hono";
+import { getPath } from "hono/utils/url";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -13,6 +14,7 @@ import { healthRoutes } from "./health.ts";
 import { HISTORY_HEADERS } from "./history_headers.ts";
 import { createListStreams } from "./list_stream.ts";
 import { meetRoutes } from "@/faces/meet/http.ts";
+import { loungeRoutes, type LoungeRoutesOptions } from "@/faces/lounge/http.ts";
 import type { MeetMessagesShape } from "@/faces/meet/history.ts";
 import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
@@ -32,11 +34,22 @@ export interface AppOptions {
   sockets: Hono<AppEnv>[];
   /** meet's room history shape (MEET_MESSAGES_SHAPE). */
   meetMessagesShape: MeetMessagesShape;
+  /** What lounge's HTTP routes need beyond the core (sign-up and bot chat). */
+  lounge?: Omit<LoungeRoutesOptions, "lists">;
+}
+
+/**
+ * The path a request is routed by: as sent, except that lounge's paths (under /http/) read
+ * repeated slashes as one, since its original front-end asks for `/http//login`.
+ */
+export function facePath(req: Request): string {
+  const path = getPath(req);
+  return path.startsWith("/http/") && path.includes("//") ? path.replace(/\/{2,}/g, "/") : path;
 }
 
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const { core, log, metrics, corsOrigins, maxBodyBytes, trustProxy, sockets, publicUrl } = options;
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ getPath: facePath });
   const anyOrigin = corsOrigins.includes("*");
   const lists = createListStreams({ log, metrics });
 
@@ -62,6 +75,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/", deskRoutes(core, { lists, publicUrl }));
   app.route("/", pageRoutes(core));
   app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
+  app.route("/http", loungeRoutes(core, { lists, ...options.lounge }));
   for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));
