@@ -128,29 +128,40 @@ export function createBotChat(deps: BotChatDeps) {
     botRoomId: async (userId) => (await room(userId)).id,
   });
 
-  /** The last `historyTurns` messages before `beforeId`, oldest first. */
+  /**
+   * The last `historyTurns` messages before `beforeId`, oldest first. Apologies are left out:
+   * they are ours, not the bot's, and would only teach it to apologise.
+   */
   async function historyOf(roomId: number, userId: number, beforeId: number, id: number) {
     const page = await messages.history(roomId, userId, { before: beforeId, limit: historyTurns });
-    return page.messages.filter((m) => m.text.trim() !== "")
+    return page.messages
+      .filter((m) => m.text.trim() !== "" && !(m.authorId === id && m.text === APOLOGY))
       .map((m): BotTurn => ({ fromBot: m.authorId === id, text: m.text }));
   }
 
-  /** Asks the bot, within the deadline; the apology on any failure. */
-  async function answer(user: User, history: BotTurn[], text: string): Promise<string> {
+  /**
+   * Asks the bot about the user's stored message `mine`, within the deadline (gathering the
+   * context and waiting for a turn included); the apology on any failure.
+   */
+  async function answer(mine: Message, id: number): Promise<string> {
     const signal = AbortSignal.timeout(deps.timeoutMs);
     const started = performance.now();
     try {
-      const reply = await untilAborted(
-        gate.run(() => bot.reply({ user, history, text, signal })),
-        signal,
-      );
+      const ask = async () => {
+        const [user, history] = await Promise.all([
+          accounts.get(mine.authorId),
+          historyOf(mine.roomId, mine.authorId, mine.id, id),
+        ]);
+        return await gate.run(() => bot.reply({ user, history, text: mine.text, signal }));
+      };
+      const reply = await untilAborted(ask(), signal);
       const trimmed = typeof reply === "string" ? reply.trim() : "";
       if (trimmed === "") throw new Error("the bot gave an empty answer");
       return trimmed.slice(0, deps.messageMaxLength);
     } catch (err) {
       const timedOut = signal.aborted;
       log.warn("bot did not answer", {
-        userId: user.id,
+        userId: mine.authorId,
         timedOut,
         ms: Math.round(performance.now() - started),
         reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
@@ -177,11 +188,7 @@ export function createBotChat(deps: BotChatDeps) {
       const id = await botUserId();
       const chat = await rooms.direct(userId, id);
       const { message: mine } = await messages.send({ roomId: chat.id, authorId: userId, text });
-      const [user, history] = await Promise.all([
-        accounts.get(userId),
-        historyOf(chat.id, userId, mine.id, id),
-      ]);
-      const reply = await answer(user, history, text);
+      const reply = await answer(mine, id);
       const { message: theirs } = await messages.send(
         { roomId: chat.id, authorId: id, text: reply },
         { unthrottled: true },

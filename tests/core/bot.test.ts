@@ -181,6 +181,9 @@ Deno.test("a failing or malformed API answer gives the apology", async () => {
   assert.equal((await t.core.botChat.send(user.id, "two")).bot.text, APOLOGY);
   llm.mode = "answer";
   assert.equal((await t.core.botChat.send(user.id, "three")).bot.text, "Echo: three");
+  // The apologies are ours: the bot is not shown them as its own words.
+  const context = llm.requests.at(-1)!.body.messages!.slice(1);
+  assert.deepEqual(context.map((m) => m.role), ["user", "user", "user"]);
 });
 
 Deno.test("an API that is not there gives the apology", async () => {
