@@ -7,6 +7,8 @@ import type { Config } from "@/lib/config.ts";
 import { type Core, createCore } from "@/lib/core.ts";
 import { seedDemoAccounts } from "@/lib/demo.ts";
 import { createLogger, type Logger } from "@/lib/log.ts";
+import { createMailer } from "@/lib/mail.ts";
+import { createOpenAiBot } from "@/lib/bot/openai.ts";
 import { createMetrics, type Metrics } from "@/lib/metrics.ts";
 import { createMemoryHub, type Hub } from "@/realtime/hub.ts";
 import { attachDeskSocket } from "@/faces/desk/socket.ts";
@@ -57,6 +59,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     settings: coreSettings(config, jwtSecret),
     now: options.now,
     metrics,
+    log,
+    mailer: createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, log }),
+    // The built-in helper unless an OpenAI-compatible API is configured.
+    bot: config.bot.apiUrl
+      ? createOpenAiBot({
+        apiUrl: config.bot.apiUrl,
+        apiKey: config.bot.apiKey,
+        model: config.bot.model,
+      })
+      : undefined,
   });
 
   if (config.seedDemo) {

@@ -58,6 +58,14 @@ export interface NewMessageInput {
   clientId?: string | null;
 }
 
+export interface SendOptions {
+  /**
+   * Skips the per-user send limit: for the core's own authors (the lounge bot answers every
+   * user from one account, so one user's limit must not lose another's reply).
+   */
+  unthrottled?: boolean;
+}
+
 export interface SendResult {
   message: Message;
   /** True when `clientId` matched an earlier send: nothing new was stored or published. */
@@ -202,9 +210,9 @@ export function createMessages(deps: MessagesDeps) {
    * a message a client has seen is never lost. Sends that arrive together share one
    * transaction (db/group_commit.ts); a refusal fails only its own send.
    */
-  async function send(input: NewMessageInput): Promise<SendResult> {
+  async function send(input: NewMessageInput, options: SendOptions = {}): Promise<SendResult> {
     checkInput(input);
-    if (deps.sendLimiter) {
+    if (deps.sendLimiter && !options.unthrottled) {
       await takeOrRefuse(deps.sendLimiter, `send:${input.authorId}`, () => {
         deps.metrics?.throttled.inc({ limit: "send" });
       });

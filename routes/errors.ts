@@ -12,6 +12,7 @@ import {
   Overloaded,
   PermissionDenied,
   RateLimited,
+  Unavailable,
   ValidationError,
 } from "@/lib/errors.ts";
 import type { Logger } from "@/lib/log.ts";
@@ -35,7 +36,7 @@ export function statusOf(err: ChatError): ContentfulStatusCode {
   if (err instanceof NotFound) return 404;
   if (err instanceof Conflict) return 409;
   if (err instanceof RateLimited) return 429;
-  if (err instanceof Overloaded) return 503;
+  if (err instanceof Overloaded || err instanceof Unavailable) return 503;
   return 400;
 }
 

@@ -12,6 +12,8 @@ import {
   PermissionDenied,
   type Problem,
   RateLimited,
+  type Service,
+  Unavailable,
   ValidationError,
 } from "@/lib/errors.ts";
 import type { User } from "@/lib/records.ts";
@@ -115,6 +117,16 @@ const CONFLICT: Record<ConflictReason, string> = {
   client_id_reused: "This client_id was already used for a message in another room.",
 };
 
+const NOT_FOUND: Record<NotFound["what"], string> = {
+  thing: "Not found.",
+  user: "No such user.",
+  signup: "Invalid or expired registration link.",
+};
+
+const UNAVAILABLE: Record<Service, string> = {
+  mail: "The confirmation e-mail could not be sent.",
+};
+
 /** The one-line `detail` of any core error, in DRF's words. */
 export function detailOf(err: ChatError): string {
   if (err instanceof ValidationError) {
@@ -122,7 +134,7 @@ export function detailOf(err: ChatError): string {
   }
   if (err instanceof AuthenticationError) return AUTH_DETAIL[err.reason ?? err.code];
   if (err instanceof PermissionDenied) return FORBIDDEN[err.reason];
-  if (err instanceof NotFound) return err.what === "user" ? "No such user." : "Not found.";
+  if (err instanceof NotFound) return NOT_FOUND[err.what];
   if (err instanceof Conflict) return CONFLICT[err.reason];
   if (err instanceof RateLimited) {
     return `Request was throttled. Expected available in ${seconds(err.retryAfter)}.`;
@@ -130,10 +142,15 @@ export function detailOf(err: ChatError): string {
   if (err instanceof Overloaded) {
     return `The server is busy. Try again in ${seconds(err.retryAfter)}.`;
   }
+  if (err instanceof Unavailable) {
+    return `${UNAVAILABLE[err.service]} Try again in ${seconds(err.retryAfter)}.`;
+  }
   return "A server error occurred.";
 }
 
 /** Seconds a client should wait before trying again, for refusals that have one. */
 export function retryAfterOf(err: unknown): number | undefined {
-  return err instanceof RateLimited || err instanceof Overloaded ? err.retryAfter : undefined;
+  const waits = err instanceof RateLimited || err instanceof Overloaded ||
+    err instanceof Unavailable;
+  return waits ? err.retryAfter : undefined;
 }
