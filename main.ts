@@ -98,6 +98,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     limits: wsLimits,
     initTimeout: config.loungeInitTimeout,
+    bot: core.botChat,
   });
   const app = createApp({
     core,

@@ -14,7 +14,7 @@ import { healthRoutes } from "./health.ts";
 import { HISTORY_HEADERS } from "./history_headers.ts";
 import { createListStreams } from "./list_stream.ts";
 import { meetRoutes } from "@/faces/meet/http.ts";
-import { loungeRoutes, type LoungeRoutesOptions } from "@/faces/lounge/http.ts";
+import { loungeRoutes } from "@/faces/lounge/http.ts";
 import type { MeetMessagesShape } from "@/faces/meet/history.ts";
 import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
@@ -34,8 +34,6 @@ export interface AppOptions {
   sockets: Hono<AppEnv>[];
   /** meet's room history shape (MEET_MESSAGES_SHAPE). */
   meetMessagesShape: MeetMessagesShape;
-  /** What lounge's HTTP routes need beyond the core (sign-up and bot chat). */
-  lounge?: Omit<LoungeRoutesOptions, "lists">;
 }
 
 /**
@@ -75,7 +73,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/", deskRoutes(core, { lists, publicUrl }));
   app.route("/", pageRoutes(core));
   app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
-  app.route("/http", loungeRoutes(core, { lists, ...options.lounge }));
+  app.route("/http", loungeRoutes(core, { lists, publicUrl }));
   for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));

@@ -14,6 +14,7 @@ import { mapPages } from "@/routes/list_stream.ts";
 import { iso } from "@/routes/json.ts";
 import { flag, idField, pageFields, readFields } from "./fields.ts";
 import {
+  botMessage,
   groupMessage,
   loungeGroup,
   loungeProfile,
@@ -21,6 +22,7 @@ import {
   otherOf,
   roomMessage,
 } from "./json.ts";
+import { loungeSignupRoutes } from "./signup.ts";
 import { WORDS } from "./wording.ts";
 
 const login = z.object({
@@ -45,16 +47,22 @@ const readMark = z.object({
   chat_group_id: idField.optional(),
   chat_id: idField.optional(),
   is_room: flag.optional(),
+  /** The bot chat has no id of its own on this face. */
+  chat_bot: flag.optional(),
 }).refine(
-  (b) => b.chat_room_id !== undefined || b.chat_group_id !== undefined || b.chat_id !== undefined,
-  { message: "Give chat_room_id or chat_group_id.", path: ["chat_room_id"] },
+  (b) =>
+    b.chat_room_id !== undefined || b.chat_group_id !== undefined || b.chat_id !== undefined ||
+    b.chat_bot === true,
+  { message: "Give chat_room_id, chat_group_id or chat_bot.", path: ["chat_room_id"] },
 );
 
 export interface LoungeRoutesOptions {
   lists: ListStreams;
+  /** Base of the sign-up link (PUBLIC_URL); the request's origin when unset. */
+  publicUrl?: string;
 }
 
-export function loungeRoutes(core: Core, { lists }: LoungeRoutesOptions) {
+export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptions) {
   const auth = requireAuth(core);
   const online = (id: number) => core.presence.isOnline(id);
   const me = (c: { get(key: "principal"): { user: { id: number } } }) => c.get("principal").user.id;
@@ -82,6 +90,7 @@ export function loungeRoutes(core: Core, { lists }: LoungeRoutesOptions) {
   const shapeRooms = (messages: Message[]) => messages.map(roomMessage);
 
   return new Hono<AppEnv>()
+    .route("/", loungeSignupRoutes(core, { publicUrl }))
     // Login and logout by POST (the document) or GET (the original server registered both).
     .on(["GET", "POST"], "/login", async (c) => {
       const { email, password } = await readFields(c, login);
@@ -127,6 +136,16 @@ export function loungeRoutes(core: Core, { lists }: LoungeRoutesOptions) {
         const user = byId.get(m.userId);
         return user ? [loungeUser(user, online(user.id))] : [];
       }));
+    })
+    .get("/chat_bot", auth, async (c) => {
+      const { timestamp, before } = await readFields(c, pageFields);
+      const userId = me(c);
+      const room = await core.botChat.room(userId);
+      const page = await core.messages.pageByTime(room.id, userId, {
+        time: timestamp,
+        before: before ?? false,
+      });
+      return c.json(page.messages.map((m) => botMessage(m, userId)));
     })
     .get("/chat_rooms", auth, async (c) => {
       const userId = me(c);
@@ -210,6 +229,11 @@ export function loungeRoutes(core: Core, { lists }: LoungeRoutesOptions) {
     .put("/notifications", auth, async (c) => {
       const mark = await readFields(c, readMark);
       const userId = me(c);
+      if (mark.chat_room_id === undefined && mark.chat_group_id === undefined && !mark.chat_id) {
+        const room = await core.botChat.room(userId);
+        await core.messages.markRead(room.id, userId);
+        return c.json({ chat_bot: true, unread: 0 });
+      }
       const roomId = mark.chat_room_id ?? mark.chat_group_id ?? mark.chat_id!;
       const isGroup = mark.chat_group_id !== undefined ||
         (mark.chat_id !== undefined && mark.is_room === false);

@@ -28,8 +28,11 @@ import { detailOf, fieldErrors, tooFast } from "@/routes/wording.ts";
 import { botMessage, groupMessage, otherOf, roomMessage } from "./json.ts";
 import { groupActivity, WORDS } from "./wording.ts";
 
-/** Bot answers one socket may wait for at once; more are refused until one comes. */
-export const BOT_IN_FLIGHT = 2;
+/**
+ * Bot answers one socket may wait for at once; more are refused until one comes (the core also
+ * takes one turn per user at a time).
+ */
+export const BOT_IN_FLIGHT = 1;
 /** Failed init frames before the socket is closed (4401). */
 export const INIT_ATTEMPTS = 3;
 

@@ -11,6 +11,11 @@ export const WORDS = {
   noBot: "The bot is not available on this server.",
   botBusy: "The bot is still answering your earlier messages. Try again shortly.",
   loggedOut: "Successfully logged out.",
+  signupMailed: (email: string) =>
+    `A confirmation link was sent to ${email}. Open it to create your account.`,
+  signupDoneTitle: "Welcome!",
+  signupDone: "Your account is ready. You can sign in now.",
+  signupFailedTitle: "This link does not work",
 } as const;
 
 /** What the members of a group read when someone enters or leaves it. */

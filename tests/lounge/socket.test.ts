@@ -106,3 +106,37 @@ Deno.test("a group message from a non-member is refused and reaches nobody", asy
   await outsiderSocket.probe();
   assert.equal(outsiderSocket.all("group_chat_message").length, 0);
 });
+
+Deno.test("frames sent right behind the init frame wait for it and are handled in order", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const b = await person(srv);
+  await using receiver = await loungeSocket(srv, b);
+  await using socket = new LoungeSocket(srv);
+  await socket.waitOpen();
+  socket.token = a.access;
+  socket.sendJson({ token: a.access });
+  for (const message of ["one", "two", "three"]) {
+    socket.chat({ chat_type: "room", other_user_id: b.user.id, message });
+  }
+  await receiver.frame("room_chat_message", (f) => f.message === "three");
+  assert.deepEqual(receiver.all("room_chat_message").map((f) => f.message), [
+    "one",
+    "two",
+    "three",
+  ]);
+  assert.deepEqual(socket.all("error"), []);
+});
+
+Deno.test("an init frame with a token of a deactivated account is refused, and three failed inits close the socket", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  await srv.core.accounts.deactivate(a.user.id);
+  await using raw = new LoungeSocket(srv);
+  await raw.waitOpen();
+  for (let i = 0; i < 3; i++) raw.sendJson({ token: a.access });
+  const closed = await raw.waitClose(5000);
+  assert.equal(closed.code, 4401);
+  assert.equal(raw.all("error").length, 3);
+  assert.ok(raw.all("error").every((f) => f.code === "token_not_valid"));
+});
