@@ -128,11 +128,12 @@ export function createSignups(deps: SignupsDeps) {
       metrics.throttled.inc({ limit: "signup_email" });
       throw new RateLimited(wait);
     }
-    let token: string;
+    let mail: Mail;
     let tokenHash: string;
     try {
+      const token = randomToken();
+      mail = confirmationMail(email, input.firstName, link(token), deps.tokenTtl);
       const password = await accounts.hashNewPassword(input.password);
-      token = randomToken();
       tokenHash = await hashToken(token);
       const at = now();
       await replacePendingSignup(db, {
@@ -150,7 +151,7 @@ export function createSignups(deps: SignupsDeps) {
     }
     try {
       // Outside any transaction: the mail server may take seconds.
-      await mailer.send(confirmationMail(email, input.firstName, link(token), deps.tokenTtl));
+      await mailer.send(mail);
     } catch (err) {
       perEmail?.release(key);
       // Stored but not mailed: nobody holds the link, so the row goes.
