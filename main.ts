@@ -7,11 +7,14 @@ import type { Config } from "@/lib/config.ts";
 import { type Core, createCore } from "@/lib/core.ts";
 import { seedDemoAccounts } from "@/lib/demo.ts";
 import { createLogger, type Logger } from "@/lib/log.ts";
+import { createMailer } from "@/lib/mail.ts";
+import { createOpenAiBot } from "@/lib/bot/openai.ts";
 import { createMetrics, type Metrics } from "@/lib/metrics.ts";
 import { createMemoryHub, type Hub } from "@/realtime/hub.ts";
 import { attachDeskSocket } from "@/faces/desk/socket.ts";
 import { createMeetSocket } from "@/faces/meet/socket.ts";
 import { createInboxSocket } from "@/faces/inbox/socket.ts";
+import { createLoungeSocket } from "@/faces/lounge/socket.ts";
 import { createSocketServer } from "@/realtime/socketio_server.ts";
 import type { SocketServer } from "@/realtime/socketio/mod.ts";
 import { createApp } from "@/routes/app.ts";
@@ -57,6 +60,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     settings: coreSettings(config, jwtSecret),
     now: options.now,
     metrics,
+    log,
+    mailer: createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, log }),
+    // The built-in helper unless an OpenAI-compatible API is configured.
+    bot: config.bot.apiUrl
+      ? createOpenAiBot({
+        apiUrl: config.bot.apiUrl,
+        apiKey: config.bot.apiKey,
+        model: config.bot.model,
+      })
+      : undefined,
   });
 
   if (config.seedDemo) {
@@ -73,16 +86,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     burst: config.socketFrames.burst,
     maxQueued: config.socketFrames.queue,
   };
-  const meetSocket = createMeetSocket({
+  const wsLimits = {
+    maxFrameBytes: config.wsMaxMessageBytes,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
+    inbound,
+  };
+  const meetSocket = createMeetSocket({ core, hub, log, metrics, limits: wsLimits });
+  const loungeSocket = createLoungeSocket({
     core,
     hub,
     log,
     metrics,
-    limits: {
-      maxFrameBytes: config.wsMaxMessageBytes,
-      maxBufferedBytes: config.wsMaxBufferedBytes,
-      inbound,
-    },
+    limits: wsLimits,
+    initTimeout: config.loungeInitTimeout,
+    bot: core.botChat,
   });
   const inboxSocket = createInboxSocket({
     core,
@@ -103,7 +120,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     trustProxy: config.trustProxy,
-    sockets: [meetSocket.routes, inboxSocket.routes],
+    sockets: [meetSocket.routes, inboxSocket.routes, loungeSocket.routes],
     publicUrl: config.publicUrl,
     meetMessagesShape: config.meetMessagesShape,
   });
@@ -148,6 +165,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       detachDesk();
       meetSocket.close();
       inboxSocket.close();
+      loungeSocket.close();
       await hub.close();
       await Promise.race([stopped, timeout]);
       core.uploads.close();

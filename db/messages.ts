@@ -133,6 +133,30 @@ export async function selectHistoryBeforeTime(
   return rows.reverse();
 }
 
+/**
+ * A page by time, oldest first: with `before`, the newest `limit` messages created strictly
+ * before `time` (the newest of all without a time); otherwise the oldest `limit` created strictly
+ * after it. Times are unique within a room (the send path makes them increase), so a message's
+ * own time is an exact cursor. One extra row tells whether more lie beyond the page.
+ */
+export async function selectHistoryByTime(
+  db: Db,
+  roomId: number,
+  page: { time?: number; before: boolean; limit: number },
+): Promise<{ rows: MessageRow[]; hasMore: boolean }> {
+  // Without a time there is nothing to be "since": the newest messages.
+  const before = page.before || page.time === undefined;
+  let query = db.selectFrom("messages").selectAll().where("room_id", "=", roomId);
+  if (page.time !== undefined) query = query.where("created_at", before ? "<" : ">", page.time);
+  const order = before ? "desc" : "asc";
+  const rows = await query.orderBy("created_at", order).orderBy("id", order)
+    .limit(page.limit + 1).execute();
+  const hasMore = rows.length > page.limit;
+  if (hasMore) rows.pop();
+  if (before) rows.reverse();
+  return { rows, hasMore };
+}
+
 /** Moves a read pointer forward only; returns true when it moved. */
 export async function advanceReadPointer(
   db: Db,

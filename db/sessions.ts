@@ -68,10 +68,16 @@ export async function revokeSession(db: Db, sessionId: string, now: number): Pro
   return result.numUpdatedRows === 1n;
 }
 
-/** Revokes every live session of a user; returns their ids. */
-export async function revokeUserSessions(db: Db, userId: number, now: number): Promise<string[]> {
-  const rows = await db.updateTable("sessions").set({ revoked_at: now })
-    .where("user_id", "=", userId).where("revoked_at", "is", null)
-    .returning("id").execute();
+/** Revokes every live session of a user but `except`; returns their ids. */
+export async function revokeUserSessions(
+  db: Db,
+  userId: number,
+  now: number,
+  except?: string,
+): Promise<string[]> {
+  let query = db.updateTable("sessions").set({ revoked_at: now })
+    .where("user_id", "=", userId).where("revoked_at", "is", null);
+  if (except !== undefined) query = query.where("id", "!=", except);
+  const rows = await query.returning("id").execute();
   return rows.map((r) => r.id);
 }

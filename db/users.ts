@@ -86,3 +86,15 @@ export async function findUsersByIds(db: Db, ids: number[]): Promise<User[]> {
   const rows = await db.selectFrom("users").selectAll().where("id", "in", ids).execute();
   return rows.map(toUser);
 }
+
+/** One keyset page of the active accounts, by id: those after `afterId`, at most `limit`. */
+export async function selectActiveUsersPage(
+  db: Db,
+  afterId: number,
+  limit: number,
+): Promise<User[]> {
+  const rows = await db.selectFrom("users").selectAll()
+    .where("is_active", "=", 1).where("id", ">", afterId)
+    .orderBy("id").limit(limit).execute();
+  return rows.map(toUser);
+}

@@ -10,6 +10,7 @@ import {
   findUserRowsByLogin,
   findUsersByIds,
   insertUser,
+  selectActiveUsersPage,
   toUser,
   updateUserRow,
   usernameTaken,
@@ -39,8 +40,11 @@ import { splitName, type User } from "./records.ts";
 import { createThrottle } from "./throttle.ts";
 import type { TokenPair, Tokens } from "./tokens.ts";
 
-/** They would shadow /ws/chat/... and /ws/notifications/... on the inbox face. */
-export const RESERVED_USERNAMES: ReadonlySet<string> = new Set(["chat", "notifications"]);
+/**
+ * `chat` and `notifications` would shadow /ws/chat/... and /ws/notifications/... on the inbox
+ * face; `bot` is the lounge bot's account (lib/bot/chat.ts), which no person may take.
+ */
+export const RESERVED_USERNAMES: ReadonlySet<string> = new Set(["chat", "notifications", "bot"]);
 const USERNAME = /^[\w.@+-]+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -98,6 +102,17 @@ export function slowdownMs(failures: number, threshold: number, maxMs: number): 
   return Math.min(maxMs, 1000 * 2 ** Math.min(failures - threshold, 30));
 }
 
+/** The username an e-mail's account is first offered: its local part, cleaned. */
+export function usernameBase(email: string): string {
+  return (email.split("@")[0].replace(/[^\w.@+-]/g, "") || "user").slice(0, 140);
+}
+
+/** The usernames, in order, that an account made from an e-mail may take (base, base2, ...). */
+export function* usernameCandidates(email: string): Generator<string> {
+  const base = usernameBase(email);
+  for (let n = 1; n <= 50; n++) yield n === 1 ? base : `${base}${n}`;
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function isUniqueViolation(err: unknown, column: string): boolean {
@@ -133,10 +148,18 @@ export function createAccounts(deps: AccountsDeps) {
     return passwordProblems(password, { minLength: deps.passwordMinLength, personal });
   }
 
-  async function checkNewAccount(input: NewAccount): Promise<void> {
+  /**
+   * Checks a new account's fields. Without a username (a sign-up, whose username is derived
+   * later), the derived one's base stands in for it in the password-similarity check.
+   */
+  async function checkNewAccount(
+    input: Omit<NewAccount, "username"> & { username?: string },
+  ): Promise<void> {
     const { add, problems } = problemList();
-    const username = input.username;
-    if (username.length === 0) add("username", { code: "blank" });
+    const username = input.username ?? usernameBase(input.email ?? "");
+    if (input.username === undefined) {
+      // Derived from the e-mail: nothing to check here.
+    } else if (username.length === 0) add("username", { code: "blank" });
     else if (username.length > LIMITS.username) {
       add("username", { code: "max_length", max: LIMITS.username });
     } else if (!USERNAME.test(username)) {
@@ -162,6 +185,21 @@ export function createAccounts(deps: AccountsDeps) {
       add("password", problem);
     }
     ValidationError.check(problems);
+  }
+
+  /**
+   * Checks what a sign-up would create (e-mail free and well formed, names bounded, password
+   * strong enough), as create() would; throws ValidationError. The username comes later.
+   */
+  function checkSignup(
+    input: { email: string; password: string; firstName: string; lastName: string },
+  ): Promise<void> {
+    return checkNewAccount(input);
+  }
+
+  /** A password's stored form, computed under the hashing bound (Overloaded when full). */
+  function hashNewPassword(password: string): Promise<string> {
+    return hashing(() => hashPassword(password, deps.passwordIterations));
   }
 
   /** Creates an account. Refuses bad or taken names and weak passwords (ValidationError). */
@@ -209,9 +247,7 @@ export function createAccounts(deps: AccountsDeps) {
   ): Promise<User> {
     await limitClient("register", client);
     const { firstName, lastName } = splitName(input.name);
-    const base = (input.email.split("@")[0].replace(/[^\w.@+-]/g, "") || "user").slice(0, 140);
-    for (let n = 1; n <= 50; n++) {
-      const username = n === 1 ? base : `${base}${n}`;
+    for (const username of usernameCandidates(input.email)) {
       if (RESERVED_USERNAMES.has(username.toLowerCase()) || await usernameTaken(db, username)) {
         continue;
       }
@@ -344,15 +380,29 @@ export function createAccounts(deps: AccountsDeps) {
     return user;
   }
 
-  /** Sets a new password and ends every session, so old tokens stop working. */
-  async function changePassword(id: number, password: string): Promise<void> {
+  /**
+   * Sets a new password and ends every session, so old tokens stop working; with `keepSession`,
+   * that one (the caller's own) stays.
+   */
+  async function changePassword(id: number, password: string, keepSession?: string): Promise<void> {
     const user = await get(id);
     const problems = checkPassword(password, [user.username, user.email, user.firstName]);
     if (problems.length > 0) throw new ValidationError({ password: problems });
     await updateUserRow(db, id, {
       password: await hashing(() => hashPassword(password, deps.passwordIterations)),
     });
-    await tokens.endAllSessions(id);
+    await tokens.endAllSessions(id, keepSession);
+  }
+
+  /** Every active account, by id, in pages of `pageSize`: each page is read when it is used. */
+  async function* activePages(pageSize = LIMITS.userPage): AsyncGenerator<User[]> {
+    let after = 0;
+    while (true) {
+      const page = await selectActiveUsersPage(db, after, pageSize);
+      if (page.length > 0) yield page;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1].id;
+    }
   }
 
   /**
@@ -384,6 +434,8 @@ export function createAccounts(deps: AccountsDeps) {
 
   return {
     create,
+    checkSignup,
+    hashNewPassword,
     register,
     authenticate,
     login,
@@ -393,6 +445,7 @@ export function createAccounts(deps: AccountsDeps) {
     getByUsername,
     updateProfile,
     changePassword,
+    activePages,
     deactivate,
     isEmpty,
   };

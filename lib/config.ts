@@ -134,6 +134,19 @@ const envSchema = z.object({
     ctx.addIssue({ code: "custom", message: "must be array or results" });
     return z.NEVER;
   }),
+  LOUNGE_INIT_TIMEOUT: duration("10s"),
+  SMTP_URL: z.string().regex(/^smtps?:\/\/[^/]+/, "must be a URL like smtp://user:pass@host:587")
+    .optional(),
+  MAIL_FROM: z.string().min(1).default("chat <no-reply@localhost>"),
+  SIGNUP_TOKEN_TTL: duration("24h"),
+  SIGNUP_RATE: int(10, 1, 1_000_000),
+  SIGNUP_BURST: int(5, 1, 1_000_000),
+  SIGNUP_EMAIL_INTERVAL: duration("60s", { zeroIsOff: true }),
+  BOT_API_URL: z.url("must be an absolute URL like https://api.openai.com/v1").optional(),
+  BOT_API_KEY: z.string().min(1).optional(),
+  BOT_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  BOT_TIMEOUT: duration("20s"),
+  BOT_CONCURRENCY: int(8, 1, 10_000),
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
@@ -211,6 +224,21 @@ export interface Config {
    * `{"results": [...]}` paged by `?before=<time>&limit=`.
    */
   meetMessagesShape: "array" | "results";
+  /** Seconds a lounge socket may stay open before its init frame (LOUNGE_INIT_TIMEOUT). */
+  loungeInitTimeout: number;
+  /** Outgoing mail: the SMTP server (a secret: it holds credentials) and the From header. */
+  mail: { smtpUrl?: string; from: string };
+  /**
+   * E-mail confirmed sign-up: how long a link works (s), sign-ups one client address may start
+   * per hour and the burst, and the least time between two mails to one address (s; 0 = off).
+   */
+  signup: { tokenTtl: number; ratePerHour: number; burst: number; emailInterval: number };
+  /**
+   * The lounge bot: an OpenAI-compatible API when `apiUrl` is set (the base, e.g.
+   * https://api.openai.com/v1), the built-in helper otherwise; answers wait at most
+   * `timeout` seconds; at most `concurrency` answers are asked for at once.
+   */
+  bot: { apiUrl?: string; apiKey?: string; model: string; timeout: number; concurrency: number };
   /** Base of absolute URLs in payloads; by default the origin each client used. */
   publicUrl?: string;
   logLevel: LogLevel;
@@ -232,6 +260,8 @@ const SECRETS = new Set([
   "DATABASE_AUTH_TOKEN",
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
+  "SMTP_URL",
+  "BOT_API_KEY",
 ]);
 
 function redact(variable: string, value: string): string {
@@ -326,6 +356,21 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     sendRate: { rate: e.SEND_RATE, burst: e.SEND_BURST },
     historyMax: e.HISTORY_MAX,
     meetMessagesShape: e.MEET_MESSAGES_SHAPE,
+    loungeInitTimeout: e.LOUNGE_INIT_TIMEOUT,
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    signup: {
+      tokenTtl: e.SIGNUP_TOKEN_TTL,
+      ratePerHour: e.SIGNUP_RATE,
+      burst: e.SIGNUP_BURST,
+      emailInterval: e.SIGNUP_EMAIL_INTERVAL,
+    },
+    bot: {
+      apiUrl: e.BOT_API_URL?.replace(/\/+$/, ""),
+      apiKey: e.BOT_API_KEY,
+      model: e.BOT_MODEL,
+      timeout: e.BOT_TIMEOUT,
+      concurrency: e.BOT_CONCURRENCY,
+    },
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
@@ -382,5 +427,11 @@ export function coreSettings(config: Config, jwtSecret: string) {
     sendBurst: config.sendRate.burst,
     historyMax: config.historyMax,
     uploads: config.uploads,
+    signupTokenTtl: config.signup.tokenTtl,
+    signupRatePerHour: config.signup.ratePerHour,
+    signupBurst: config.signup.burst,
+    signupEmailInterval: config.signup.emailInterval,
+    botTimeoutMs: config.bot.timeout * 1000,
+    botConcurrency: config.bot.concurrency,
   };
 }

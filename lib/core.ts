@@ -15,6 +15,11 @@ import { memoryRateLimiter, type RateLimiter } from "./rate.ts";
 import { createSignals } from "./signals.ts";
 import { createTokens } from "./tokens.ts";
 import { createUploads, DEFAULT_UPLOAD_SETTINGS, type UploadSettings } from "./uploads.ts";
+import type { Bot } from "./bot/bot.ts";
+import { createBotChat } from "./bot/chat.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createMailer, type Mailer } from "./mail.ts";
+import { createSignups } from "./signups.ts";
 
 export interface CoreSettings {
   jwtSecret: string;
@@ -48,6 +53,17 @@ export interface CoreSettings {
   historyMax?: number;
   /** Attachments: storage, size limit, URL lifetime, anonymous uploads. */
   uploads?: UploadSettings;
+  /** Seconds a sign-up's confirmation link works (24 h if unset). */
+  signupTokenTtl?: number;
+  /** Sign-ups one client address may start per hour, and the burst; no limit if unset. */
+  signupRatePerHour?: number;
+  signupBurst?: number;
+  /** Least seconds between two confirmation mails to one address; 0 or unset = no limit. */
+  signupEmailInterval?: number;
+  /** How long a bot-chat turn waits for the bot's answer (ms; 20 s if unset). */
+  botTimeoutMs?: number;
+  /** Bot answers asked for at once over all users (8 if unset). */
+  botConcurrency?: number;
 }
 
 export interface CoreDeps {
@@ -62,6 +78,12 @@ export interface CoreDeps {
   sendLimiter?: RateLimiter;
   /** Where refusals are counted; a private registry when left out. */
   metrics?: Metrics;
+  /** Where the core reports what went wrong outside (mail, bot); silent when left out. */
+  log?: Logger;
+  /** Outgoing mail (sign-up links); written to `log` when left out. */
+  mailer?: Mailer;
+  /** What answers in the bot chat; the built-in helper when left out. */
+  bot?: Bot;
 }
 
 export function createCore({ db, events, settings, now = Date.now, ...deps }: CoreDeps) {
@@ -125,6 +147,38 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     metrics,
     settings: settings.uploads ?? DEFAULT_UPLOAD_SETTINGS,
   });
+  const log = deps.log ?? createLogger("silent");
+  const signups = createSignups({
+    db,
+    events,
+    accounts,
+    mailer: deps.mailer ?? createMailer({ from: "chat <no-reply@localhost>", log }),
+    log,
+    metrics,
+    now,
+    tokenTtl: settings.signupTokenTtl ?? 86400,
+    clientLimiter: settings.signupRatePerHour === undefined ? undefined : memoryRateLimiter({
+      rate: settings.signupRatePerHour / 3600,
+      burst: settings.signupBurst ?? 1,
+      now,
+    }),
+    emailInterval: settings.signupEmailInterval ?? 0,
+  });
+  const botChat = createBotChat({
+    db,
+    events,
+    accounts,
+    rooms,
+    messages,
+    presence,
+    log,
+    metrics,
+    now,
+    bot: deps.bot,
+    timeoutMs: settings.botTimeoutMs ?? 20_000,
+    concurrency: settings.botConcurrency ?? 8,
+    messageMaxLength: settings.messageMaxLength,
+  });
 
   /** True when the database answers. */
   async function ready(): Promise<boolean> {
@@ -147,6 +201,8 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     presence,
     signals,
     uploads,
+    signups,
+    botChat,
     /** The bound on password hashing, when configured (its counters are for tests). */
     passwordHashing: hashing,
     ready,

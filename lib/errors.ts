@@ -110,7 +110,7 @@ export class PermissionDenied extends ChatError {
 /** No such thing, or not one the caller may know about (HTTP 404). */
 export class NotFound extends ChatError {
   readonly code = "not_found";
-  constructor(readonly what: "thing" | "user" = "thing") {
+  constructor(readonly what: "thing" | "user" | "signup" = "thing") {
     super(`no such ${what}`);
     this.name = "NotFound";
   }
@@ -156,5 +156,20 @@ export class Overloaded extends ChatError {
   constructor(readonly retryAfter: number) {
     super(`overloaded; retry in ${retryAfter} s`);
     this.name = "Overloaded";
+  }
+}
+
+/** What an unavailable outside service was for. */
+export type Service = "mail";
+
+/**
+ * An outside service the request needs (the mail server) failed; nothing was kept, and the
+ * same request may be retried after `retryAfter` seconds (HTTP 503).
+ */
+export class Unavailable extends ChatError {
+  readonly code = "unavailable";
+  constructor(readonly service: Service, readonly retryAfter: number) {
+    super(`${service} unavailable; retry in ${retryAfter} s`);
+    this.name = "Unavailable";
   }
 }

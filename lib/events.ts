@@ -21,8 +21,9 @@ export type DomainEvent =
   | { type: "room.announced"; room: Room; student: User; teacher: User | null }
   /** A signal between a room's connections (WebRTC); never stored. */
   | { type: "signal.relayed"; signal: Signal }
-  | { type: "member.added"; member: Member }
-  | { type: "member.removed"; roomId: number; userId: number }
+  /** Published to the room and to the member's own topic; `user` when the publisher had it. */
+  | { type: "member.added"; member: Member; user?: User }
+  | { type: "member.removed"; roomId: number; userId: number; user?: User }
   | { type: "user.updated"; user: User }
   | { type: "user.deactivated"; userId: number }
   | { type: "session.revoked"; userId: number; sessionId: string }

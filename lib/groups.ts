@@ -3,7 +3,7 @@
 import type { Db } from "@/db/client.ts";
 import type { RoomType } from "@/db/schema.ts";
 import { listActiveGroups, updateGroup } from "@/db/groups.ts";
-import { findRoomRow, insertMember, toRoom } from "@/db/rooms.ts";
+import { deleteMember, findRoomRow, insertMember, toRoom } from "@/db/rooms.ts";
 import { NotFound, PermissionDenied } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type {
@@ -13,9 +13,10 @@ import type {
   Messages,
   SendResult,
   TimePageQuery,
+  TimeWindowQuery,
 } from "./messages.ts";
-import type { Message, Room } from "./records.ts";
-import { checkGroupFields, type Rooms } from "./rooms.ts";
+import type { Member, Message, Room } from "./records.ts";
+import { checkGroupFields, requireActiveUser, type Rooms } from "./rooms.ts";
 
 export interface GroupsDeps {
   db: Db;
@@ -69,6 +70,8 @@ export function createGroups(deps: GroupsDeps) {
     });
     const room = toRoom(row!);
     events.publish(topic.room(roomId), { type: "room.updated", room });
+    // Everyone sees the list of groups (lounge's group_chat_update), not only its members.
+    events.publish(topic.everyone, { type: "room.updated", room });
     return room;
   }
 
@@ -79,20 +82,49 @@ export function createGroups(deps: GroupsDeps) {
     events.publish(topic.room(roomId), { type: "room.updated", room: toRoom(row!) });
   }
 
-  /** Anyone signed in may enter an active room; entering makes them a member. */
+  /**
+   * Anyone signed in may enter an active room; entering makes them a member. The first entry is
+   * told to the room (its members) and to the newcomer's own topic (their connections start
+   * listening to the room).
+   */
   async function enter(roomId: number, userId: number): Promise<Room> {
     const room = await get(roomId);
     const at = now();
     if (await insertMember(db, roomId, userId, "member", at)) {
-      // Also on the user's topic: their notification sockets start following the room.
-      const event = {
-        type: "member.added",
-        member: { roomId, userId, role: "member", joinedAt: at, lastReadId: 0 },
-      } as const;
+      const member: Member = { roomId, userId, role: "member", joinedAt: at, lastReadId: 0 };
+      const user = await requireActiveUser(db, userId).catch(() => undefined);
+      const event = { type: "member.added", member, user } as const;
       events.publish(topic.room(roomId), event);
       events.publish(topic.user(userId), event);
     }
     return room;
+  }
+
+  /**
+   * Stops being a member (the creator too: the room stays theirs to rename or delete). Told to
+   * the room first, while the leaver still listens, then to the leaver's own topic.
+   */
+  async function leave(roomId: number, userId: number): Promise<Room> {
+    const room = await get(roomId);
+    if (await deleteMember(db, roomId, userId)) {
+      const user = await requireActiveUser(db, userId).catch(() => undefined);
+      const event = { type: "member.removed", roomId, userId, user } as const;
+      events.publish(topic.room(roomId), event);
+      events.publish(topic.user(userId), event);
+    }
+    return room;
+  }
+
+  /** Whether the user is a member of the active group room (NotFound for no such room). */
+  async function isMember(roomId: number, userId: number): Promise<boolean> {
+    await get(roomId);
+    return (await rooms.membership(roomId, userId)) !== undefined;
+  }
+
+  /** The members of an active group room, in the order they joined. */
+  async function members(roomId: number): Promise<Member[]> {
+    await get(roomId);
+    return await rooms.members(roomId);
   }
 
   async function history(
@@ -120,6 +152,15 @@ export function createGroups(deps: GroupsDeps) {
     return await messages.historyByTime(roomId, userId, query);
   }
 
+  /**
+   * A page by time (Messages.pageByTime) for anyone signed in, member or not: groups are open
+   * (anyone may enter), and reading does not enter. Lounge reads before it enters.
+   */
+  async function pageByTime(roomId: number, query: TimeWindowQuery): Promise<HistoryPage> {
+    await get(roomId);
+    return await messages.pageOfRoom(roomId, query);
+  }
+
   async function send(
     roomId: number,
     userId: number,
@@ -137,9 +178,13 @@ export function createGroups(deps: GroupsDeps) {
     update,
     remove,
     enter,
+    leave,
+    isMember,
+    members,
     history,
     historySnapshot,
     historyByTime,
+    pageByTime,
     send,
   };
 }

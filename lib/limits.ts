@@ -32,6 +32,8 @@ export const LIMITS = {
   historyMax: 10_000,
   /** Rooms a notification socket follows for counts (the most recently active ones). */
   followedRooms: 1000,
+  /** Accounts one page of a streamed user list holds. */
+  userPage: 200,
   /** Pages by time (meet's `{"results": [...]}` shape): the largest `limit`. */
   historyTimePage: 200,
 } as const;

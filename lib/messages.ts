@@ -11,6 +11,7 @@ import {
   nthNewestId,
   selectHistory,
   selectHistoryBeforeTime,
+  selectHistoryByTime,
   selectHistoryRange,
   toMessage,
 } from "@/db/messages.ts";
@@ -60,6 +61,14 @@ export interface NewMessageInput {
   clientId?: string | null;
 }
 
+export interface SendOptions {
+  /**
+   * Skips the per-user send limit: for the core's own authors (the lounge bot answers every
+   * user from one account, so one user's limit must not lose another's reply).
+   */
+  unthrottled?: boolean;
+}
+
 export interface SendResult {
   message: Message;
   /** True when `clientId` matched an earlier send: nothing new was stored or published. */
@@ -97,6 +106,17 @@ export interface HistorySnapshot<M extends Message = Message> {
 export interface TimePageQuery {
   /** ms since the epoch, may be fractional; strictly older messages only. */
   beforeTime?: number;
+  limit?: number;
+}
+
+/**
+ * A page by time in either direction (lounge): `before` the newest messages older than `time`,
+ * else the oldest ones newer than it. Without a time: the newest messages.
+ */
+export interface TimeWindowQuery {
+  /** ms since the epoch; strictly older or newer messages only. */
+  time?: number;
+  before: boolean;
   limit?: number;
 }
 
@@ -141,6 +161,16 @@ export function createMessages(deps: MessagesDeps) {
     return found.room;
   }
 
+  /**
+   * A new message's time: now, but always after the room's newest message (whose time the
+   * room's last activity holds), so that times never repeat or go back within a room and a
+   * message's time is an exact paging cursor. Read inside the send transaction.
+   */
+  function nextTime(room: RoomRow): number {
+    const at = now();
+    return room.last_message_id === null ? at : Math.max(at, room.last_activity_at + 1);
+  }
+
   /** Checks one message and stores it, inside the batch's transaction; refuses before writing. */
   async function store(trx: Db, input: NewMessageInput): Promise<Stored> {
     const clientId = input.clientId ?? null;
@@ -164,7 +194,7 @@ export function createMessages(deps: MessagesDeps) {
       image: input.image ?? "",
       attachmentId: input.attachment?.id ?? input.attachmentId ?? null,
       clientId,
-      createdAt: now(),
+      createdAt: nextTime(room),
     });
     const message = toMessage(row);
     return { message, duplicate: false, author: toUser(author), attachment: input.attachment };
@@ -191,9 +221,9 @@ export function createMessages(deps: MessagesDeps) {
    * a message a client has seen is never lost. Sends that arrive together share one
    * transaction (db/group_commit.ts); a refusal fails only its own send.
    */
-  async function send(input: NewMessageInput): Promise<SendResult> {
+  async function send(input: NewMessageInput, options: SendOptions = {}): Promise<SendResult> {
     checkInput(input);
-    if (deps.sendLimiter) {
+    if (deps.sendLimiter && !options.unthrottled) {
       await takeOrRefuse(deps.sendLimiter, `send:${input.authorId}`, () => {
         deps.metrics?.throttled.inc({ limit: "send" });
       });
@@ -272,6 +302,27 @@ export function createMessages(deps: MessagesDeps) {
     return rows.map(toMessage);
   }
 
+  /** A page by time in either direction (TimeWindowQuery); `limit` is capped at 100. */
+  async function pageByTime(
+    roomId: number,
+    userId: number,
+    query: TimeWindowQuery,
+  ): Promise<HistoryPage> {
+    await readableRoom(db, roomId, userId);
+    return await pageOfRoom(roomId, query);
+  }
+
+  /**
+   * pageByTime without the membership check, for a caller that decided who may read (open
+   * groups: lib/groups.ts).
+   */
+  async function pageOfRoom(roomId: number, query: TimeWindowQuery): Promise<HistoryPage> {
+    checkPage({ limit: query.limit });
+    const limit = Math.min(query.limit ?? LIMITS.historyPage, LIMITS.historyPage);
+    const { rows, hasMore } = await selectHistoryByTime(db, roomId, { ...query, limit });
+    return { messages: rows.map(toMessage), hasMore };
+  }
+
   /**
    * Marks a room read up to `upTo` (default: its newest message). The pointer only moves
    * forward and never past the newest message. Returns the pointer after the call.
@@ -322,6 +373,8 @@ export function createMessages(deps: MessagesDeps) {
     history,
     historySnapshot,
     historyByTime,
+    pageByTime,
+    pageOfRoom,
     markRead,
     lastMessagesOf,
     unreadCount,

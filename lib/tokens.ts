@@ -259,9 +259,9 @@ export function createTokens(deps: TokensDeps) {
     await endSession(claims.user_id, claims.sid);
   }
 
-  /** Ends every session of a user (password change, deactivation). */
-  async function endAllSessions(userId: number): Promise<void> {
-    for (const sessionId of await revokeUserSessions(db, userId, now())) {
+  /** Ends every session of a user (password change, deactivation), but `except` if given. */
+  async function endAllSessions(userId: number, except?: string): Promise<void> {
+    for (const sessionId of await revokeUserSessions(db, userId, now(), except)) {
       events.publish(topic.user(userId), { type: "session.revoked", userId, sessionId });
     }
   }

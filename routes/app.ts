@@ -1,5 +1,6 @@
 // The HTTP application: shared middleware, the error handler, and every face's router.
 import { Hono } from "hono";
+import { getPath } from "hono/utils/url";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -16,6 +17,7 @@ import { createListStreams } from "./list_stream.ts";
 import { meetRoutes } from "@/faces/meet/http.ts";
 import { inboxRoutes } from "@/faces/inbox/http.ts";
 import { liveRoutes } from "@/faces/live/http.ts";
+import { loungeRoutes } from "@/faces/lounge/http.ts";
 import type { MeetMessagesShape } from "@/faces/meet/history.ts";
 import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
@@ -37,9 +39,18 @@ export interface AppOptions {
   meetMessagesShape: MeetMessagesShape;
 }
 
+/**
+ * The path a request is routed by: as sent, except that lounge's paths (under /http/) read
+ * repeated slashes as one, since its original front-end asks for `/http//login`.
+ */
+export function facePath(req: Request): string {
+  const path = getPath(req);
+  return path.startsWith("/http/") && path.includes("//") ? path.replace(/\/{2,}/g, "/") : path;
+}
+
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const { core, log, metrics, corsOrigins, maxBodyBytes, trustProxy, sockets, publicUrl } = options;
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ getPath: facePath });
   const anyOrigin = corsOrigins.includes("*");
   const lists = createListStreams({ log, metrics });
 
@@ -73,6 +84,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/", inboxUploadRoutes(core, { publicUrl }));
   app.route("/", inboxRoutes(core, { lists, publicUrl }));
   app.route("/", liveRoutes(core));
+  app.route("/http", loungeRoutes(core, { lists, publicUrl }));
   for (const socket of sockets) app.route("/", socket);
 
   app.onError(createErrorHandler(log));

@@ -13,6 +13,7 @@ import {
   PermissionDenied,
   RateLimited,
   TooLarge,
+  Unavailable,
   ValidationError,
 } from "@/lib/errors.ts";
 import type { Logger } from "@/lib/log.ts";
@@ -37,7 +38,7 @@ export function statusOf(err: ChatError): ContentfulStatusCode {
   if (err instanceof Conflict) return 409;
   if (err instanceof TooLarge) return 413;
   if (err instanceof RateLimited) return 429;
-  if (err instanceof Overloaded) return 503;
+  if (err instanceof Overloaded || err instanceof Unavailable) return 503;
   return 400;
 }
 

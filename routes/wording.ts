@@ -12,7 +12,9 @@ import {
   PermissionDenied,
   type Problem,
   RateLimited,
+  type Service,
   TooLarge,
+  Unavailable,
   ValidationError,
 } from "@/lib/errors.ts";
 import type { User } from "@/lib/records.ts";
@@ -123,6 +125,16 @@ const CONFLICT: Record<ConflictReason, string> = {
   room_suspended: "This room is suspended. Open it again to send messages.",
 };
 
+const NOT_FOUND: Record<NotFound["what"], string> = {
+  thing: "Not found.",
+  user: "No such user.",
+  signup: "Invalid or expired registration link.",
+};
+
+const UNAVAILABLE: Record<Service, string> = {
+  mail: "The confirmation e-mail could not be sent.",
+};
+
 /** The one-line `detail` of any core error, in DRF's words. */
 export function detailOf(err: ChatError): string {
   if (err instanceof ValidationError) {
@@ -130,7 +142,7 @@ export function detailOf(err: ChatError): string {
   }
   if (err instanceof AuthenticationError) return AUTH_DETAIL[err.reason ?? err.code];
   if (err instanceof PermissionDenied) return FORBIDDEN[err.reason];
-  if (err instanceof NotFound) return err.what === "user" ? "No such user." : "Not found.";
+  if (err instanceof NotFound) return NOT_FOUND[err.what];
   if (err instanceof Conflict) return CONFLICT[err.reason];
   if (err instanceof TooLarge) {
     return `The file is too large. The limit is ${err.limit} bytes.`;
@@ -141,10 +153,15 @@ export function detailOf(err: ChatError): string {
   if (err instanceof Overloaded) {
     return `The server is busy. Try again in ${seconds(err.retryAfter)}.`;
   }
+  if (err instanceof Unavailable) {
+    return `${UNAVAILABLE[err.service]} Try again in ${seconds(err.retryAfter)}.`;
+  }
   return "A server error occurred.";
 }
 
 /** Seconds a client should wait before trying again, for refusals that have one. */
 export function retryAfterOf(err: unknown): number | undefined {
-  return err instanceof RateLimited || err instanceof Overloaded ? err.retryAfter : undefined;
+  const waits = err instanceof RateLimited || err instanceof Overloaded ||
+    err instanceof Unavailable;
+  return waits ? err.retryAfter : undefined;
 }

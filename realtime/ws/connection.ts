@@ -60,23 +60,50 @@ export class WsConnection<D = unknown> {
   #draining = false;
   readonly #gate: InboundGate;
   #hooks!: ConnectionHooks<unknown>;
+  readonly #topics: Set<string>;
 
   constructor(
     readonly ws: WebSocket,
     principal: Principal,
     /** The face's own facts about this connection (its room, its peer, ...). */
     readonly data: D,
-    /** Hub topics it listens to (its user topic is always one); Registry.listen adds more. */
-    readonly topics: string[],
+    /** Hub topics it listens to (its user topic is always one). */
+    topics: readonly string[],
     readonly limits: ConnectionLimits,
   ) {
     this.user = principal.user;
     this.sessionId = principal.sessionId;
+    this.#topics = new Set(topics);
     this.#gate = new InboundGate(limits.inbound);
   }
 
-  /** Wires the socket's events; `onOpen` runs once it is open. */
-  _start<F>(hooks: ConnectionHooks<F>, onOpen: () => void): void {
+  /** Hub topics it listens to now (its user topic is always one). */
+  get topics(): readonly string[] {
+    return [...this.#topics];
+  }
+
+  /** True when it listens to `topic`. */
+  listensTo(topic: string): boolean {
+    return this.#topics.has(topic);
+  }
+
+  /** For the registry: starts or stops listening; true when that changed anything. */
+  _addTopic(topic: string): boolean {
+    if (this.#topics.has(topic)) return false;
+    this.#topics.add(topic);
+    return true;
+  }
+
+  _removeTopic(topic: string): boolean {
+    return this.#topics.delete(topic);
+  }
+
+  /**
+   * Wires the socket's events; `onOpen` runs once it is open (at once when it already is: a
+   * socket that was initialised by its first frame). `backlog` holds frames that arrived before
+   * this connection existed; they are handled first, in order, under the same checks.
+   */
+  _start<F>(hooks: ConnectionHooks<F>, onOpen: () => void, backlog: unknown[] = []): void {
     this.#hooks = hooks as ConnectionHooks<unknown>;
     const ws = this.ws;
     ws.binaryType = "arraybuffer";
@@ -88,6 +115,11 @@ export class WsConnection<D = unknown> {
     ws.onmessage = (event) => this.#receive(event.data);
     ws.onclose = () => this.#end();
     ws.onerror = () => this.#end();
+    if (ws.readyState === WebSocket.OPEN) {
+      this.#open = true;
+      onOpen();
+      for (const data of backlog) this.#receive(data);
+    }
   }
 
   /** Open and not cut: frames sent now are written. */
@@ -196,7 +228,7 @@ export class WsConnection<D = unknown> {
 }
 
 /** A frame's size in bytes; a text frame is only encoded when its length leaves it unclear. */
-function byteLength(data: string | ArrayBuffer, limit: number): number {
+export function byteLength(data: string | ArrayBuffer, limit: number): number {
   if (typeof data !== "string") return data.byteLength;
   // UTF-8 takes 1 to 3 bytes per UTF-16 code unit.
   if (data.length > limit || data.length * 3 <= limit) return data.length;

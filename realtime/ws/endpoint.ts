@@ -1,5 +1,5 @@
 // A raw-WebSocket endpoint: the kit every raw face is written on. It authenticates before the
-// upgrade, is the one place that calls Deno.upgradeWebSocket, keeps the connections in a
+// upgrade (or, for a face whose clients send credentials in their first frame, by that frame), is the one place that calls Deno.upgradeWebSocket, keeps the connections in a
 // registry fed by the hub, counts them in presence, closes them when their session or account
 // ends, and checks, orders and bounds what they send. A face brings its frame schema, its
 // handler, its wording of refusals and its rendering of hub events; nothing else.
@@ -19,6 +19,7 @@ import {
 import type { Hub } from "../hub.ts";
 import { CLOSE } from "./close_codes.ts";
 import { type ConnectionLimits, type Refusal, WsConnection } from "./connection.ts";
+import { awaitFirstFrame, type FirstFrameSpec } from "./first_frame.ts";
 import { ConnectionRegistry } from "./registry.ts";
 
 export interface UpgradeAuth {
@@ -151,8 +152,19 @@ export function createWsEndpoint<D, F>(options: WsEndpointOptions<D, F>) {
       req,
       auth.protocol ? { protocol: auth.protocol } : {},
     );
-    const topics = [...new Set([topic.user(auth.principal.user.id), ...spec.topics])];
-    const conn = new WsConnection<D>(socket, auth.principal, spec.data, topics, options.limits);
+    start(socket, auth.principal, spec);
+    return response;
+  }
+
+  /** Registers an upgraded socket as a connection of `principal` and starts reading it. */
+  function start(
+    socket: WebSocket,
+    principal: Principal,
+    spec: { data: D; topics: string[] },
+    backlog?: unknown[],
+  ): void {
+    const topics = [...new Set([topic.user(principal.user.id), ...spec.topics])];
+    const conn = new WsConnection<D>(socket, principal, spec.data, topics, options.limits);
     let release: (() => void) | undefined;
     conn._start({
       schema: options.schema,
@@ -177,6 +189,36 @@ export function createWsEndpoint<D, F>(options: WsEndpointOptions<D, F>) {
       } catch (error) {
         log.error("open handler failed", { face, error });
       }
+    }, backlog);
+  }
+
+  /**
+   * Upgrades a request that carries no credentials: its first frame initialises it (see
+   * first_frame.ts). Until then it is in no registry and no presence; `spec.refuse` words a
+   * failed init. A non-upgrade request gets a 426.
+   */
+  function acceptByFirstFrame<I>(
+    req: Request,
+    spec: FirstFrameSpec<I, D> & { refuse(refusal: Refusal): string | undefined },
+  ): Response {
+    if (!isUpgrade(req)) {
+      return Response.json({ detail: "Expected a WebSocket upgrade." }, { status: 426 });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    awaitFirstFrame(socket, options.limits, spec, {
+      refuse(refusal) {
+        metrics.refusedFrames.inc({ face, reason: `init_${refusalReason(refusal)}` });
+        if (refusal.reason === "refused" && !(refusal.error instanceof ChatError)) {
+          log.error("socket init failed", { face, error: refusal.error });
+        }
+        try {
+          return spec.refuse(refusal);
+        } catch (error) {
+          log.error("refusal frame failed", { face, error });
+          return undefined;
+        }
+      },
+      ready: (result, backlog) => start(socket, result.principal, result, backlog),
     });
     return response;
   }
@@ -184,8 +226,13 @@ export function createWsEndpoint<D, F>(options: WsEndpointOptions<D, F>) {
   return {
     authenticate,
     accept,
-    /** Makes an open connection listen to one more hub topic from now on. */
-    listen: (conn: WsConnection<D>, name: string) => registry.listen(conn, name),
+    acceptByFirstFrame,
+    /** Starts delivering `topic` to an open connection (a room it just joined). */
+    listen: (conn: WsConnection<D>, name: string) => registry.addTopic(conn, name),
+    /** Stops delivering `topic` to a connection (a room it left). */
+    unlisten: (conn: WsConnection<D>, name: string) => registry.removeTopic(conn, name),
+    /** The open connections of a user. */
+    ofUser: (userId: number) => registry.ofUser(userId),
     /** The open connections on a topic (tests, and faces that answer one of them). */
     onTopic: (name: string) => registry.onTopic(name),
     stats: () => registry.stats(),

@@ -8,3 +8,4 @@ export {
   type UpgradeAuth,
   type WsEndpointOptions,
 } from "./endpoint.ts";
+export { type FirstFrameSpec, type Initialised } from "./first_frame.ts";

@@ -23,19 +23,25 @@ export class ConnectionRegistry<D> {
     }
   }
 
+  /** Starts delivering `topic` to a registered connection. */
+  addTopic(conn: WsConnection<D>, topic: string): void {
+    // A connection already gone (closed while its face decided) must not come back.
+    if (!this.#byUser.get(conn.user.id)?.has(conn) || !conn._addTopic(topic)) return;
+    addTo(this.#byTopic, topic, conn);
+    this.#bridge.ensure(topic);
+  }
+
+  /** Stops delivering `topic` to a connection. */
+  removeTopic(conn: WsConnection<D>, topic: string): void {
+    if (!conn._removeTopic(topic)) return;
+    if (removeFrom(this.#byTopic, topic, conn)) this.#bridge.drop(topic);
+  }
+
   remove(conn: WsConnection<D>): void {
     removeFrom(this.#byUser, conn.user.id, conn);
     for (const topic of conn.topics) {
       if (removeFrom(this.#byTopic, topic, conn)) this.#bridge.drop(topic);
     }
-  }
-
-  /** Makes an open connection listen to one more topic (a room it was let into, say). */
-  listen(conn: WsConnection<D>, topic: string): void {
-    if (!this.#byUser.get(conn.user.id)?.has(conn) || conn.topics.includes(topic)) return;
-    conn.topics.push(topic);
-    addTo(this.#byTopic, topic, conn);
-    this.#bridge.ensure(topic);
   }
 
   /** The connections listening to `topic` (a copy: callers may close them while iterating). */
