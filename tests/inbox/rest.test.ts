@@ -29,14 +29,18 @@ function bare(srv: TestServer, who: Person, path: string) {
 }
 
 Deno.test("conversations list the other person and the last message, most recent first", async () => {
-  await using srv = await startTestServer();
+  // A clock of the test's own: each message a second after the last, so the order is certain.
+  const clock = { now: Date.now() };
+  await using srv = await startTestServer({}, { clock });
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
   const carol = await person(srv, { username: "carol" });
   const withBob = await srv.core.rooms.direct(ann.user.id, bob.user.id);
   const withCarol = await srv.core.rooms.direct(carol.user.id, ann.user.id);
   await srv.core.messages.send({ roomId: withBob.id, authorId: ann.user.id, text: "hi Bob" });
+  clock.now += 1000;
   await srv.core.messages.send({ roomId: withCarol.id, authorId: carol.user.id, text: "hi Ann" });
+  clock.now += 1000;
   const { message: last } = await srv.core.messages.send({
     roomId: withBob.id,
     authorId: bob.user.id,
