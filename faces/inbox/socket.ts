@@ -57,6 +57,8 @@ export type InboxConn =
     other: User;
     /** Base of absolute URLs in its frames: PUBLIC_URL or the origin it connected to. */
     base: string;
+    /** Its user was online (any face) before it opened. */
+    wasOnline: boolean;
     /** Uncounts it from the conversation (room presence); set once it is open. */
     leave?: () => void;
   }
@@ -134,9 +136,12 @@ export function createInboxSocket(deps: InboxSocketDeps) {
       return;
     }
     if (data.kind !== "conversation") return;
-    // Who was there before this socket (the original listed them, then announced the opener).
-    const present = new Set(core.presence.inRoom(data.room.id));
-    const users = [conn.user, data.other].filter((u) => present.has(u.id)).map((u) => u.username);
+    // Who of the two is online (on any face), not counting this socket: the original listed the
+    // others before announcing the opener.
+    const users = [
+      ...(data.wasOnline ? [conn.user.username] : []),
+      ...(core.presence.isOnline(data.other.id) ? [data.other.username] : []),
+    ];
     conn.send(JSON.stringify({ type: "online_user_list", users }));
     data.leave = core.presence.enterRoom(data.room.id, conn.user.id);
   }
@@ -308,7 +313,13 @@ export function createInboxSocket(deps: InboxSocketDeps) {
       c.set("principal", auth.principal);
       const { room, other } = await conversationWith(auth, c.req.param("username"));
       return endpoint.accept(c.req.raw, auth, {
-        data: { kind: "conversation", room, other, base: baseOf(c.req.raw) },
+        data: {
+          kind: "conversation",
+          room,
+          other,
+          base: baseOf(c.req.raw),
+          wasOnline: core.presence.isOnline(auth.principal.user.id),
+        },
         topics: [topic.room(room.id)],
       });
     });

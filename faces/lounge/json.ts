@@ -3,13 +3,17 @@
 import type { Message, Room, User } from "@/lib/records.ts";
 import { iso } from "@/routes/json.ts";
 
-/** A person's general information, as everyone may see it. */
+/**
+ * A person's general information, as everyone may see it; `is_camera` (live's camera flag) is
+ * beyond the document, so that one flag shows on every face that lists people.
+ */
 export function loungeUser(user: User, online: boolean) {
   return {
     user_id: user.id,
     first_name: user.firstName,
     last_name: user.lastName,
     is_online: online,
+    is_camera: user.cameraOn,
   };
 }
 

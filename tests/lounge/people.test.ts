@@ -72,6 +72,7 @@ Deno.test("socket init tells other online users user_activity login true; GET /h
     first_name: a.user.firstName,
     last_name: a.user.lastName,
     is_online: true,
+    is_camera: false,
   });
   await loungeOk(srv, "GET", "//logout", token);
   const closed = await socket.waitClose(5000);
