@@ -45,6 +45,17 @@ async function messageWithFile(srv: TestServer, authorId: number, otherId: numbe
   return message;
 }
 
+/** The head of a raw upload request (boundary `XyZ`) with its framing header. */
+function uploadHead(srv: TestServer, token: string, framing: string): string {
+  return [
+    "POST /api/rooms/upload HTTP/1.1",
+    `Host: ${hostPort(srv)}`,
+    `Authorization: Bearer ${token}`,
+    "Content-Type: multipart/form-data; boundary=XyZ",
+    framing,
+  ].join("\r\n");
+}
+
 Deno.test("an uploaded file comes back byte for byte, with its type, from the URL the upload gave", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv);
@@ -158,13 +169,7 @@ Deno.test("a request whose Content-Length is over UPLOAD_MAX_BYTES gets 413 befo
   // It says 50 MB are coming and sends none: the answer cannot have waited for them.
   const answer = await rawSendUntilAnswered(
     hostPort(srv),
-    [
-      "POST /api/rooms/upload HTTP/1.1",
-      `Host: ${hostPort(srv)}`,
-      `Authorization: Bearer ${ann.access}`,
-      "Content-Type: multipart/form-data; boundary=XyZ",
-      "Content-Length: 50000000",
-    ].join("\r\n"),
+    uploadHead(srv, ann.access, "Content-Length: 50000000"),
     [],
   );
   assert.equal(answer.status, 413);
@@ -186,13 +191,7 @@ Deno.test("a chunked upload that grows past the limit gets 413 without being rea
   }
   const answer = await rawSendUntilAnswered(
     hostPort(srv),
-    [
-      "POST /api/rooms/upload HTTP/1.1",
-      `Host: ${hostPort(srv)}`,
-      `Authorization: Bearer ${ann.access}`,
-      "Content-Type: multipart/form-data; boundary=XyZ",
-      "Transfer-Encoding: chunked",
-    ].join("\r\n"),
+    uploadHead(srv, ann.access, "Transfer-Encoding: chunked"),
     body(),
     { chunked: true },
   );
