@@ -18,6 +18,8 @@ import { createLoungeSocket } from "@/faces/lounge/socket.ts";
 import { createSocketServer } from "@/realtime/socketio_server.ts";
 import type { SocketServer } from "@/realtime/socketio/mod.ts";
 import { createApp } from "@/routes/app.ts";
+import type { AppEnv } from "@/routes/context.ts";
+import type { Hono } from "hono";
 import { ListAborted } from "@/routes/list_stream.ts";
 
 export interface StartOptions {
@@ -36,6 +38,8 @@ export interface RunningServer {
   io: SocketServer;
   log: Logger;
   metrics: Metrics;
+  /** The HTTP application (its route table is what the OpenAPI document must describe). */
+  app: Hono<AppEnv>;
   /** Stops accepting, lets in-flight requests finish, then closes hub and database. */
   close(): Promise<void>;
 }
@@ -56,7 +60,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const metrics = createMetrics();
   const core = createCore({
     db: database.db,
-    events: hub,
+    // Counted on the way in (hub publishes); the hub itself stays as it is.
+    events: { publish: (name, event) => (metrics.hubPublishes.inc(), hub.publish(name, event)) },
     settings: coreSettings(config, jwtSecret),
     now: options.now,
     metrics,
@@ -71,6 +76,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       })
       : undefined,
   });
+
+  metrics.beforeScrape(() => metrics.presence.set(core.presence.onlineIds().length));
 
   if (config.seedDemo) {
     const demo = await seedDemoAccounts(core.accounts);
@@ -123,6 +130,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     sockets: [meetSocket.routes, inboxSocket.routes, loungeSocket.routes],
     publicUrl: config.publicUrl,
     meetMessagesShape: config.meetMessagesShape,
+    metricsAccess: config.metrics,
+    socketioPath: config.socketio.path,
   });
 
   const io = createSocketServer(config, log);
@@ -175,7 +184,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return closing;
   }
 
-  return { config, url, port: addr.port, core, hub, io, log, metrics, close };
+  return { config, url, port: addr.port, core, hub, io, log, metrics, app, close };
 }
 
 if (import.meta.main) {
