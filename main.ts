@@ -5,7 +5,7 @@ import { migrate } from "@/db/migrate.ts";
 import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "@/lib/config.ts";
 import type { Config } from "@/lib/config.ts";
 import { type Core, createCore } from "@/lib/core.ts";
-import { seedDemoAccounts } from "@/lib/demo.ts";
+import { DEMO_USERNAMES, seedDemoAccounts } from "@/lib/demo.ts";
 import { createLogger, type Logger } from "@/lib/log.ts";
 import { createMailer } from "@/lib/mail.ts";
 import { createOpenAiBot } from "@/lib/bot/openai.ts";
@@ -18,6 +18,7 @@ import { createLoungeSocket } from "@/faces/lounge/socket.ts";
 import { createSocketServer } from "@/realtime/socketio_server.ts";
 import type { SocketServer } from "@/realtime/socketio/mod.ts";
 import { createApp } from "@/routes/app.ts";
+import { devBanner } from "@/routes/banner.ts";
 import type { AppEnv } from "@/routes/context.ts";
 import type { Hono } from "hono";
 import { ListAborted } from "@/routes/list_stream.ts";
@@ -42,6 +43,15 @@ export interface RunningServer {
   app: Hono<AppEnv>;
   /** Stops accepting, lets in-flight requests finish, then closes hub and database. */
   close(): Promise<void>;
+}
+
+/** The demo accounts that exist (for the banner of a start that did not create them). */
+async function existingDemoUsers(core: Core): Promise<string[]> {
+  const found: string[] = [];
+  for (const username of DEMO_USERNAMES) {
+    if (await core.accounts.getByUsername(username).catch(() => undefined)) found.push(username);
+  }
+  return found;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -79,14 +89,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   metrics.beforeScrape(() => metrics.presence.set(core.presence.onlineIds().length));
 
-  if (config.seedDemo) {
-    const demo = await seedDemoAccounts(core.accounts);
-    if (demo.length > 0) {
-      // Printed once, on the start that created them; never logged again.
-      console.log("Demo accounts (shown only now):");
-      for (const a of demo) console.log(`  ${a.role.padEnd(7)} ${a.username} / ${a.password}`);
-    }
-  }
+  // Printed once the server listens (with where everything is), never logged.
+  const demo = config.seedDemo ? await seedDemoAccounts(core.accounts) : [];
 
   const inbound = {
     rate: config.socketFrames.rate,
@@ -160,6 +164,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const shownHost = addr.hostname === "0.0.0.0" ? "localhost" : addr.hostname;
   const url = `http://${shownHost}:${addr.port}`;
   log.info("listening", { url });
+  if (config.seedDemo) {
+    const existing = demo.length > 0 ? [] : await existingDemoUsers(core);
+    console.log(devBanner({
+      url: config.publicUrl ?? url,
+      socketioPath: config.socketio.path,
+      created: demo,
+      existing,
+      metrics: config.metrics.token !== undefined || config.metrics.public,
+    }));
+  }
 
   let closing: Promise<void> | undefined;
   function close(): Promise<void> {
