@@ -33,7 +33,10 @@ const message = z.object({
 });
 
 const html = (description: string) => ({ description, content: { "text/html": {} } });
-const redirect = (description: string) => ({ description, headers: { Location: {} } });
+const redirect = (description: string) => ({
+  description,
+  headers: { Location: { description: "Where to go", schema: { type: "string" } } },
+});
 
 export const deskDocs = {
   token: doc({

@@ -24,7 +24,7 @@ const room = z.object({
 }).meta({ id: "LiveRoom" });
 const user = z.object({
   id,
-  account: z.number(),
+  account: z.string().describe("balance, a decimal as text"),
   language: z.string(),
   gender: z.string(),
   username: z.string(),

@@ -1,6 +1,7 @@
 // The AsyncAPI document at /asyncapi.json is generated from the frame schemas the sockets
 // check: every inbound schema each socket uses must be there as a message that channel
-// receives, and every reference in the document must resolve.
+// receives, every reference in the document must resolve, and frames the sockets really send
+// must match the schemas the document gives for them.
 import assert from "node:assert/strict";
 import type { z } from "zod";
 import { deskInbound } from "@/faces/desk/socket.ts";
@@ -8,7 +9,22 @@ import { inboxInbound } from "@/faces/inbox/socket.ts";
 import { chatFrame, initFrame } from "@/faces/lounge/socket.ts";
 import { meetInbound } from "@/faces/meet/socket.ts";
 import { frameSchema } from "@/realtime/asyncapi.ts";
-import { api, startTestServer } from "../fixtures/mod.ts";
+import { Ajv } from "ajv";
+import { io } from "socket.io-client";
+import {
+  api,
+  ask,
+  chatWith,
+  connected,
+  createRoom,
+  expectChat,
+  join,
+  loungeSocket,
+  next,
+  person,
+  startTestServer,
+  textFrame,
+} from "../fixtures/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Doc = any;
@@ -75,4 +91,60 @@ Deno.test("the AsyncAPI document: every face's channels, sent frames, resolvable
     "id",
     "user",
   ]);
+});
+
+Deno.test("frames the sockets send match the AsyncAPI document's schemas", async () => {
+  await using srv = await startTestServer();
+  const doc = (await api(srv, "GET", "/asyncapi.json")).body;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  const check = (key: string, frame: unknown) => {
+    const validate = ajv.compile(doc.components.messages[key].payload.schema);
+    assert.ok(
+      validate(frame),
+      `${key}: ${JSON.stringify(validate.errors)} ${JSON.stringify(frame)}`,
+    );
+  };
+  const ann = await person(srv, { name: "Ann Able", username: "ann" });
+  const bob = await person(srv, { name: "Bob Baker", username: "bob" });
+
+  // meet
+  const room = await createRoom(srv, ann);
+  await using meet = await join(srv, ann, room.id);
+  meet.send({ content: "hello", client_id: "c-1" });
+  check("meetChat.send.chat", await expectChat(meet, "hello"));
+
+  // inbox
+  await using conversation = await chatWith(srv, ann, "bob");
+  check("inboxConversation.send.online_user_list", await conversation.frame("online_user_list"));
+  conversation.send(textFrame("hi Bob", "bob"));
+  check("inboxConversation.send.chat_message", await conversation.frame("chat_message"));
+
+  // lounge: bob's socket hears ann's message in their room
+  await using bobLounge = await loungeSocket(srv, bob);
+  await using annLounge = await loungeSocket(srv, ann);
+  annLounge.chat({ chat_type: "room", other_user_id: bob.user.id, message: "over here" });
+  check("loungeSocket.send.room_chat_message", await bobLounge.frame("room_chat_message"));
+  annLounge.chat({ chat_type: "nonsense", message: "" });
+  check("loungeSocket.send.error", await annLounge.frame("error"));
+
+  // desk: acknowledgements and events
+  const desk = io(srv.url, { auth: { token: ann.access }, transports: ["websocket"] });
+  try {
+    await connected(desk);
+    const opened = await api(srv, "POST", "/api/room/", { token: ann.access, body: { text: "q" } });
+    const ackOf = (event: string) => doc.components.messages[`deskSocketIo.receive.${event}`];
+    const checkAck = (event: string, reply: unknown) => {
+      const validate = ajv.compile(ackOf(event)["x-ack"].schema);
+      assert.ok(validate(reply), `${event} ack: ${JSON.stringify(validate.errors)}`);
+    };
+    checkAck("new_room", await ask(desk, "new_room", { room: opened.body.id }));
+    const event = next(desk, "message");
+    checkAck("message", await ask(desk, "message", { room: opened.body.id, text: "hi" }));
+    check("deskSocketIo.send.message", await event);
+    checkAck("rooms", await ask(desk, "rooms"));
+    const refused = await ask(desk, "seen", { room: "x" });
+    check("deskSocketIo.send.error", refused.error);
+  } finally {
+    desk.close();
+  }
 });
