@@ -62,6 +62,17 @@ function asset(name: string): Promise<Asset> {
   return entry;
 }
 
+/** The page, with cache-busting versions of its assets. */
+async function renderPage(): Promise<string> {
+  const [template, ui, own] = await Promise.all([
+    Deno.readTextFile(new URL("docs.html", OWN_DIR)),
+    asset("swagger-ui-bundle.js"),
+    asset("docs.js"),
+  ]);
+  return template.replaceAll("{{uiVersion}}", ui.version)
+    .replaceAll("{{ownVersion}}", own.version);
+}
+
 const doc = operation("ops");
 const anyJson = z.record(z.string(), z.unknown());
 
@@ -77,6 +88,7 @@ export function docsRoutes({ app, channels, publicUrl }: DocsOptions) {
   // Built on the first request, when every route is mounted, then kept.
   let openApi: Promise<unknown> | undefined;
   let asyncApi: unknown;
+  let page: Promise<string> | undefined;
   const jsonDoc = (c: Context, body: unknown) => {
     c.header("Cache-Control", "no-cache");
     return c.json(body as Record<string, unknown>);
@@ -112,13 +124,11 @@ export function docsRoutes({ app, channels, publicUrl }: DocsOptions) {
         responses: { 200: { description: "The page", content: { "text/html": {} } } },
       }),
       async (c) => {
-        const [template, ui, own] = await Promise.all([
-          Deno.readTextFile(new URL("docs.html", OWN_DIR)),
-          asset("swagger-ui-bundle.js"),
-          asset("docs.js"),
-        ]);
-        const html = template.replaceAll("{{uiVersion}}", ui.version)
-          .replaceAll("{{ownVersion}}", own.version);
+        page ??= renderPage().catch((error) => {
+          page = undefined;
+          throw error;
+        });
+        const html = await page;
         c.header("Content-Security-Policy", CSP);
         c.header("X-Content-Type-Options", "nosniff");
         c.header("Referrer-Policy", "same-origin");
