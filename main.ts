@@ -5,7 +5,7 @@ import { migrate } from "@/db/migrate.ts";
 import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "@/lib/config.ts";
 import type { Config } from "@/lib/config.ts";
 import { type Core, createCore } from "@/lib/core.ts";
-import { seedDemoAccounts } from "@/lib/demo.ts";
+import { DEMO_USERNAMES, seedDemoAccounts } from "@/lib/demo.ts";
 import { createLogger, type Logger } from "@/lib/log.ts";
 import { createMailer } from "@/lib/mail.ts";
 import { createOpenAiBot } from "@/lib/bot/openai.ts";
@@ -18,6 +18,9 @@ import { createLoungeSocket } from "@/faces/lounge/socket.ts";
 import { createSocketServer } from "@/realtime/socketio_server.ts";
 import type { SocketServer } from "@/realtime/socketio/mod.ts";
 import { createApp } from "@/routes/app.ts";
+import { devBanner } from "@/routes/banner.ts";
+import type { AppEnv } from "@/routes/context.ts";
+import type { Hono } from "hono";
 import { ListAborted } from "@/routes/list_stream.ts";
 
 export interface StartOptions {
@@ -36,8 +39,19 @@ export interface RunningServer {
   io: SocketServer;
   log: Logger;
   metrics: Metrics;
+  /** The HTTP application (its route table is what the OpenAPI document must describe). */
+  app: Hono<AppEnv>;
   /** Stops accepting, lets in-flight requests finish, then closes hub and database. */
   close(): Promise<void>;
+}
+
+/** The demo accounts that exist (for the banner of a start that did not create them). */
+async function existingDemoUsers(core: Core): Promise<string[]> {
+  const found: string[] = [];
+  for (const username of DEMO_USERNAMES) {
+    if (await core.accounts.getByUsername(username).catch(() => undefined)) found.push(username);
+  }
+  return found;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -56,7 +70,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const metrics = createMetrics();
   const core = createCore({
     db: database.db,
-    events: hub,
+    // Counted on the way in (hub publishes); the hub itself stays as it is.
+    events: { publish: (name, event) => (metrics.hubPublishes.inc(), hub.publish(name, event)) },
     settings: coreSettings(config, jwtSecret),
     now: options.now,
     metrics,
@@ -72,14 +87,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       : undefined,
   });
 
-  if (config.seedDemo) {
-    const demo = await seedDemoAccounts(core.accounts);
-    if (demo.length > 0) {
-      // Printed once, on the start that created them; never logged again.
-      console.log("Demo accounts (shown only now):");
-      for (const a of demo) console.log(`  ${a.role.padEnd(7)} ${a.username} / ${a.password}`);
-    }
-  }
+  metrics.beforeScrape(() => metrics.presence.set(core.presence.onlineIds().length));
+
+  // Printed once the server listens (with where everything is), never logged.
+  const demo = config.seedDemo ? await seedDemoAccounts(core.accounts) : [];
 
   const inbound = {
     rate: config.socketFrames.rate,
@@ -123,6 +134,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     sockets: [meetSocket.routes, inboxSocket.routes, loungeSocket.routes],
     publicUrl: config.publicUrl,
     meetMessagesShape: config.meetMessagesShape,
+    metricsAccess: config.metrics,
+    socketioPath: config.socketio.path,
   });
 
   const io = createSocketServer(config, log);
@@ -151,6 +164,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const shownHost = addr.hostname === "0.0.0.0" ? "localhost" : addr.hostname;
   const url = `http://${shownHost}:${addr.port}`;
   log.info("listening", { url });
+  if (config.seedDemo) {
+    const existing = demo.length > 0 ? [] : await existingDemoUsers(core);
+    console.log(devBanner({
+      url: config.publicUrl ?? url,
+      socketioPath: config.socketio.path,
+      created: demo,
+      existing,
+      metrics: config.metrics.token !== undefined || config.metrics.public,
+    }));
+  }
 
   let closing: Promise<void> | undefined;
   function close(): Promise<void> {
@@ -175,7 +198,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return closing;
   }
 
-  return { config, url, port: addr.port, core, hub, io, log, metrics, close };
+  return { config, url, port: addr.port, core, hub, io, log, metrics, app, close };
 }
 
 if (import.meta.main) {

@@ -28,6 +28,7 @@ import {
   textTable,
 } from "./lib/report.ts";
 import { type Scenario, scenarios, type ServerKind, settingsFor } from "./lib/scenarios.ts";
+import { writeCharts } from "./lib/charts.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -202,6 +203,10 @@ async function main(): Promise<void> {
   await Deno.writeTextFile(join(out, `${name}.md`), markdown);
   log(`wrote bench/results/${name}.json and ${name}.md`);
   const written = [join(out, `${name}.json`), join(out, `${name}.md`)];
+  // Charts of a full run sit next to its table; a quick or partial run draws its own aside.
+  const chartsDir = join(out, !settings.quick && !only ? "charts" : `charts-${name}`);
+  const charts = await writeCharts({ rows, raw: results }, chartsDir);
+  log(`wrote ${charts.length} chart(s) to ${chartsDir}`);
   if (!settings.quick && !only && await updateBenchmarksPage(markdown)) {
     written.push(join(BENCH_DIR, "..", "BENCHMARKS.md"));
   }

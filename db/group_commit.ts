@@ -20,6 +20,8 @@ export interface GroupCommitOptions<T, R> {
   afterCommit?(result: R): void;
   /** Most items in one transaction, so that a transaction stays short. */
   maxBatch?: number;
+  /** Told each committed transaction's item count and duration in seconds (metrics). */
+  onCommit?(items: number, seconds: number): void;
 }
 
 export interface GroupCommitStats {
@@ -89,6 +91,7 @@ export class GroupCommitter<T, R> {
     this.#stats.transactions++;
     this.#stats.largestBatch = Math.max(this.#stats.largestBatch, batch.length);
     let outcomes: Outcome<R>[] = [];
+    const started = performance.now();
     try {
       await db.transaction().execute(async (trx) => {
         outcomes = [];
@@ -110,6 +113,7 @@ export class GroupCommitter<T, R> {
       for (const pending of batch) await this.#commit([pending]);
       return;
     }
+    this.#options.onCommit?.(batch.length, (performance.now() - started) / 1000);
     this.#settle(batch, outcomes);
   }
 

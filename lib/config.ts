@@ -150,6 +150,8 @@ const envSchema = z.object({
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  METRICS_PUBLIC: bool(false),
   SHUTDOWN_TIMEOUT: duration("10s"),
 });
 
@@ -243,6 +245,11 @@ export interface Config {
   publicUrl?: string;
   logLevel: LogLevel;
   seedDemo: boolean;
+  /**
+   * /metrics: with `token`, only `Authorization: Bearer <token>` may read it; without, it is
+   * off (404) unless `public`.
+   */
+  metrics: { token?: string; public: boolean };
   shutdownTimeout: number;
 }
 
@@ -374,6 +381,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
+    metrics: { token: e.METRICS_TOKEN, public: e.METRICS_PUBLIC },
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
   };
 }

@@ -13,6 +13,9 @@ function randomPassword(): string {
   return btoa(String.fromCharCode(...bytes)).replace(/[+/=]/g, "x");
 }
 
+/** The demo accounts' usernames. */
+export const DEMO_USERNAMES = ["teacher", "alice", "bob"] as const;
+
 export async function seedDemoAccounts(accounts: Accounts): Promise<DemoAccount[]> {
   if (!await accounts.isEmpty()) return [];
   const people = [

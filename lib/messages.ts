@@ -214,6 +214,10 @@ export function createMessages(deps: MessagesDeps) {
       }
     },
     maxBatch: SEND_MAX_BATCH,
+    onCommit(items, seconds) {
+      deps.metrics?.commitBatch.observe(items);
+      deps.metrics?.commitDuration.observe(seconds);
+    },
   });
 
   /**

@@ -21,6 +21,12 @@ import { loungeRoutes } from "@/faces/lounge/http.ts";
 import type { MeetMessagesShape } from "@/faces/meet/history.ts";
 import { pageRoutes } from "@/faces/desk/pages.ts";
 import { requestLog } from "./request_log.ts";
+import { httpMetrics, type MetricsAccess, metricsRoutes } from "./metrics.ts";
+import { docsRoutes } from "./docs.ts";
+import { deskChannel } from "@/faces/desk/frames.ts";
+import { meetChannel } from "@/faces/meet/frames.ts";
+import { inboxChannels } from "@/faces/inbox/frames.ts";
+import { loungeChannel } from "@/faces/lounge/frames.ts";
 
 export interface AppOptions {
   core: Core;
@@ -37,6 +43,10 @@ export interface AppOptions {
   sockets: Hono<AppEnv>[];
   /** meet's room history shape (MEET_MESSAGES_SHAPE). */
   meetMessagesShape: MeetMessagesShape;
+  /** Who may read /metrics (METRICS_TOKEN, METRICS_PUBLIC); off when not given. */
+  metricsAccess?: MetricsAccess;
+  /** desk's Socket.IO path (SOCKETIO_PATH), for the AsyncAPI document. */
+  socketioPath?: string;
 }
 
 /**
@@ -54,6 +64,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const anyOrigin = corsOrigins.includes("*");
   const lists = createListStreams({ log, metrics });
 
+  app.use(httpMetrics(metrics));
   app.use(requestLog(log));
   app.use(clientAddresses(trustProxy));
   app.use(cors({
@@ -78,12 +89,20 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   );
 
   app.route("/", healthRoutes(core));
+  app.route("/", metricsRoutes(metrics, options.metricsAccess ?? { public: false }));
+  const channels = [
+    deskChannel(options.socketioPath ?? "/socket.io/"),
+    meetChannel,
+    ...inboxChannels,
+    loungeChannel,
+  ];
+  app.route("/", docsRoutes({ app, channels, publicUrl }));
   app.route("/", deskRoutes(core, { lists, publicUrl }));
   app.route("/", pageRoutes(core));
   app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
   app.route("/", inboxUploadRoutes(core, { publicUrl }));
   app.route("/", inboxRoutes(core, { lists, publicUrl }));
-  app.route("/", liveRoutes(core));
+  app.route("/", liveRoutes(core, metrics));
   app.route("/http", loungeRoutes(core, { lists, publicUrl }));
   for (const socket of sockets) app.route("/", socket);
 

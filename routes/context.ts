@@ -5,6 +5,7 @@ import { AuthenticationError } from "@/lib/errors.ts";
 import type { Principal } from "@/lib/records.ts";
 import { clientAddressOf } from "@/realtime/client_address.ts";
 import { tokenFromRequest, type TokenSources } from "@/realtime/credentials.ts";
+import { authSpec, documented } from "./openapi.ts";
 
 export type AppEnv = {
   Variables: {
@@ -15,14 +16,18 @@ export type AppEnv = {
   };
 };
 
-/** Rejects the request with 401 unless it carries a valid access token. */
+/**
+ * Rejects the request with 401 unless it carries a valid access token. The OpenAPI document
+ * shows the schemes it accepts on every route it guards.
+ */
 export function requireAuth(core: Core, sources: TokenSources = {}): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     const token = tokenFromRequest(c.req.raw, sources);
     if (!token) throw new AuthenticationError("not_authenticated");
     c.set("principal", await core.tokens.authenticate(token));
     await next();
   };
+  return documented(middleware, authSpec(sources.cookie ?? false));
 }
 
 /** What Deno.serve passed to app.fetch() beside the request (undefined in app.request()). */

@@ -5,6 +5,8 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
 import { type Problems, ValidationError } from "@/lib/errors.ts";
+import { uniqueSymbol } from "hono-openapi";
+import { validatorSpec } from "./openapi.ts";
 
 type Issue = z.core.$ZodIssue;
 
@@ -87,14 +89,18 @@ export function schemaError(issues: readonly Issue[]): ValidationError {
   return new ValidationError(schemaProblems(issues));
 }
 
-/** zValidator whose failures become a ValidationError (400 in the DRF shape). */
+/**
+ * zValidator whose failures become a ValidationError (400 in the DRF shape). The schema is also
+ * what the OpenAPI document shows for the request (hono-openapi reads the marker).
+ */
 export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
   target: Target,
   schema: T,
 ) {
-  return zValidator(target, schema, (result) => {
+  const middleware = zValidator(target, schema, (result) => {
     if (!result.success) throw schemaError(result.error.issues);
   });
+  return Object.assign(middleware, { [uniqueSymbol]: validatorSpec(target, schema) });
 }
 
 /** A query-string integer id (`?before=12`). */

@@ -7,6 +7,7 @@ import type { Room } from "@/lib/records.ts";
 import { LIMITS } from "@/lib/limits.ts";
 import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
 import { deskMessage, deskRoom, peopleOf } from "./json.ts";
+import { deskDocs as docs } from "./openapi.ts";
 import { historyHeaders } from "@/routes/history_headers.ts";
 import { type ListStreams, mapPages } from "@/routes/list_stream.ts";
 import { tokenRefreshRoute } from "@/routes/token_refresh.ts";
@@ -45,33 +46,39 @@ export function deskRoutes(core: Core, { lists, publicUrl }: DeskRoutesOptions) 
   }
 
   return new Hono<AppEnv>()
-    .post("/api/token/", validate("json", credentials), async (c) => {
+    .post("/api/token/", docs.token, validate("json", credentials), async (c) => {
       const { username, password } = c.req.valid("json");
       const { access, refresh } = await core.accounts.login(username, password, clientAddress(c));
       return c.json({ access, refresh });
     })
-    .route("/", tokenRefreshRoute(core, "/api/token/refresh/"))
-    .get("/api/room/", auth, async (c) => {
+    .route("/", tokenRefreshRoute(core, "/api/token/refresh/", "desk"))
+    .get("/api/room/", docs.rooms, auth, async (c) => {
       const rooms = await core.desk.listFor(c.get("principal").user);
       return c.json(await shapeRooms(rooms, baseUrl(c.req.raw)));
     })
-    .post("/api/room/", auth, validate("json", newRoom), async (c) => {
+    .post("/api/room/", docs.openRoom, auth, validate("json", newRoom), async (c) => {
       const { text, image } = c.req.valid("json");
       const room = await core.desk.open(c.get("principal").user.id, text, image);
       const [shaped] = await shapeRooms([room], baseUrl(c.req.raw));
       return c.json(shaped, 201);
     })
-    .get("/api/:room{[0-9]+}/messages/", auth, validate("query", messagePage), async (c) => {
-      const roomId = Number(c.req.param("room"));
-      const userId = c.get("principal").user.id;
-      const { before, limit } = c.req.valid("query");
-      if (before !== undefined || limit !== undefined) {
-        const page = await core.desk.history(roomId, userId, { before, limit });
-        return c.json(page.messages.map(deskMessage));
-      }
-      // Without paging parameters: everything (up to HISTORY_MAX), streamed page by page.
-      const history = await core.desk.historySnapshot(roomId, userId);
-      const shaped = mapPages(history.pages, (page) => page.map(deskMessage));
-      return lists.respond(c, "desk_messages", shaped, historyHeaders(c.req.path, history));
-    });
+    .get(
+      "/api/:room{[0-9]+}/messages/",
+      docs.messages,
+      auth,
+      validate("query", messagePage),
+      async (c) => {
+        const roomId = Number(c.req.param("room"));
+        const userId = c.get("principal").user.id;
+        const { before, limit } = c.req.valid("query");
+        if (before !== undefined || limit !== undefined) {
+          const page = await core.desk.history(roomId, userId, { before, limit });
+          return c.json(page.messages.map(deskMessage));
+        }
+        // Without paging parameters: everything (up to HISTORY_MAX), streamed page by page.
+        const history = await core.desk.historySnapshot(roomId, userId);
+        const shaped = mapPages(history.pages, (page) => page.map(deskMessage));
+        return lists.respond(c, "desk_messages", shaped, historyHeaders(c.req.path, history));
+      },
+    );
 }

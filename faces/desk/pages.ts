@@ -15,6 +15,7 @@ import { LIMITS } from "@/lib/limits.ts";
 import { type AppEnv, clientAddress } from "@/routes/context.ts";
 import { cookieValue, SESSION_COOKIE } from "@/realtime/credentials.ts";
 import { retryAfterOf, seconds } from "@/routes/wording.ts";
+import { deskDocs as docs } from "./openapi.ts";
 
 const PAGES = new URL("./pages/", import.meta.url);
 
@@ -213,7 +214,7 @@ export function pageRoutes(core: Core) {
   }
 
   return new Hono<AppEnv>()
-    .get("/", async (c) => {
+    .get("/", docs.chatPage, async (c) => {
       const current = await session(c);
       if (!current) {
         if (c.req.header("cookie")?.includes(`${SESSION_COOKIE}=`)) clearSession(c);
@@ -237,12 +238,12 @@ export function pageRoutes(core: Core) {
         fillTemplate(html, { cssVersion: css.version, jsVersion: js.version }, { me }),
       );
     })
-    .get("/login", (c) => c.redirect("/login/", 301))
-    .get("/login/", async (c) => {
+    .get("/login", docs.loginRedirect, (c) => c.redirect("/login/", 301))
+    .get("/login/", docs.loginPage, async (c) => {
       if (await session(c)) return redirect(c, "/");
       return await loginPage(c);
     })
-    .post("/login/", async (c) => {
+    .post("/login/", docs.login, async (c) => {
       const body = await c.req.parseBody().catch(() => ({}));
       const parsed = loginForm.safeParse(body);
       const typed = typeof (body as Record<string, unknown>).username === "string"
@@ -284,10 +285,10 @@ export function pageRoutes(core: Core) {
       });
       return redirect(c, "/");
     })
-    .get("/logout", (c) => c.redirect("/logout/", 301))
-    .get("/logout/", logout)
-    .post("/logout/", logout)
-    .get(`/static/:name{${STATIC_NAMES}}`, async (c) => {
+    .get("/logout", docs.logoutRedirect, (c) => c.redirect("/logout/", 301))
+    .get("/logout/", docs.logout, logout)
+    .post("/logout/", docs.logout, logout)
+    .get(`/static/:name{${STATIC_NAMES}}`, docs.staticFile, async (c) => {
       const name = c.req.param("name");
       const type = STATIC_FILES[name];
       const file = await asset(name);

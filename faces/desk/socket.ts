@@ -46,6 +46,16 @@ const messagePayload = z.object({
   client_id: z.string().min(1).max(LIMITS.clientId).optional(),
 });
 
+/** Every event a client may emit, with the schema of its payload (frames.ts documents them). */
+export const deskInbound = {
+  join_room: roomPayload,
+  close_room: roomPayload,
+  message: messagePayload,
+  seen: roomPayload,
+  new_room: roomPayload,
+  rooms: z.unknown(),
+} as const;
+
 interface RefusalBody {
   event: string;
   detail: string;
@@ -73,6 +83,17 @@ function refusal(event: string, err: unknown): RefusalBody {
 
 export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () => void {
   const { core, hub, log, metrics } = opts;
+  const committed = metrics.messagesCommitted.labels({ face: "desk" });
+  // Every packet the Socket.IO server writes is desk's (no other face uses it).
+  const delivered = metrics.deliveries.labels({ face: "desk" });
+  io.onDelivered = (packets) => delivered.inc(packets);
+  metrics.beforeScrape(() => {
+    const open = { polling: 0, websocket: 0 };
+    for (const socket of nsp.sockets.values()) open[socket.conn.transport]++;
+    for (const [transport, n] of Object.entries(open)) {
+      metrics.connections.set({ face: "desk", transport }, n);
+    }
+  });
   const nsp = io.of("/");
   let render = (_event: DomainEvent, _topic: string) => {};
   const topics = createDeskTopics(
@@ -159,25 +180,26 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       });
     }
 
-    handle("join_room", roomPayload, async ({ room }) => {
+    handle("join_room", deskInbound.join_room, async ({ room }) => {
       const result = await core.desk.join(room, user.id);
       join(socket, user.id, [topic.room(room)]);
       return { room, status: result.room.status, joined: result.joined };
     });
 
-    handle("close_room", roomPayload, async ({ room }) => {
+    handle("close_room", deskInbound.close_room, async ({ room }) => {
       const closed = await core.desk.close(room, user.id);
       return { room, status: closed.status };
     });
 
-    handle("message", messagePayload, async ({ room, text, image, client_id }) => {
-      const { message } = await core.messages.send({
+    handle("message", deskInbound.message, async ({ room, text, image, client_id }) => {
+      const { message, duplicate } = await core.messages.send({
         roomId: room,
         authorId: user.id,
         text,
         image,
         clientId: client_id,
       });
+      if (!duplicate) committed.inc();
       const payload = deskMessageEvent(message);
       if (!socket.rooms.has(topic.room(room))) {
         // Not in the room yet (it was opened over REST without new_room): the broadcast
@@ -188,19 +210,19 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       return payload;
     });
 
-    handle("seen", roomPayload, async ({ room }) => {
+    handle("seen", deskInbound.seen, async ({ room }) => {
       const lastReadId = await core.desk.markSeen(room, user.id);
       return { room, user: user.id, last_read_id: lastReadId };
     });
 
-    handle("new_room", roomPayload, async ({ room }) => {
+    handle("new_room", deskInbound.new_room, async ({ room }) => {
       // The core tells the teachers (room.announced); the student answers from its own view.
       const { room: found, student, teacher } = await core.desk.announce(room, user.id);
       join(socket, user.id, [topic.room(room)]);
       return deskRoom(found, peopleMap(student, teacher), data.base);
     });
 
-    handle("rooms", z.unknown(), () => {
+    handle("rooms", deskInbound.rooms, () => {
       const rooms = [...socket.rooms].map(roomIdOf).filter((id) => id !== undefined);
       socket.emit("rooms", { rooms });
       return Promise.resolve({ rooms });

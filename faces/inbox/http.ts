@@ -12,6 +12,7 @@ import { historyHeaders } from "@/routes/history_headers.ts";
 import { type ListStreams, mapPages } from "@/routes/list_stream.ts";
 import { queryInt, validate } from "@/routes/validation.ts";
 import { conversationName, inboxMessage, inboxUser, otherOf } from "./json.ts";
+import { inboxDocs as docs } from "./openapi.ts";
 
 const page = z.object({
   before: queryInt.optional(),
@@ -66,60 +67,72 @@ export function inboxRoutes(core: Core, { lists, publicUrl }: InboxRoutesOptions
   }
 
   return new Hono<AppEnv>()
-    .get("/api/conversations", auth, validate("query", conversationPage), async (c) => {
-      const me = c.get("principal").user;
-      const base = baseUrl(c.req.raw);
-      const { limit, cursor } = c.req.valid("query");
-      if (limit === undefined && cursor === undefined) {
-        // Every conversation, most recent first, streamed a page at a time.
-        const pages = mapPages(
-          core.rooms.pagesForUser(me.id, "direct"),
-          (rooms) => shapeConversations(base, me, rooms),
+    .get(
+      "/api/conversations",
+      docs.conversations,
+      auth,
+      validate("query", conversationPage),
+      async (c) => {
+        const me = c.get("principal").user;
+        const base = baseUrl(c.req.raw);
+        const { limit, cursor } = c.req.valid("query");
+        if (limit === undefined && cursor === undefined) {
+          // Every conversation, most recent first, streamed a page at a time.
+          const pages = mapPages(
+            core.rooms.pagesForUser(me.id, "direct"),
+            (rooms) => shapeConversations(base, me, rooms),
+          );
+          return lists.respond(c, "inbox_conversations", pages);
+        }
+        const size = limit ?? LIMITS.historyDefaultPage;
+        const [at, id] = (cursor ?? "").split(".").map(Number);
+        const after = cursor === undefined ? undefined : { lastActivityAt: at, id };
+        let rooms: Room[] = [];
+        for await (const page of core.rooms.pagesForUser(me.id, "direct", { after, max: size })) {
+          rooms = rooms.concat(page);
+        }
+        const last = rooms.at(-1);
+        if (rooms.length === size && last) {
+          const next = `${c.req.path}?limit=${size}&cursor=${last.lastActivityAt}.${last.id}`;
+          c.header("Link", `<${next}>; rel="next"`);
+        }
+        return c.json(await shapeConversations(base, me, rooms));
+      },
+    )
+    .get(
+      "/api/rooms/:username/messages",
+      docs.messages,
+      auth,
+      validate("query", page),
+      async (c) => {
+        const me = c.get("principal").user;
+        const base = baseUrl(c.req.raw);
+        const { room, other } = await core.rooms.directByUsername(me.id, c.req.param("username"));
+        const people = new Map([[me.id, me], [other.id, other]]);
+        const shape = async (messages: Message[]) => {
+          const attachments = await attachmentsOf(messages);
+          return messages.map((m) =>
+            inboxMessage(base, m, room, people, attachments.get(m.attachmentId ?? 0))
+          );
+        };
+        const query = c.req.valid("query");
+        if (query.before !== undefined || query.after !== undefined || query.limit !== undefined) {
+          const { messages } = await core.messages.history(room.id, me.id, query);
+          return c.json({ messages: await shape(messages) });
+        }
+        // Without paging parameters: everything (up to HISTORY_MAX), oldest first, streamed.
+        const history = await core.messages.historySnapshot(room.id, me.id);
+        const headers = historyHeaders(c.req.path, history);
+        return lists.respond(
+          c,
+          "inbox_messages",
+          mapPages(history.pages, shape),
+          headers,
+          "messages",
         );
-        return lists.respond(c, "inbox_conversations", pages);
-      }
-      const size = limit ?? LIMITS.historyDefaultPage;
-      const [at, id] = (cursor ?? "").split(".").map(Number);
-      const after = cursor === undefined ? undefined : { lastActivityAt: at, id };
-      let rooms: Room[] = [];
-      for await (const page of core.rooms.pagesForUser(me.id, "direct", { after, max: size })) {
-        rooms = rooms.concat(page);
-      }
-      const last = rooms.at(-1);
-      if (rooms.length === size && last) {
-        const next = `${c.req.path}?limit=${size}&cursor=${last.lastActivityAt}.${last.id}`;
-        c.header("Link", `<${next}>; rel="next"`);
-      }
-      return c.json(await shapeConversations(base, me, rooms));
-    })
-    .get("/api/rooms/:username/messages", auth, validate("query", page), async (c) => {
-      const me = c.get("principal").user;
-      const base = baseUrl(c.req.raw);
-      const { room, other } = await core.rooms.directByUsername(me.id, c.req.param("username"));
-      const people = new Map([[me.id, me], [other.id, other]]);
-      const shape = async (messages: Message[]) => {
-        const attachments = await attachmentsOf(messages);
-        return messages.map((m) =>
-          inboxMessage(base, m, room, people, attachments.get(m.attachmentId ?? 0))
-        );
-      };
-      const query = c.req.valid("query");
-      if (query.before !== undefined || query.after !== undefined || query.limit !== undefined) {
-        const { messages } = await core.messages.history(room.id, me.id, query);
-        return c.json({ messages: await shape(messages) });
-      }
-      // Without paging parameters: everything (up to HISTORY_MAX), oldest first, streamed.
-      const history = await core.messages.historySnapshot(room.id, me.id);
-      const headers = historyHeaders(c.req.path, history);
-      return lists.respond(
-        c,
-        "inbox_messages",
-        mapPages(history.pages, shape),
-        headers,
-        "messages",
-      );
-    })
-    .get("/api/userauth/users/:id{[0-9]+}/", auth, async (c) => {
+      },
+    )
+    .get("/api/userauth/users/:id{[0-9]+}/", docs.user, auth, async (c) => {
       const user = await core.accounts.get(Number(c.req.param("id")));
       return c.json(inboxUser(baseUrl(c.req.raw), user));
     });

@@ -46,7 +46,9 @@ const chatMessage = z.object({
 
 const readMessages = z.object({ type: z.literal("read_messages") });
 
-const frameSchema = z.discriminatedUnion("type", [chatMessage, readMessages]);
+/** Every frame a client may send (frames.ts documents each option). */
+export const inboxInbound = z.discriminatedUnion("type", [chatMessage, readMessages]);
+const frameSchema = inboxInbound;
 type Frame = z.infer<typeof frameSchema>;
 
 /** What each kind of inbox socket knows about itself. */
@@ -173,6 +175,7 @@ export function createInboxSocket(deps: InboxSocketDeps) {
       attachment,
       clientId: frame.client_id,
     });
+    if (!duplicate) deps.metrics.messagesCommitted.inc({ face: "inbox" });
     if (duplicate) {
       // A retry of a stored message: nothing is broadcast again; the sender alone hears it.
       const [stored] = message.attachmentId === null

@@ -13,6 +13,7 @@ import { tokenFromRequest } from "@/realtime/credentials.ts";
 import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
 import { iso } from "@/routes/json.ts";
 import { queryInt, validate } from "@/routes/validation.ts";
+import { inboxDocs as docs } from "./openapi.ts";
 
 export interface InboxUploadOptions {
   /** Base of absolute URLs (PUBLIC_URL); the origin the client used when unset. */
@@ -111,10 +112,10 @@ export function inboxUploadRoutes(core: Core, options: InboxUploadOptions = {}) 
     expiration_time: view.expiresAt === null ? null : iso(view.expiresAt),
   });
 
-  for (const path of INBOX_UPLOAD_PATHS) app.post(path, upload);
+  for (const path of INBOX_UPLOAD_PATHS) app.post(path, docs.upload, upload);
 
   for (const path of ["/api/rooms/check-url/", "/api/rooms/check-url"]) {
-    app.get(path, auth, validate("query", messageQuery), async (c) => {
+    app.get(path, docs.checkUrl, auth, validate("query", messageQuery), async (c) => {
       const { message_id } = c.req.valid("query");
       const refresh = await core.uploads.checkUrl(message_id, c.get("principal").user.id);
       return c.json({ refresh_url: refresh });
@@ -122,7 +123,7 @@ export function inboxUploadRoutes(core: Core, options: InboxUploadOptions = {}) 
   }
 
   for (const path of ["/api/rooms/refresh-url/", "/api/rooms/refresh-url"]) {
-    app.get(path, auth, validate("query", messageQuery), async (c) => {
+    app.get(path, docs.refreshUrl, auth, validate("query", messageQuery), async (c) => {
       const { message_id } = c.req.valid("query");
       const view = await core.uploads.refreshUrl(message_id, c.get("principal").user.id);
       return c.json(located(c, view));
@@ -130,7 +131,7 @@ export function inboxUploadRoutes(core: Core, options: InboxUploadOptions = {}) 
   }
 
   // Local files, without a token: <img src> cannot send one, and the key is unguessable.
-  app.get("/uploads/:key", async (c) => {
+  app.get("/uploads/:key", docs.file, async (c) => {
     const file = await core.uploads.open(c.req.param("key"));
     if (!file) throw new NotFound();
     return new Response(file.body, {

@@ -2,7 +2,7 @@
 // profile, room chats, groups and notifications. Sign-up and bot chat are in signup.ts and
 // bot.ts; its socket, /socket, is socket.ts. GET fields come from the query or a JSON body
 // (fields.ts); tokens from `authentication`, or `Authorization` bare or Bearer.
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
 import { NotFound } from "@/lib/errors.ts";
@@ -23,6 +23,7 @@ import {
   roomMessage,
 } from "./json.ts";
 import { loungeSignupRoutes } from "./signup.ts";
+import { loungeDocs } from "./openapi.ts";
 import { WORDS } from "./wording.ts";
 
 const login = z.object({
@@ -55,6 +56,16 @@ const readMark = z.object({
     b.chat_bot === true,
   { message: "Give chat_room_id, chat_group_id or chat_bot.", path: ["chat_room_id"] },
 );
+
+const docs = loungeDocs({
+  login,
+  profileChanges,
+  newGroup,
+  groupRename,
+  entering,
+  readMark,
+  pageFields,
+});
 
 export interface LoungeRoutesOptions {
   lists: ListStreams;
@@ -89,29 +100,46 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
 
   const shapeRooms = (messages: Message[]) => messages.map(roomMessage);
 
+  async function renameGroup(c: Context<AppEnv>) {
+    const fields = await readFields(c, groupRename);
+    const param = c.req.param("id");
+    const id = fields.chat_group_id ?? (param === undefined ? undefined : Number(param));
+    if (id === undefined) {
+      return c.json({ chat_group_id: ["This field is required."] }, 400);
+    }
+    // Only its owner may rename it (403 otherwise): the core decides.
+    const room = await core.groups.update(id, me(c), { name: fields.name });
+    return c.json(loungeGroup(room, await core.groups.isMember(room.id, me(c))));
+  }
+
   return new Hono<AppEnv>()
     .route("/", loungeSignupRoutes(core, { publicUrl }))
     // Login and logout by POST (the document) or GET (the original server registered both).
-    .on(["GET", "POST"], "/login", async (c) => {
+    .on(["GET", "POST"], "/login", docs.login, async (c) => {
       const { email, password } = await readFields(c, login);
       const { access, user } = await core.accounts.login(email, password, clientAddress(c));
       return c.json({ token: access, user_id: user.id });
     })
-    .on(["GET", "POST"], "/logout", auth, async (c) => {
+    .on(["GET", "POST"], "/logout", docs.logout, auth, async (c) => {
       const { user, sessionId } = c.get("principal");
       // Its sockets on this session close (4401); presence then tells the others.
       await core.tokens.endSession(user.id, sessionId);
       return c.json({ detail: WORDS.loggedOut });
     })
-    .get("/users", auth, (c) => {
+    .get("/users", docs.users, auth, (c) => {
       const pages = mapPages(
         core.accounts.activePages(),
         (users) => users.filter((u) => !u.isBot).map((u) => loungeUser(u, online(u.id))),
       );
       return lists.respond(c, "lounge_users", pages);
     })
-    .get("/users/profile", auth, (c) => c.json(loungeProfile(c.get("principal").user)))
-    .put("/users/profile", auth, async (c) => {
+    .get(
+      "/users/profile",
+      docs.profile,
+      auth,
+      (c) => c.json(loungeProfile(c.get("principal").user)),
+    )
+    .put("/users/profile", docs.updateProfile, auth, async (c) => {
       const changes = await readFields(c, profileChanges);
       const { user, sessionId } = c.get("principal");
       let updated = user;
@@ -128,7 +156,7 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
       }
       return c.json(loungeProfile(updated));
     })
-    .get("/users/group/:id{[0-9]+}", auth, async (c) => {
+    .get("/users/group/:id{[0-9]+}", docs.groupMembers, auth, async (c) => {
       const members = await core.groups.members(Number(c.req.param("id")));
       const people = await core.accounts.getMany(members.map((m) => m.userId));
       const byId = new Map(people.map((u) => [u.id, u]));
@@ -137,7 +165,7 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
         return user ? [loungeUser(user, online(user.id))] : [];
       }));
     })
-    .get("/chat_bot", auth, async (c) => {
+    .get("/chat_bot", docs.botChat, auth, async (c) => {
       const { timestamp, before } = await readFields(c, pageFields);
       const userId = me(c);
       const room = await core.botChat.room(userId);
@@ -147,7 +175,7 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
       });
       return c.json(page.messages.map((m) => botMessage(m, userId)));
     })
-    .get("/chat_rooms", auth, async (c) => {
+    .get("/chat_rooms", docs.rooms, auth, async (c) => {
       const userId = me(c);
       const unread = await core.messages.unreadByRoom(userId);
       const rooms = await personRooms(userId);
@@ -158,7 +186,7 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
         unread: unread.get(room.id) ?? 0,
       })));
     })
-    .get("/chat_rooms/:id{[0-9]+}", auth, async (c) => {
+    .get("/chat_rooms/:id{[0-9]+}", docs.roomMessages, auth, async (c) => {
       const { timestamp, before } = await readFields(c, pageFields);
       const room = await directRoom(Number(c.req.param("id")));
       const page = await core.messages.pageByTime(room.id, me(c), {
@@ -167,30 +195,22 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
       });
       return c.json(shapeRooms(page.messages));
     })
-    .get("/chat_groups", auth, async (c) => {
+    .get("/chat_groups", docs.groups, auth, async (c) => {
       const userId = me(c);
       const groups = await core.groups.list();
       const mine = new Set((await core.rooms.listForUser(userId, "group")).map((r) => r.id));
       return c.json(groups.map((room) => loungeGroup(room, mine.has(room.id))));
     })
-    .post("/chat_groups", auth, async (c) => {
+    .post("/chat_groups", docs.createGroup, auth, async (c) => {
       const { name } = await readFields(c, newGroup);
       // Told to everyone as room.created (group_chat_update on the socket).
       const room = await core.groups.create(me(c), { name, roomType: "chat" });
       return c.json(loungeGroup(room, true), 201);
     })
-    .put("/chat_groups/:id{[0-9]+}?", auth, async (c) => {
-      const fields = await readFields(c, groupRename);
-      const param = c.req.param("id");
-      const id = fields.chat_group_id ?? (param === undefined ? undefined : Number(param));
-      if (id === undefined) {
-        return c.json({ chat_group_id: ["This field is required."] }, 400);
-      }
-      // Only its owner may rename it (403 otherwise): the core decides.
-      const room = await core.groups.update(id, me(c), { name: fields.name });
-      return c.json(loungeGroup(room, await core.groups.isMember(room.id, me(c))));
-    })
-    .get("/chat_groups/:id{[0-9]+}", auth, async (c) => {
+    // The id in the path, or (the original client) in the body: two routes, one handler.
+    .put("/chat_groups", docs.renameGroup, auth, renameGroup)
+    .put("/chat_groups/:id{[0-9]+}", docs.renameGroup, auth, renameGroup)
+    .get("/chat_groups/:id{[0-9]+}", docs.groupMessages, auth, async (c) => {
       const { timestamp, before } = await readFields(c, pageFields);
       const page = await core.groups.pageByTime(Number(c.req.param("id")), {
         time: timestamp,
@@ -198,7 +218,7 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
       });
       return c.json(page.messages.map(groupMessage));
     })
-    .post("/chat_groups/:id{[0-9]+}", auth, async (c) => {
+    .post("/chat_groups/:id{[0-9]+}", docs.enterGroup, auth, async (c) => {
       const { is_enter } = await readFields(c, entering);
       const id = Number(c.req.param("id"));
       const room = is_enter
@@ -206,7 +226,7 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
         : await core.groups.leave(id, me(c));
       return c.json(loungeGroup(room, is_enter));
     })
-    .get("/notifications", auth, async (c) => {
+    .get("/notifications", docs.notifications, auth, async (c) => {
       const userId = me(c);
       const unread = await core.messages.unreadByRoom(userId);
       if (unread.size === 0) return c.json([]);
@@ -226,7 +246,7 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
         return [{ chat_type: "room", chat_room_id: room.id, other_user_id: other, unread: count }];
       }));
     })
-    .put("/notifications", auth, async (c) => {
+    .put("/notifications", docs.markRead, auth, async (c) => {
       const mark = await readFields(c, readMark);
       const userId = me(c);
       if (mark.chat_room_id === undefined && mark.chat_group_id === undefined && !mark.chat_id) {

@@ -12,6 +12,7 @@ import { errorResponse } from "@/routes/errors.ts";
 import { detailOf } from "@/routes/wording.ts";
 import { readFields } from "./fields.ts";
 import { loungeProfile } from "./json.ts";
+import { loungeDocs } from "./openapi.ts";
 import { WORDS } from "./wording.ts";
 
 const registration = z.object({
@@ -29,9 +30,11 @@ function page(title: string, text: string): string {
   }</title></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`;
 }
 
+const docs = loungeDocs({ registration });
+
 export function loungeSignupRoutes(core: Core, { publicUrl }: { publicUrl?: string }) {
   return new Hono<AppEnv>()
-    .post("/register", async (c) => {
+    .post("/register", docs.register, async (c) => {
       const input = await readFields(c, registration);
       const base = publicUrl ?? new URL(c.req.url).origin;
       await core.signups.start(
@@ -46,7 +49,7 @@ export function loungeSignupRoutes(core: Core, { publicUrl }: { publicUrl?: stri
       );
       return c.json({ detail: WORDS.signupMailed(input.email) }, 202);
     })
-    .get("/register/:token", async (c) => {
+    .get("/register/:token", docs.confirm, async (c) => {
       const html = (c.req.header("accept") ?? "").includes("text/html");
       try {
         const user = await core.signups.confirm(c.req.param("token"));

@@ -37,8 +37,10 @@ export const BOT_IN_FLIGHT = 1;
 export const INIT_ATTEMPTS = 3;
 
 const token = z.string().min(1).max(LIMITS.token);
-const initFrame = z.looseObject({ token });
-const chatFrame = z.looseObject({
+/** The first frame: who the socket is. */
+export const initFrame = z.looseObject({ token });
+/** Every later frame: a message to a room, a group or the bot. */
+export const chatFrame = z.looseObject({
   token,
   chat_type: z.string().max(16),
   message: z.string(),
@@ -85,6 +87,7 @@ const required = (field: string) => ValidationError.of(field, { code: "required"
 
 export function createLoungeSocket(deps: LoungeSocketDeps) {
   const { core, hub, log, metrics, limits, bot } = deps;
+  const committed = metrics.messagesCommitted.labels({ face: "lounge" });
   const endpoint = createWsEndpoint<LoungeConn, ChatFrame>({
     face: "lounge",
     tokens: core.tokens,
@@ -137,6 +140,7 @@ export function createLoungeSocket(deps: LoungeSocketDeps) {
         if (frame.other_user_id === undefined) throw required("other_user_id");
         const room = await core.rooms.direct(userId, frame.other_user_id);
         await core.messages.send({ roomId: room.id, authorId: userId, text: frame.message });
+        committed.inc();
         return;
       }
       case "group": {
@@ -144,6 +148,7 @@ export function createLoungeSocket(deps: LoungeSocketDeps) {
         const room = await core.groups.get(frame.chat_group_id);
         // Members only: the core refuses others (PermissionDenied).
         await core.messages.send({ roomId: room.id, authorId: userId, text: frame.message });
+        committed.inc();
         return;
       }
       case "bot":
@@ -160,6 +165,7 @@ export function createLoungeSocket(deps: LoungeSocketDeps) {
     if (conn.data.botInFlight >= BOT_IN_FLIGHT) throw new BotBusy();
     conn.data.botInFlight++;
     bot.send(conn.user.id, text).then(({ user, bot: reply }) => {
+      committed.inc(2); // the question and the answer
       const messages = [botMessage(user, conn.user.id), botMessage(reply, conn.user.id)];
       conn.send(JSON.stringify({ type: "bot_chat_message", messages }));
     }, (error) => {

@@ -11,6 +11,7 @@ import { historyHeaders } from "@/routes/history_headers.ts";
 import { type ListStreams, mapPages } from "@/routes/list_stream.ts";
 import { queryInt, queryTime, validate } from "@/routes/validation.ts";
 import { meetMessage } from "./json.ts";
+import { meetDocs as docs } from "./openapi.ts";
 
 export type MeetMessagesShape = "array" | "results";
 
@@ -38,18 +39,24 @@ export function meetHistoryRoutes(core: Core, lists: ListStreams, shape: MeetMes
   }
 
   if (shape === "results") {
-    return new Hono<AppEnv>().get(PATH, auth, validate("query", timePage), async (c) => {
-      const { before, limit } = c.req.valid("query");
-      const messages = await core.groups.historyByTime(
-        Number(c.req.param("id")),
-        c.get("principal").user.id,
-        { beforeTime: before, limit },
-      );
-      return c.json({ results: await shapeMessages(messages) });
-    });
+    return new Hono<AppEnv>().get(
+      PATH,
+      docs.messages,
+      auth,
+      validate("query", timePage),
+      async (c) => {
+        const { before, limit } = c.req.valid("query");
+        const messages = await core.groups.historyByTime(
+          Number(c.req.param("id")),
+          c.get("principal").user.id,
+          { beforeTime: before, limit },
+        );
+        return c.json({ results: await shapeMessages(messages) });
+      },
+    );
   }
 
-  return new Hono<AppEnv>().get(PATH, auth, validate("query", idPage), async (c) => {
+  return new Hono<AppEnv>().get(PATH, docs.messages, auth, validate("query", idPage), async (c) => {
     const id = Number(c.req.param("id"));
     const userId = c.get("principal").user.id;
     const page = c.req.valid("query");

@@ -10,6 +10,7 @@ import { displayName } from "@/routes/wording.ts";
 import { LIMITS } from "@/lib/limits.ts";
 import { iso } from "@/routes/json.ts";
 import { meetUser } from "./json.ts";
+import { meetDocs as docs } from "./openapi.ts";
 import { meetHistoryRoutes, type MeetMessagesShape } from "./history.ts";
 import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
 import type { ListStreams } from "@/routes/list_stream.ts";
@@ -101,19 +102,19 @@ export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptio
 
   // Accounts, mounted at /auth/ (the document) and /api/auth/ (the original front-end).
   const accounts = new Hono<AppEnv>()
-    .post("/register/", validate("json", registration), async (c) => {
+    .post("/register/", docs.register, validate("json", registration), async (c) => {
       const { confirm_password: _, ...input } = c.req.valid("json");
       const user = await core.accounts.register(input, clientAddress(c));
       return c.json(profile(user), 201);
     })
-    .post("/login/", validate("json", login), async (c) => {
+    .post("/login/", docs.login, validate("json", login), async (c) => {
       const { email, password } = c.req.valid("json");
       const { access, refresh } = await core.accounts.login(email, password, clientAddress(c));
       return c.json({ access, refresh });
     })
-    .route("/", tokenRefreshRoute(core, "/token/refresh/"))
-    .get("/profile/", auth, (c) => c.json(profile(c.get("principal").user)))
-    .patch("/profile/", auth, validate("json", profilePatch), async (c) => {
+    .route("/", tokenRefreshRoute(core, "/token/refresh/", "meet"))
+    .get("/profile/", docs.profile, auth, (c) => c.json(profile(c.get("principal").user)))
+    .patch("/profile/", docs.updateProfile, auth, validate("json", profilePatch), async (c) => {
       const { name } = c.req.valid("json");
       let user = c.get("principal").user;
       if (name !== undefined) {
@@ -121,11 +122,11 @@ export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptio
       }
       return c.json(profile(user));
     })
-    .delete("/profile/", auth, async (c) => {
+    .delete("/profile/", docs.deleteProfile, auth, async (c) => {
       await core.accounts.deactivate(c.get("principal").user.id, { anonymise: true });
       return c.body(null, 204);
     })
-    .post("/logout/", auth, async (c) => {
+    .post("/logout/", docs.logout, auth, async (c) => {
       const principal = c.get("principal");
       const body = c.req.header("content-type")?.includes("json")
         ? logoutBody.safeParse(await c.req.json().catch(() => undefined))
@@ -140,11 +141,11 @@ export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptio
   return new Hono<AppEnv>()
     .route("/auth", accounts)
     .route("/api/auth", accounts)
-    .get("/api/rooms/", auth, validate("query", roomFilter), async (c) => {
+    .get("/api/rooms/", docs.rooms, auth, validate("query", roomFilter), async (c) => {
       const { room_type, search } = c.req.valid("query");
       return c.json(await shapeRooms(await core.groups.list({ roomType: room_type, search })));
     })
-    .post("/api/rooms/", auth, validate("json", newRoom), async (c) => {
+    .post("/api/rooms/", docs.createRoom, auth, validate("json", newRoom), async (c) => {
       const { name, description, room_type } = c.req.valid("json");
       const room = await core.groups.create(c.get("principal").user.id, {
         name,
@@ -153,18 +154,24 @@ export function meetRoutes(core: Core, { lists, messagesShape }: MeetRoutesOptio
       });
       return c.json((await shapeRooms([room]))[0], 201);
     })
-    .get("/api/rooms/:id{[0-9]+}/", auth, async (c) => {
+    .get("/api/rooms/:id{[0-9]+}/", docs.room, auth, async (c) => {
       return c.json((await shapeRooms([await core.groups.get(roomId(c.req.param("id")))]))[0]);
     })
-    .patch("/api/rooms/:id{[0-9]+}/", auth, validate("json", roomPatch), async (c) => {
-      const room = await core.groups.update(
-        roomId(c.req.param("id")),
-        c.get("principal").user.id,
-        c.req.valid("json"),
-      );
-      return c.json((await shapeRooms([room]))[0]);
-    })
-    .delete("/api/rooms/:id{[0-9]+}/", auth, async (c) => {
+    .patch(
+      "/api/rooms/:id{[0-9]+}/",
+      docs.updateRoom,
+      auth,
+      validate("json", roomPatch),
+      async (c) => {
+        const room = await core.groups.update(
+          roomId(c.req.param("id")),
+          c.get("principal").user.id,
+          c.req.valid("json"),
+        );
+        return c.json((await shapeRooms([room]))[0]);
+      },
+    )
+    .delete("/api/rooms/:id{[0-9]+}/", docs.deleteRoom, auth, async (c) => {
       await core.groups.remove(roomId(c.req.param("id")), c.get("principal").user.id);
       return c.body(null, 204);
     })

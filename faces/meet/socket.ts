@@ -41,7 +41,9 @@ const chatFrame = z.object({
   client_id: z.string().min(1).max(LIMITS.clientId).optional(),
 });
 
-const frameSchema = z.union([signalFrame, chatFrame]);
+/** Every frame a client may send (frames.ts documents each option). */
+export const meetInbound = z.union([signalFrame, chatFrame]);
+const frameSchema = meetInbound;
 type Frame = z.infer<typeof frameSchema>;
 
 interface MeetConn {
@@ -70,6 +72,7 @@ export function createMeetSocket({ core, hub, log, metrics, limits }: MeetSocket
     refusalFrame,
     render,
   });
+  const committed = metrics.messagesCommitted.labels({ face: "meet" });
 
   async function handle(conn: WsConnection<MeetConn>, frame: Frame): Promise<void> {
     if (frame.type !== undefined && frame.type !== "chat") {
@@ -91,6 +94,7 @@ export function createMeetSocket({ core, hub, log, metrics, limits }: MeetSocket
       content,
       client_id,
     );
+    if (!duplicate) committed.inc();
     if (duplicate) {
       // A retry of a stored message: nothing is broadcast, so the sender alone hears it again,
       // as it was stored (its echoed client_id is the acknowledgement).

@@ -69,6 +69,8 @@ export class SocketServer {
   readonly #namespaces = new Map<string, Namespace>();
   readonly #serveClient: boolean;
   readonly #onError: NonNullable<SocketServerOptions["onError"]>;
+  /** Extension, for metrics: told how many event packets were written to sockets. */
+  onDelivered: (packets: number) => void = () => {};
 
   constructor(opts: SocketServerOptions = {}) {
     const path = (opts.path ?? ENGINE_DEFAULTS.path).replace(/\/?$/, "/");

@@ -242,6 +242,7 @@ export class Socket implements AdapterSocket, SocketInfo {
       this.nsp.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set() });
     } else {
       this.client.write(packet);
+      this.nsp.server.onDelivered(1);
     }
   }
 
@@ -249,6 +250,7 @@ export class Socket implements AdapterSocket, SocketInfo {
   deliver(packets: OutPacket[], volatile: boolean): void {
     if (!this.connected || (volatile && !this.client.session.writable)) return;
     this.client.session.send(packets);
+    this.nsp.server.onDelivered(packets.length);
   }
 
   // --- rooms ---------------------------------------------------------------------------------

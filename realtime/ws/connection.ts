@@ -42,6 +42,8 @@ export interface ConnectionHooks<F> {
   closed(): void;
   /** Called once when the outgoing bound was passed. */
   slow(): void;
+  /** Called for each frame written (metrics). */
+  sent?(): void;
 }
 
 let nextId = 0;
@@ -131,6 +133,7 @@ export class WsConnection<D = unknown> {
   send(frame: string): boolean {
     if (!this.open || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(frame);
+    this.#hooks.sent?.();
     // Asking for the backlog crosses into the runtime; once per eighth of the bound will do.
     this.#unchecked += frame.length;
     if (this.#unchecked < this.limits.maxBufferedBytes / 8) return true;

@@ -72,6 +72,8 @@ export function createWsEndpoint<D, F>(options: WsEndpointOptions<D, F>) {
   const sources = options.sources ?? { query: true, protocol: true, cookie: true };
   const registry = new ConnectionRegistry<D>(options.hub, deliver);
   const warned = new WeakMap<WsConnection<D>, { until: number; suppressed: number }>();
+  const open = metrics.connections.labels({ face, transport: "websocket" });
+  const delivered = metrics.deliveries.labels({ face });
 
   function deliver(event: DomainEvent, name: string): void {
     if (event.type === "session.revoked" && name === topic.user(event.userId)) {
@@ -171,8 +173,10 @@ export function createWsEndpoint<D, F>(options: WsEndpointOptions<D, F>) {
       handle: (frame) => options.handle(conn, frame),
       refuse: (refusal) => refuse(conn, refusal),
       slow: () => metrics.slowConsumers.inc({ face }),
+      sent: () => delivered.inc(),
       closed() {
         if (!release) return; // never opened: nothing was registered
+        open.dec();
         registry.remove(conn);
         release();
         try {
@@ -183,6 +187,7 @@ export function createWsEndpoint<D, F>(options: WsEndpointOptions<D, F>) {
       },
     }, () => {
       registry.add(conn);
+      open.inc();
       release = options.presence.connect(conn.user.id);
       try {
         options.onOpen?.(conn);
