@@ -37,6 +37,8 @@ export interface AppOptions {
   sockets: Hono<AppEnv>[];
   /** meet's room history shape (MEET_MESSAGES_SHAPE). */
   meetMessagesShape: MeetMessagesShape;
+  /** Why the node serves with less than it should (Redis away), for /readyz. */
+  degraded?: () => string | undefined;
 }
 
 /**
@@ -77,7 +79,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.req.method === "POST" && uploadPaths.has(c.req.path) ? next() : limitBody(c, next)
   );
 
-  app.route("/", healthRoutes(core));
+  app.route("/", healthRoutes(core, options.degraded));
   app.route("/", deskRoutes(core, { lists, publicUrl }));
   app.route("/", pageRoutes(core));
   app.route("/", meetRoutes(core, { lists, messagesShape: options.meetMessagesShape }));
