@@ -40,7 +40,16 @@ const WARN_EVERY_MS = 10_000;
 export function createRedisHub(options: RedisHubOptions): Hub {
   const { link, nodeId, channel, log } = options;
   const local = createMemoryHub(options);
-  const count = (outcome: string, n = 1) => options.metrics?.hubRedis.inc({ outcome }, n);
+  // Children bound once: counting is on the path of every event.
+  const counters = new Map<string, { inc(n?: number): void } | undefined>();
+  const count = (outcome: string, n = 1) => {
+    let counter = counters.get(outcome);
+    if (counter === undefined && !counters.has(outcome)) {
+      counter = options.metrics?.hubRedis.labels({ outcome });
+      counters.set(outcome, counter);
+    }
+    counter?.inc(n);
+  };
   const queue: string[] = [];
   let sending = false;
   let subscribed = false;
