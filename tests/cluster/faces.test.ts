@@ -86,6 +86,14 @@ Deno.test({
         const seen = next(studentSocket, "seen");
         await ask(teacherSocket, "seen", { room: room.id });
         assert.equal((await seen).user, tch.user.id);
+        // The student's only socket (on A) goes: the teacher (on B) hears it from presence.
+        const offline = nextWhere<{ user: number }>(
+          teacherSocket,
+          "offline",
+          (p) => p.user === s.user.id,
+        );
+        studentSocket.disconnect();
+        await offline;
       },
     );
 

@@ -84,6 +84,34 @@ Deno.test({
 });
 
 Deno.test({
+  name: "an event published to several topics is encoded once",
+  ignore: ignoreWithoutRedis("hub over redis"),
+  async fn() {
+    await using redis = await startRedis();
+    await using a = await node(redis.url, "a");
+    await using b = await node(redis.url, "b");
+    b.hear("all");
+    b.hear("user:9");
+    const event = presence(9);
+    const stringify = JSON.stringify;
+    let encoded = 0;
+    JSON.stringify = ((value: unknown, ...rest: unknown[]) => {
+      if (value === event) encoded++;
+      return (stringify as (...args: unknown[]) => string)(value, ...rest);
+    }) as typeof JSON.stringify;
+    try {
+      a.hub.publish("all", event);
+      a.hub.publish("user:9", event);
+    } finally {
+      JSON.stringify = stringify;
+    }
+    assert.equal(encoded, 1);
+    await waitFor(() => b.heard.length === 2, { what: "both topics on b" });
+    assert.deepEqual(b.heard.map((h) => h.topic), ["all", "user:9"]);
+  },
+});
+
+Deno.test({
   name: "a node keeps the order another node published in, across topics",
   ignore: ignoreWithoutRedis("hub over redis"),
   async fn() {
