@@ -63,6 +63,8 @@ Deno.test({
         const room = await openRoom(a, s);
         const studentSocket = await onA.connect(s);
         const teacherSocket = await onB.connect(tch);
+        // The teacher's other tab is on node A.
+        const teacherTabOnA = await onA.connect(tch);
 
         const announced = nextWhere<{ id: number }>(
           teacherSocket,
@@ -73,13 +75,19 @@ Deno.test({
         assert.equal((await announced).id, room.id);
 
         const joined = next(studentSocket, "room_joined");
+        const otherTabJoined = next(teacherTabOnA, "room_joined");
         const reply = await ask(teacherSocket, "join_room", { room: room.id });
         assert.equal(reply?.error, undefined, JSON.stringify(reply));
         assert.equal((await joined).teacher.id, tch.user.id);
+        assert.equal((await otherTabJoined).room, room.id);
 
+        // Both of the teacher's tabs are in the room now, on either node.
         const toTeacher = next(teacherSocket, "message");
+        const toOtherTab = next(teacherTabOnA, "message");
         await ask(studentSocket, "message", { room: room.id, text: "from node A" });
         assert.equal((await toTeacher).text, "from node A");
+        assert.equal((await toOtherTab).text, "from node A");
+        assert.deepEqual((await ask(teacherTabOnA, "rooms")).rooms, [room.id]);
         const toStudent = next(studentSocket, "message");
         await ask(teacherSocket, "message", { room: room.id, text: "from node B" });
         assert.equal((await toStudent).text, "from node B");
