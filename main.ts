@@ -10,7 +10,9 @@ import { createLogger, type Logger } from "@/lib/log.ts";
 import { createMailer } from "@/lib/mail.ts";
 import { createOpenAiBot } from "@/lib/bot/openai.ts";
 import { createMetrics, type Metrics } from "@/lib/metrics.ts";
+import type { DomainEvent } from "@/lib/events.ts";
 import { createMemoryHub, type Hub } from "@/realtime/hub.ts";
+import { createRedisCluster, redactUrl } from "@/realtime/redis/mod.ts";
 import { attachDeskSocket } from "@/faces/desk/socket.ts";
 import { createMeetSocket } from "@/faces/meet/socket.ts";
 import { createInboxSocket } from "@/faces/inbox/socket.ts";
@@ -63,15 +65,31 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const applied = await migrate(database);
   if (applied.length > 0) log.info("migrations applied", { versions: applied });
 
-  const hub = createMemoryHub({
-    onListenerError: (error, topic, event) =>
-      log.error("hub listener failed", { topic, event: event.type, error }),
-  });
   const metrics = createMetrics();
+  const onListenerError = (error: unknown, topic: string, event: DomainEvent) =>
+    log.error("hub listener failed", { topic, event: event.type, error });
+  // Several nodes: Redis behind the hub and presence; one process: the in-memory hub.
+  const cluster = config.redis
+    ? createRedisCluster({
+      url: config.redis.url,
+      prefix: config.redis.prefix,
+      maxQueued: config.redis.maxQueued,
+      heartbeatMs: config.presence.heartbeat * 1000,
+      ttlMs: config.presence.ttl * 1000,
+      log,
+      metrics,
+      onListenerError,
+    })
+    : undefined;
+  if (cluster) {
+    log.info("hub over redis", { url: redactUrl(config.redis!.url), node: cluster.nodeId });
+  }
+  const hub = cluster?.hub ?? createMemoryHub({ onListenerError });
   const core = createCore({
     db: database.db,
     // Counted on the way in (hub publishes); the hub itself stays as it is.
     events: { publish: (name, event) => (metrics.hubPublishes.inc(), hub.publish(name, event)) },
+    presence: cluster?.presence,
     settings: coreSettings(config, jwtSecret),
     now: options.now,
     metrics,
@@ -136,6 +154,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     meetMessagesShape: config.meetMessagesShape,
     metricsAccess: config.metrics,
     socketioPath: config.socketio.path,
+    degraded: cluster?.problem,
   });
 
   const io = createSocketServer(config, log);
@@ -189,7 +208,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       meetSocket.close();
       inboxSocket.close();
       loungeSocket.close();
-      await hub.close();
+      // With Redis: this node's users are taken back (presence) before the hub's last events go.
+      await (cluster ?? hub).close();
       await Promise.race([stopped, timeout]);
       core.uploads.close();
       await database.close();

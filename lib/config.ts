@@ -147,6 +147,13 @@ const envSchema = z.object({
   BOT_MODEL: z.string().min(1).default("gpt-4o-mini"),
   BOT_TIMEOUT: duration("20s"),
   BOT_CONCURRENCY: int(8, 1, 10_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\/[^/]+/, "must be a URL like redis://127.0.0.1:6379")
+    .optional(),
+  REDIS_PREFIX: z.string().regex(/^[\w.-]{1,64}$/, "must be letters, digits, _ . or - (at most 64)")
+    .default("chat"),
+  REDIS_QUEUE: int(10_000, 1, 10_000_000),
+  PRESENCE_HEARTBEAT: duration("5s"),
+  PRESENCE_TTL: duration("15s"),
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
@@ -241,6 +248,17 @@ export interface Config {
    * `timeout` seconds; at most `concurrency` answers are asked for at once.
    */
   bot: { apiUrl?: string; apiKey?: string; model: string; timeout: number; concurrency: number };
+  /**
+   * Several nodes: Redis behind the hub and presence (REDIS_URL; a secret, it may hold a
+   * password), the prefix of its channel and keys, and the most hub events waiting for it.
+   * Unset: one process, the in-memory hub.
+   */
+  redis?: { url: string; prefix: string; maxQueued: number };
+  /**
+   * Presence across nodes: each node's heartbeat (s), and how long after its last one a silent
+   * node's users stop counting (s). A killed node's users go offline within ttl + heartbeat.
+   */
+  presence: { heartbeat: number; ttl: number };
   /** Base of absolute URLs in payloads; by default the origin each client used. */
   publicUrl?: string;
   logLevel: LogLevel;
@@ -269,6 +287,7 @@ const SECRETS = new Set([
   "AWS_SESSION_TOKEN",
   "SMTP_URL",
   "BOT_API_KEY",
+  "REDIS_URL",
 ]);
 
 function redact(variable: string, value: string): string {
@@ -293,6 +312,13 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       ? "AWS_ACCESS_KEY_ID"
       : "AWS_SECRET_ACCESS_KEY";
     throw new ConfigError(missing, "must be set with the other AWS key variable", undefined);
+  }
+  if (e.PRESENCE_TTL <= e.PRESENCE_HEARTBEAT) {
+    throw new ConfigError(
+      "PRESENCE_TTL",
+      "must be longer than PRESENCE_HEARTBEAT",
+      env.PRESENCE_TTL,
+    );
   }
   const uploadDir = e.UPLOAD_DIR ?? `${dataDir}/uploads`;
   return {
@@ -378,6 +404,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       timeout: e.BOT_TIMEOUT,
       concurrency: e.BOT_CONCURRENCY,
     },
+    redis: e.REDIS_URL === undefined
+      ? undefined
+      : { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, maxQueued: e.REDIS_QUEUE },
+    presence: { heartbeat: e.PRESENCE_HEARTBEAT, ttl: e.PRESENCE_TTL },
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,

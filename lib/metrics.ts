@@ -58,6 +58,15 @@ export function createMetrics() {
       "Requests refused by a rate or concurrency limit, by limit",
       ["limit"],
     ),
+    /**
+     * Hub events through Redis, by outcome: published, publish_failed, dropped_queue_full,
+     * received, echo (this node's own, dropped), unheard (no listener here), undecodable.
+     */
+    hubRedis: counter(
+      "chat_hub_redis_events_total",
+      "Hub events sent to or received from Redis, by outcome",
+      ["outcome"],
+    ),
     /** Pages streamed lists (whole histories, ...) read from their source, by list. */
     listPages: counter(
       "chat_list_stream_pages_total",

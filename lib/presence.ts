@@ -2,7 +2,8 @@
 // connections. The first connection and the last disconnection publish presence.changed (to
 // `all` and `user:<id>`). Rooms keep the same count per (room, user) for the faces that show who
 // has a conversation open (inbox's user_join / user_leave / online_user_list). This one counts in
-// one process; a shared store can stand behind the same interface to count across nodes.
+// one process; with REDIS_URL, realtime/redis/presence.ts stands behind the same interface and
+// counts across nodes.
 import { type EventSink, topic } from "./events.ts";
 
 export interface Presence {

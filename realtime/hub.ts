@@ -1,7 +1,7 @@
 // The hub: the only place that knows who is connected. Connections subscribe to topics
 // (`room:42`, `user:7`, `role:teacher`, `all`); the core publishes domain events to them.
-// This in-memory hub serves one process; a Redis-backed one can take its place behind the
-// same interface.
+// This in-memory hub serves one process; the Redis one (redis/hub.ts) takes its place behind the
+// same interface when REDIS_URL is set.
 import type { DomainEvent, EventSink } from "@/lib/events.ts";
 
 export type HubListener = (event: DomainEvent, topic: string) => void;
@@ -11,6 +11,8 @@ export interface Hub extends EventSink {
   subscribe(topic: string, listener: HubListener): () => void;
   /** Number of listeners on a topic (0 for unknown topics). */
   listenerCount(topic: string): number;
+  /** Why events may not be reaching other nodes right now (undefined: they are, or no others). */
+  problem?(): string | undefined;
   close(): Promise<void>;
 }
 

@@ -47,6 +47,8 @@ export interface AppOptions {
   metricsAccess?: MetricsAccess;
   /** desk's Socket.IO path (SOCKETIO_PATH), for the AsyncAPI document. */
   socketioPath?: string;
+  /** Why the node serves with less than it should (Redis away), for /readyz. */
+  degraded?: () => string | undefined;
 }
 
 /**
@@ -88,7 +90,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.req.method === "POST" && uploadPaths.has(c.req.path) ? next() : limitBody(c, next)
   );
 
-  app.route("/", healthRoutes(core));
+  app.route("/", healthRoutes(core, options.degraded));
   app.route("/", metricsRoutes(metrics, options.metricsAccess ?? { public: false }));
   const channels = [
     deskChannel(options.socketioPath ?? "/socket.io/"),

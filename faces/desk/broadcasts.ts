@@ -96,6 +96,12 @@ export function deskBroadcasts({ nsp, core, log, topics, publicUrl }: DeskBroadc
             },
             status: room.status,
           }));
+          if (name === topic.user(teacher.id)) {
+            // Every tab of the teacher takes the room, on every node (the one that handled
+            // join_room also joins its own tabs; this reaches the tabs on other nodes).
+            nsp.in(name).socketsJoin(topic.room(room.id));
+            topics.ensure([topic.room(room.id)]);
+          }
         } else if (room.status === "closed" && inRoom) {
           nsp.to(name).emit("room_closed", { status: room.status, room: room.id });
           nsp.in(name).socketsLeave(name);

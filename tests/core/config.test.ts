@@ -226,3 +226,41 @@ Deno.test("S3 settings are checked: URL lifetime, endpoint, both halves of a key
     return true;
   });
 });
+
+Deno.test("several nodes: REDIS_URL turns Redis on, its prefix and queue are read, presence bounds are checked", () => {
+  assert.equal(loadConfig({}).redis, undefined);
+  assert.deepEqual(loadConfig({}).presence, { heartbeat: 5, ttl: 15 });
+  const config = loadConfig({
+    REDIS_URL: "redis://:pw@10.0.0.5:6380/2",
+    REDIS_PREFIX: "chat-eu",
+    REDIS_QUEUE: "500",
+    PRESENCE_HEARTBEAT: "2s",
+    PRESENCE_TTL: "1m",
+  });
+  assert.deepEqual(config.redis, {
+    url: "redis://:pw@10.0.0.5:6380/2",
+    prefix: "chat-eu",
+    maxQueued: 500,
+  });
+  assert.deepEqual(config.presence, { heartbeat: 2, ttl: 60 });
+  for (
+    const [variable, env] of [
+      ["REDIS_URL", { REDIS_URL: "127.0.0.1:6379" }],
+      ["REDIS_PREFIX", { REDIS_PREFIX: "a b" }],
+      ["REDIS_QUEUE", { REDIS_QUEUE: "0" }],
+      ["PRESENCE_TTL", { PRESENCE_HEARTBEAT: "10s", PRESENCE_TTL: "10s" }],
+    ] as const
+  ) {
+    assert.throws(() => loadConfig(env), (err) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.variable, variable);
+      return true;
+    });
+  }
+  // A Redis URL may hold a password: a bad one is not echoed.
+  assert.throws(() => loadConfig({ REDIS_URL: "http://user:secret@x" }), (err) => {
+    assert.ok(err instanceof ConfigError);
+    assert.doesNotMatch(err.message, /secret/);
+    return true;
+  });
+});
