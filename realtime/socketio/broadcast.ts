@@ -1,7 +1,7 @@
 // A broadcast target: rooms to reach, rooms to leave out, flags. Immutable: each call returns
 // a new operator, so `io.to("a").except("b")` never changes `io`.
 import { PacketType } from "socket.io-parser";
-import type { Adapter, BroadcastOptions, Room } from "./adapter.ts";
+import type { Adapter, BroadcastOptions, RemoteSocketData, Room } from "./adapter.ts";
 
 export const RESERVED_EVENTS: ReadonlySet<string> = new Set([
   "connect",
@@ -28,6 +28,7 @@ export interface SocketSource {
   readonly name: string;
   readonly adapter: Adapter;
   socketsById(ids: Iterable<string>): SocketInfo[];
+  remoteSocket(data: RemoteSocketData): SocketInfo;
 }
 
 export class BroadcastOperator {
@@ -76,8 +77,13 @@ export class BroadcastOperator {
     return true;
   }
 
-  fetchSockets(): Promise<SocketInfo[]> {
-    return Promise.resolve(this.nsp.socketsById(this.nsp.adapter.socketIds(this.#opts())));
+  /** The matching sockets of every node: this node's first, then the others' (RemoteSocket). */
+  async fetchSockets(): Promise<SocketInfo[]> {
+    const opts = this.#opts();
+    const local = this.nsp.socketsById(this.nsp.adapter.socketIds(opts));
+    if (!this.nsp.adapter.remoteSockets) return local;
+    const remote = await this.nsp.adapter.remoteSockets(opts);
+    return [...local, ...remote.map((data) => this.nsp.remoteSocket(data))];
   }
 
   socketsJoin(room: Room | Room[]): void {

@@ -62,7 +62,7 @@ export class Socket implements AdapterSocket, SocketInfo {
   #anyListeners: Listener[] = [];
   #acks = new Map<number, PendingAck>();
   #nextAckId = 0;
-  #since = 0;
+  #since: number | string = 0;
 
   /**
    * `recovers`: the client takes part in connection state recovery (it gets a pid and offsets).
