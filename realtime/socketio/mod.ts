@@ -12,6 +12,8 @@ export type { SocketInfo } from "./broadcast.ts";
 export { MemoryAdapter, memoryAdapter, RECOVERY_LIMITS } from "./adapter.ts";
 export { RedisAdapter, redisAdapter } from "./redis/adapter.ts";
 export type { RedisAdapterOptions } from "./redis/adapter.ts";
+export { RedisRecoveryStore, redisRecoveryStore } from "./redis/recovery.ts";
+export type { RedisRecoveryOptions } from "./redis/recovery.ts";
 export { MemoryRecoveryStore, memoryRecoveryStore } from "./recovery_memory.ts";
 export type { RecoveryLimits, RecoveryStore, RecoveryStoreFactory } from "./recovery.ts";
 export type {
