@@ -147,6 +147,10 @@ const envSchema = z.object({
   BOT_MODEL: z.string().min(1).default("gpt-4o-mini"),
   BOT_TIMEOUT: duration("20s"),
   BOT_CONCURRENCY: int(8, 1, 10_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\/[^/]+/, "must be a URL like redis://127.0.0.1:6379")
+    .optional(),
+  REDIS_PREFIX: z.string().regex(/^[\w.-]{1,64}$/, "must be letters, digits, _ . or - (at most 64)")
+    .default("chat"),
   PUBLIC_URL: z.url("must be an absolute URL like https://chat.example.com").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   SEED_DEMO: bool(false),
@@ -239,6 +243,12 @@ export interface Config {
    * `timeout` seconds; at most `concurrency` answers are asked for at once.
    */
   bot: { apiUrl?: string; apiKey?: string; model: string; timeout: number; concurrency: number };
+  /**
+   * Several nodes: Redis (REDIS_URL; a secret, it may hold a password) and the prefix of its
+   * channels and keys. Unset: one process. The desk's connection state recovery then lives in
+   * Redis, so a client that dropped from one node resumes on another.
+   */
+  redis?: { url: string; prefix: string };
   /** Base of absolute URLs in payloads; by default the origin each client used. */
   publicUrl?: string;
   logLevel: LogLevel;
@@ -262,6 +272,7 @@ const SECRETS = new Set([
   "AWS_SESSION_TOKEN",
   "SMTP_URL",
   "BOT_API_KEY",
+  "REDIS_URL",
 ]);
 
 function redact(variable: string, value: string): string {
@@ -371,6 +382,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       timeout: e.BOT_TIMEOUT,
       concurrency: e.BOT_CONCURRENCY,
     },
+    redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,

@@ -43,6 +43,8 @@ export interface AdapterSocket {
    */
   readonly pid?: string;
   deliver(packets: OutPacket[], volatile: boolean): void;
+  /** Waits for the client's ack of packet `id` (broadcasts with acks). */
+  expectAck?(id: number, onAck: (args: unknown[]) => void): void;
   disconnect(close?: boolean): void;
 }
 
@@ -52,6 +54,8 @@ export interface AdapterNamespace {
   readonly sockets: ReadonlyMap<SocketId, AdapterSocket>;
   /** Runs the namespace's listeners for an event another node sent with serverSideEmit. */
   onServerSideEmit(args: unknown[]): void;
+  /** A new ack id, unique in the namespace (socket.io numbers them per namespace too). */
+  nextAckId(): number;
 }
 
 export interface Adapter {
@@ -61,6 +65,17 @@ export interface Adapter {
   del(id: SocketId, room: Room): void;
   delAll(id: SocketId): void;
   broadcast(packet: SioPacket, opts: BroadcastOptions): void;
+  /**
+   * A broadcast whose recipients each ack: `onCount` once per node with how many sockets got
+   * it there, `onAck` with each one's first ack argument. `timeout` (ms) bounds the wait.
+   */
+  broadcastWithAck(
+    packet: SioPacket,
+    opts: BroadcastOptions,
+    timeout: number,
+    onCount: (clients: number) => void,
+    onAck: (arg: unknown) => void,
+  ): void;
   /** Ids of the local sockets a broadcast with these options would reach. */
   socketIds(opts: BroadcastOptions): Set<SocketId>;
   /** The matching sockets of the other nodes (none with one process). */
@@ -228,6 +243,26 @@ export class MemoryAdapter implements Adapter {
         : (plain ??= preparePacket(packet));
       socket.deliver(packets, volatile);
     }
+  }
+
+  broadcastWithAck(
+    packet: SioPacket,
+    opts: BroadcastOptions,
+    _timeout: number,
+    onCount: (clients: number) => void,
+    onAck: (arg: unknown) => void,
+  ): void {
+    const id = this.nsp.nextAckId();
+    let packets: OutPacket[] | undefined;
+    let count = 0;
+    for (const sid of this.socketIds(opts)) {
+      const socket = this.nsp.sockets.get(sid);
+      if (!socket?.expectAck) continue;
+      count++;
+      socket.expectAck(id, (args) => onAck(args[0]));
+      socket.deliver(packets ??= preparePacket({ ...packet, id }), opts.volatile ?? false);
+    }
+    onCount(count);
   }
 
   addSockets(opts: BroadcastOptions, rooms: Room[]): void {

@@ -21,6 +21,7 @@ export class Namespace implements AdapterNamespace {
   readonly sockets = new Map<string, Socket>();
   readonly adapter: Adapter;
   #middlewares: Middleware[] = [];
+  #ackIds = 0;
   #listeners = new Map<string, Listener[]>();
 
   constructor(readonly server: SocketServer, readonly name: string) {
@@ -133,6 +134,15 @@ export class Namespace implements AdapterNamespace {
         (err: Error | null, responses: unknown[]) => err ? reject(err) : resolve(responses),
       );
     });
+  }
+
+  nextAckId(): number {
+    return this.#ackIds++;
+  }
+
+  /** Broadcasts whose every recipient must ack within `ms`: `emit(..., (err, responses))`. */
+  timeout(ms: number): BroadcastOperator {
+    return this.#all().timeout(ms);
   }
 
   onServerSideEmit(args: unknown[]): void {

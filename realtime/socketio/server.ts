@@ -158,6 +158,10 @@ export class SocketServer {
     return this.sockets.volatile;
   }
 
+  timeout(ms: number): BroadcastOperator {
+    return this.sockets.timeout(ms);
+  }
+
   emit(event: string, ...args: unknown[]): true {
     return this.sockets.emit(event, ...args);
   }

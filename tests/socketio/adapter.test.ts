@@ -33,7 +33,8 @@ function namespace(ids: string[], recovering: string[] = []): TestNamespace {
     };
     sockets.set(id, socket);
   }
-  return { name: "/", sockets, onServerSideEmit() {} };
+  let ackIds = 0;
+  return { name: "/", sockets, onServerSideEmit() {}, nextAckId: () => ackIds++ };
 }
 
 const event = (...data: unknown[]) => ({ type: PacketType.EVENT, nsp: "/", data });

@@ -33,7 +33,8 @@ function bytes(value: unknown): number[] {
 }
 
 Deno.test({
-  name: `${NAME}: broadcasts, rooms, fetchSockets, serverSideEmit and the emitter cross both ways`,
+  name:
+    `${NAME}: broadcasts (with acks too), rooms, fetchSockets, serverSideEmit and the emitter cross both ways`,
   ignore,
 }, async () => {
   await using redis = await startRedisServer();
@@ -121,6 +122,22 @@ Deno.test({
       { from: "deno", got: "from node" },
     ]);
     assert.deepEqual(greeted, [["from node"]]);
+
+    // Broadcasts with acks, both ways: every client of both servers answers.
+    for (
+      const [client, name] of [[ourInRoom, "ours"], [ourOther, "ours"], [nodeA, "node"], [
+        nodeB,
+        "node",
+      ]] as const
+    ) {
+      client.on("ask", (question: string, ack: (v: string) => void) => ack(`${name}:${question}`));
+    }
+    const fromDeno = await ours.io.timeout(3000).emitWithAck("ask", "q1");
+    assert.deepEqual(fromDeno.sort(), ["node:q1", "node:q1", "ours:q1", "ours:q1"]);
+    const inRoom = await ours.io.to("r1").timeout(3000).emitWithAck("ask", "q2");
+    assert.deepEqual(inRoom.sort(), ["node:q2", "ours:q2"]);
+    const fromNodeAcks = await node.run("ask", { event: "ask", args: ["q3"] }) as string[];
+    assert.deepEqual(fromNodeAcks.sort(), ["node:q3", "node:q3", "ours:q3", "ours:q3"]);
 
     // allRooms: the rooms of both servers.
     const rooms = await adapter.allRooms();

@@ -25,6 +25,7 @@ import {
   json,
   RequestType,
   toWire,
+  type WireOptions,
 } from "./wire.ts";
 
 export interface RedisAdapterOptions {
@@ -75,6 +76,11 @@ export class RedisAdapter extends MemoryAdapter {
   readonly requestsTimeout: number;
   readonly #specific: boolean;
   readonly #pending: Pending;
+  /** Our broadcasts with acks waiting for the other nodes' counts and acks. */
+  readonly #acks = new Map<
+    string,
+    { onCount: (clients: number) => void; onAck: (arg: unknown) => void }
+  >();
   readonly #onBroadcast = (msg: Uint8Array, channel: Uint8Array) => this.#received(msg, channel);
   readonly #onRequest = (msg: Uint8Array, channel: Uint8Array) => this.#request(msg, channel);
   readonly #subscribed: Promise<unknown>;
@@ -107,7 +113,10 @@ export class RedisAdapter extends MemoryAdapter {
 
   publish(channel: string, message: string | Uint8Array): void {
     // Never awaited: a Redis that is away must not hold a socket loop; the client queues it.
-    this.pub.publish(channel, message as string).catch(() => {});
+    const body = typeof message === "string" || Buffer.isBuffer(message)
+      ? message
+      : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    this.pub.publish(channel, body as unknown as string).catch(() => {});
   }
 
   // --- broadcasts ----------------------------------------------------------------------------
@@ -118,6 +127,64 @@ export class RedisAdapter extends MemoryAdapter {
     const channel = opts.rooms.size === 1 ? `${broadcast}${[...opts.rooms][0]}#` : broadcast;
     this.publish(channel, message);
     this.deliverLocal(packet, opts);
+  }
+
+  /**
+   * Published as a BROADCAST request (msgpack: it carries the packet): each other node sends
+   * to its sockets, answers how many, then relays each ack.
+   */
+  override broadcastWithAck(
+    packet: SioPacket,
+    opts: BroadcastOptions,
+    timeout: number,
+    onCount: (clients: number) => void,
+    onAck: (arg: unknown) => void,
+  ): void {
+    const requestId = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+    this.#acks.set(requestId, { onCount, onAck });
+    // Nothing says when every ack is in: the request is forgotten after its timeout.
+    const timer = setTimeout(() => this.#acks.delete(requestId), timeout);
+    Deno.unrefTimer(timer);
+    this.publish(
+      this.channels.request,
+      encode({
+        uid: this.uid,
+        requestId,
+        type: RequestType.BROADCAST,
+        packet: { ...packet, nsp: this.nsp.name },
+        opts: toWire(opts, timeout),
+      }),
+    );
+    super.broadcastWithAck(packet, opts, timeout, onCount, onAck);
+  }
+
+  /** A BROADCAST request of another node: sent to this node's sockets, counts and acks back. */
+  answerBroadcast(request: Record<string, unknown>, respond: (r: string | Uint8Array) => void) {
+    const packet = request.packet as Record<string, unknown> | undefined;
+    if (!packet || !Array.isArray(packet.data)) return;
+    const requestId = request.requestId;
+    const opts = fromWire(request.opts as Partial<WireOptions>);
+    const timeout = Number((request.opts as WireOptions | undefined)?.flags?.timeout ?? 5000);
+    super.broadcastWithAck(
+      { type: Number(packet.type), nsp: this.nsp.name, data: packet.data },
+      opts,
+      timeout,
+      (clientCount) =>
+        respond(json({ type: RequestType.BROADCAST_CLIENT_COUNT, requestId, clientCount })),
+      (arg) => respond(encode({ type: RequestType.BROADCAST_ACK, requestId, packet: arg })),
+    );
+  }
+
+  /** A response about one of our broadcasts with acks; false when it is not one. */
+  #ackResponse(response: Record<string, unknown>): boolean {
+    const waiting = this.#acks.get(String(response.requestId));
+    if (!waiting) return false;
+    if (response.type === RequestType.BROADCAST_CLIENT_COUNT) {
+      waiting.onCount(Number(response.clientCount ?? 0));
+    } else if (response.type === RequestType.BROADCAST_ACK) {
+      waiting.onAck(response.packet);
+    }
+    return true;
   }
 
   /** A broadcast from another node (or the emitter): delivered to this node's sockets. */
@@ -224,13 +291,13 @@ export class RedisAdapter extends MemoryAdapter {
     const message = decodeMessage(msg);
     if (!message) return;
     if (channel.startsWith(this.channels.response)) {
-      this.#pending.answer(message);
+      if (!this.#ackResponse(message)) this.#pending.answer(message);
       return;
     }
     if (channel !== this.channels.request) return;
     // Our own requests come back too; acting on them here would act twice.
     if (message.uid === this.uid) return;
-    answerRequest(this, message, (response) => {
+    answerRequest(this, message, (response: string | Uint8Array) => {
       const to = this.#specific && typeof message.uid === "string"
         ? `${this.channels.response}${message.uid}#`
         : this.channels.response;
@@ -240,6 +307,7 @@ export class RedisAdapter extends MemoryAdapter {
 
   override async close(): Promise<void> {
     this.#pending.close();
+    this.#acks.clear();
     const { broadcast, request, response, ownResponse } = this.channels;
     try {
       await this.#subscribed;

@@ -7,7 +7,7 @@ import { fromWire, json, RequestType, type WireOptions } from "./wire.ts";
 export function answerRequest(
   adapter: RedisAdapter,
   request: Record<string, unknown>,
-  respond: (response: string) => void,
+  respond: (response: string | Uint8Array) => void,
 ): void {
   const requestId = request.requestId;
   const opts = (): BroadcastOptions => fromWire(request.opts as Partial<WireOptions>);
@@ -40,6 +40,9 @@ export function answerRequest(
     case RequestType.REMOTE_LEAVE:
     case RequestType.REMOTE_DISCONNECT:
       return actOnSockets(adapter, request, opts, rooms, respond);
+    case RequestType.BROADCAST:
+      adapter.answerBroadcast(request, respond);
+      return;
     case RequestType.SERVER_SIDE_EMIT: {
       if (!Array.isArray(request.data)) return;
       const args = [...request.data];
