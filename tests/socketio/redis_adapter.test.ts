@@ -80,3 +80,37 @@ Deno.test({ name: `${NAME}: different keys are different clusters`, ignore }, as
   assert.equal(await adapterOf(a).serverCount(), 1);
   assert.deepEqual(await a.io.serverSideEmitWithAck("anyone"), []);
 });
+
+Deno.test({
+  name:
+    `${NAME}: Redis restarted: no crash, each node keeps serving its own, delivery across resumes`,
+  ignore,
+}, async () => {
+  await using redis = await startRedisServer();
+  const errors: unknown[] = [];
+  const adapter = () => redisAdapter({ url: redis.url, onError: (e) => errors.push(e) });
+  await using a = startIo({ adapter: adapter() });
+  await using b = startIo({ adapter: adapter() });
+  await Promise.all([adapterOf(a).ready(), adapterOf(b).ready()]);
+  await waitFor(async () => (await adapterOf(a).serverCount()) === 2);
+  const onA = a.client("/");
+  const onB = b.client("/");
+  await Promise.all([connected(onA), connected(onB)]);
+  const seenA = record(onA);
+  const seenB = record(onB);
+
+  await redis.restart();
+  // While it is back but maybe not yet reconnected: A's own clients get A's broadcasts at once.
+  a.io.emit("local", 1);
+  await waitFor(() => seenA.some((e) => e[0] === "local"));
+  // Once both nodes are subscribed again, B's clients get A's broadcasts.
+  await waitFor(async () => (await adapterOf(a).serverCount().catch(() => 0)) === 2, {
+    ms: 15_000,
+  });
+  let n = 0;
+  await waitFor(() => {
+    a.io.emit("again", ++n);
+    return seenB.some((e) => e[0] === "again");
+  }, { ms: 15_000 });
+  assert.ok(errors.length >= 1, "the outage was reported");
+});

@@ -2,6 +2,7 @@
 // broadcast and cluster-wide action also published on Redis in the official adapter's format,
 // so that other nodes (ours or socket.io's on Node with @socket.io/redis-adapter, and the
 // @socket.io/redis-emitter) act on their own sockets.
+import { Buffer } from "node:buffer";
 import type {
   AdapterFactory,
   AdapterNamespace,
@@ -230,8 +231,20 @@ export class RedisAdapter extends MemoryAdapter {
 
   /** Nodes serving this namespace: the subscribers of its request channel. */
   override async serverCount(): Promise<number> {
-    const reply = await this.pub.sendCommand(["PUBSUB", "NUMSUB", this.channels.request]);
-    return Number((reply as unknown as unknown[])[1] ?? 0);
+    // Bounded: with Redis away the command would wait in the client's queue until it is back.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("redis did not answer")), this.requestsTimeout);
+    });
+    try {
+      const reply = await Promise.race([
+        this.pub.sendCommand(["PUBSUB", "NUMSUB", this.channels.request]),
+        late,
+      ]);
+      return Number((reply as unknown as unknown[])[1] ?? 0);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async remoteSockets(opts: BroadcastOptions): Promise<RemoteSocketData[]> {

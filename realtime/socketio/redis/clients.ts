@@ -1,7 +1,7 @@
 // The Redis connections of one factory (adapter or recovery store), shared by its namespaces
 // and closed with the last of them. Commands never wait on a Redis that is away for long: the
-// client reconnects with backoff, and what is sent meanwhile is queued (bounded by the caller's
-// timeouts), never blocking a socket loop.
+// client reconnects with backoff, and what is sent meanwhile is queued (at most 10,000 commands;
+// beyond, they fail and are dropped), never blocking a socket loop.
 import { createClient } from "redis";
 
 export type RedisClient = ReturnType<typeof createClient>;
@@ -24,7 +24,12 @@ export function sharedClients(url: string, onError: (err: unknown) => void): Sha
   let pub: RedisClient | undefined;
   let sub: RedisClient | undefined;
   const open = (): RedisClient => {
-    const client = createClient({ url, socket: { reconnectStrategy: backoff } });
+    const client = createClient({
+      url,
+      socket: { reconnectStrategy: backoff },
+      // Bounded: beyond this many commands waiting for Redis, new ones fail (and are dropped).
+      commandsQueueMaxLength: 10_000,
+    });
     client.on("error", onError);
     client.connect().catch(onError);
     return client;

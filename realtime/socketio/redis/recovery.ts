@@ -4,6 +4,7 @@
 // state is a key that expires with the window, naming that node's stream and position. The
 // node it comes back to takes the state once (GETDEL) and replays what the stream holds after
 // the client's offset for its rooms.
+import { Buffer } from "node:buffer";
 import notepack from "notepack.io";
 import { RESP_TYPES } from "redis";
 import { preparePacket } from "../adapter.ts";
