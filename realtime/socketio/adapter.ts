@@ -32,6 +32,8 @@ export interface BroadcastOptions {
   except: ReadonlySet<Room>;
   /** Volatile: dropped for recipients that cannot take it right now. */
   volatile?: boolean;
+  /** This node's sockets only (a cross-node adapter does not publish it). */
+  local?: boolean;
 }
 
 /** What the adapter needs of a local socket. */

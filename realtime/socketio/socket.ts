@@ -233,7 +233,11 @@ export class Socket implements AdapterSocket, SocketInfo {
       // For a client in recovery, a direct emit is a broadcast to this socket's own room, so it
       // gets an offset like every other event (the client takes any trailing string as one),
       // and is logged and expires like the others.
-      this.nsp.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set() });
+      this.nsp.adapter.broadcast(packet, {
+        rooms: new Set([this.id]),
+        except: new Set(),
+        local: true,
+      });
     } else {
       this.client.write(packet);
     }

@@ -93,6 +93,10 @@ Deno.test({
     await waitFor(() => named(seen.ourOther, "from-emitter").length === 1);
     await waitFor(() => named(seen.ourInRoom, "emitter-room").length === 1);
     assert.deepEqual(bytes(named(seen.ourInRoom, "emitter-room")[0][1]), [7]);
+    // Room broadcasts stayed in their rooms (these came later over the same Redis connection).
+    assert.equal(named(seen.ourOther, "from-node").length, 0);
+    assert.equal(named(seen.ourOther, "emitter-room").length, 0);
+    assert.equal(named(seen.nodeB, "room-deno").length, 0);
 
     // fetchSockets from either side sees the sockets of both.
     const fromOurs = await ours.io.in("r1").fetchSockets();

@@ -13,6 +13,7 @@ import type {
   SioPacket,
 } from "../adapter.ts";
 import { MemoryAdapter } from "../adapter.ts";
+import { AckRelay } from "./acks.ts";
 import { answerRequest } from "./answer.ts";
 import { type RedisClient, sharedClients } from "./clients.ts";
 import { Pending } from "./pending.ts";
@@ -26,7 +27,6 @@ import {
   json,
   RequestType,
   toWire,
-  type WireOptions,
 } from "./wire.ts";
 
 export interface RedisAdapterOptions {
@@ -64,7 +64,7 @@ export function redisAdapter(options: RedisAdapterOptions): AdapterFactory {
   const outage = onceWhileDown(
     options.onError ?? ((err) => console.error("socket.io redis adapter:", err)),
   );
-  const clients = sharedClients(options.url, outage.error);
+  const clients = sharedClients(options.url, outage.error, outage.ready);
   return (nsp, opts) => {
     clients.acquire();
     return new RedisAdapter(nsp, opts, options, clients.pub(), clients.sub(), clients.release);
@@ -78,10 +78,7 @@ export class RedisAdapter extends MemoryAdapter {
   readonly #specific: boolean;
   readonly #pending: Pending;
   /** Our broadcasts with acks waiting for the other nodes' counts and acks. */
-  readonly #acks = new Map<
-    string,
-    { onCount: (clients: number) => void; onAck: (arg: unknown) => void }
-  >();
+  readonly #acks = new AckRelay();
   readonly #onBroadcast = (msg: Uint8Array, channel: Uint8Array) => this.#received(msg, channel);
   readonly #onRequest = (msg: Uint8Array, channel: Uint8Array) => this.#request(msg, channel);
   readonly #subscribed: Promise<unknown>;
@@ -123,6 +120,7 @@ export class RedisAdapter extends MemoryAdapter {
   // --- broadcasts ----------------------------------------------------------------------------
 
   override broadcast(packet: SioPacket, opts: BroadcastOptions): void {
+    if (opts.local) return this.deliverLocal(packet, opts);
     const message = encode([this.uid, { ...packet, nsp: this.nsp.name }, toWire(opts)]);
     const { broadcast } = this.channels;
     const channel = opts.rooms.size === 1 ? `${broadcast}${[...opts.rooms][0]}#` : broadcast;
@@ -141,11 +139,7 @@ export class RedisAdapter extends MemoryAdapter {
     onCount: (clients: number) => void,
     onAck: (arg: unknown) => void,
   ): void {
-    const requestId = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
-    this.#acks.set(requestId, { onCount, onAck });
-    // Nothing says when every ack is in: the request is forgotten after its timeout.
-    const timer = setTimeout(() => this.#acks.delete(requestId), timeout);
-    Deno.unrefTimer(timer);
+    const requestId = this.#acks.track(timeout, onCount, onAck);
     this.publish(
       this.channels.request,
       encode({
@@ -159,33 +153,15 @@ export class RedisAdapter extends MemoryAdapter {
     super.broadcastWithAck(packet, opts, timeout, onCount, onAck);
   }
 
-  /** A BROADCAST request of another node: sent to this node's sockets, counts and acks back. */
-  answerBroadcast(request: Record<string, unknown>, respond: (r: string | Uint8Array) => void) {
-    const packet = request.packet as Record<string, unknown> | undefined;
-    if (!packet || !Array.isArray(packet.data)) return;
-    const requestId = request.requestId;
-    const opts = fromWire(request.opts as Partial<WireOptions>);
-    const timeout = Number((request.opts as WireOptions | undefined)?.flags?.timeout ?? 5000);
-    super.broadcastWithAck(
-      { type: Number(packet.type), nsp: this.nsp.name, data: packet.data },
-      opts,
-      timeout,
-      (clientCount) =>
-        respond(json({ type: RequestType.BROADCAST_CLIENT_COUNT, requestId, clientCount })),
-      (arg) => respond(encode({ type: RequestType.BROADCAST_ACK, requestId, packet: arg })),
-    );
-  }
-
-  /** A response about one of our broadcasts with acks; false when it is not one. */
-  #ackResponse(response: Record<string, unknown>): boolean {
-    const waiting = this.#acks.get(String(response.requestId));
-    if (!waiting) return false;
-    if (response.type === RequestType.BROADCAST_CLIENT_COUNT) {
-      waiting.onCount(Number(response.clientCount ?? 0));
-    } else if (response.type === RequestType.BROADCAST_ACK) {
-      waiting.onAck(response.packet);
-    }
-    return true;
+  /** This node's part of another node's broadcast with acks (see answer.ts). */
+  localBroadcastWithAck(
+    packet: SioPacket,
+    opts: BroadcastOptions,
+    timeout: number,
+    onCount: (clients: number) => void,
+    onAck: (arg: unknown) => void,
+  ): void {
+    super.broadcastWithAck(packet, opts, timeout, onCount, onAck);
   }
 
   /** A broadcast from another node (or the emitter): delivered to this node's sockets. */
@@ -304,7 +280,7 @@ export class RedisAdapter extends MemoryAdapter {
     const message = decodeMessage(msg);
     if (!message) return;
     if (channel.startsWith(this.channels.response)) {
-      if (!this.#ackResponse(message)) this.#pending.answer(message);
+      if (!this.#acks.answer(message)) this.#pending.answer(message);
       return;
     }
     if (channel !== this.channels.request) return;
@@ -320,7 +296,7 @@ export class RedisAdapter extends MemoryAdapter {
 
   override async close(): Promise<void> {
     this.#pending.close();
-    this.#acks.clear();
+    this.#acks.close();
     const { broadcast, request, response, ownResponse } = this.channels;
     try {
       await this.#subscribed;

@@ -2,7 +2,7 @@
 // the request has an id, publish the answer (JSON, as the official adapter).
 import type { BroadcastOptions } from "../adapter.ts";
 import type { RedisAdapter } from "./adapter.ts";
-import { fromWire, json, RequestType, type WireOptions } from "./wire.ts";
+import { encode, fromWire, json, RequestType, type WireOptions } from "./wire.ts";
 
 export function answerRequest(
   adapter: RedisAdapter,
@@ -41,8 +41,7 @@ export function answerRequest(
     case RequestType.REMOTE_DISCONNECT:
       return actOnSockets(adapter, request, opts, rooms, respond);
     case RequestType.BROADCAST:
-      adapter.answerBroadcast(request, respond);
-      return;
+      return answerBroadcast(adapter, request, respond);
     case RequestType.SERVER_SIDE_EMIT: {
       if (!Array.isArray(request.data)) return;
       const args = [...request.data];
@@ -86,4 +85,25 @@ function actOnSockets(
       adapter.localDisconnectSockets(target, request.close === true);
   }
   if (!byOptions) respond(json({ requestId: request.requestId }));
+}
+
+/** Another node's broadcast with acks: sent to this node's sockets; the count, then each ack. */
+function answerBroadcast(
+  adapter: RedisAdapter,
+  request: Record<string, unknown>,
+  respond: (response: string | Uint8Array) => void,
+): void {
+  const packet = request.packet as Record<string, unknown> | undefined;
+  if (!packet || !Array.isArray(packet.data)) return;
+  const requestId = request.requestId;
+  const wire = request.opts as Partial<WireOptions> | undefined;
+  adapter.localBroadcastWithAck(
+    { type: Number(packet.type), nsp: adapter.nsp.name, data: packet.data },
+    fromWire(wire),
+    Number(wire?.flags?.timeout ?? 5000),
+    (clientCount) =>
+      respond(json({ type: RequestType.BROADCAST_CLIENT_COUNT, requestId, clientCount })),
+    // msgpack, as the official adapter: an ack may carry binary.
+    (arg) => respond(encode({ type: RequestType.BROADCAST_ACK, requestId, packet: arg })),
+  );
 }

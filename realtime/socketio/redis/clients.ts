@@ -19,7 +19,11 @@ export interface SharedClients {
 /** Reconnects after 50 ms, doubling up to 2 s: a Redis restart costs at most a few seconds. */
 const backoff = (retries: number) => Math.min(50 * 2 ** retries, 2000);
 
-export function sharedClients(url: string, onError: (err: unknown) => void): SharedClients {
+export function sharedClients(
+  url: string,
+  onError: (err: unknown) => void,
+  onReady: () => void = () => {},
+): SharedClients {
   let users = 0;
   let pub: RedisClient | undefined;
   let sub: RedisClient | undefined;
@@ -31,6 +35,7 @@ export function sharedClients(url: string, onError: (err: unknown) => void): Sha
       commandsQueueMaxLength: 10_000,
     });
     client.on("error", onError);
+    client.on("ready", onReady);
     client.connect().catch(onError);
     return client;
   };

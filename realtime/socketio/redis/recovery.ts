@@ -65,13 +65,11 @@ export function redisRecoveryStore(options: RedisRecoveryOptions): RecoveryStore
   const clients = sharedClients(options.url, (err) => {
     if (!down) report(err);
     down = true;
-  });
+  }, () => down = false);
   return (nsp, limits) => {
     clients.acquire();
-    const client = clients.pub();
-    client.on("ready", () => down = false);
     return new RedisRecoveryStore(
-      client,
+      clients.pub(),
       `${options.key ?? "socket.io"}-recovery#${nsp}#`,
       limits,
       options.timeout ?? 2000,
