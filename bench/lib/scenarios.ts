@@ -52,7 +52,7 @@ export interface Scenario {
   task(kind: ServerKind, info: ServerInfo): Record<string, unknown>;
   /** Persisted chat: rows the server committed, read after it stopped. */
   countRows?: boolean;
-  /** An experiment: runs only when named with --only. */
+  /** Runs only when named with --only: an experiment, or a cluster in a quick run. */
   optional?: boolean;
   /**
    * A cluster: this many nodes of each server on one fresh Redis; serverArgv then gets its
@@ -178,6 +178,8 @@ export function scenarios(s: Settings): Scenario[] {
     title,
     servers: ["ours", "socketio"],
     nodes: 2,
+    // Three more processes per run: a quick run leaves them out unless named with --only.
+    optional: s.quick,
     clusterArgv: (kind, redisUrl) => serverArgv(kind, { mode: "broadcast", redis: redisUrl }),
     clusterTask: (kind, nodes, redisPid) => ({
       ...base.task(kind, nodes[0]),

@@ -131,3 +131,28 @@ Deno.test({
     again.disconnect();
   }
 });
+
+Deno.test(
+  { name: `${NAME}: dropSessions on one node forgets a state another node kept`, ignore },
+  async () => {
+    await using redis = await startRedisServer();
+    await using a = node(redis.url);
+    await using b = node(redis.url);
+    const client = a.client("/");
+    await connected(client);
+    await dropFrom(a, client);
+    const auth = resumeAuth(client);
+    await waitFor(async () => (await redis.command("KEYS", "*session#*")).includes(auth.pid));
+    const dropped = await b.io.of("/").adapter.dropSessions((state) =>
+      (state.data as { user?: string }).user === "ann"
+    );
+    assert.equal(dropped, 1);
+    const again = connect(b.url, { forceNew: true, reconnection: false, auth });
+    try {
+      await connected(again);
+      assert.notEqual(again.id, client.id, "nothing to resume");
+    } finally {
+      again.disconnect();
+    }
+  },
+);
