@@ -85,6 +85,7 @@ export class RedisRecoveryStore implements RecoveryStore {
   #bytes = 0;
   #seq = 0;
   #lastMs = 0;
+  #expiresRefreshed = 0;
   /** States this node kept, by pid: whether someone may still ask for what is broadcast. */
   readonly #kept = new Map<string, number>();
   readonly #sweeper: ReturnType<typeof setInterval>;
@@ -138,8 +139,12 @@ export class RedisRecoveryStore implements RecoveryStore {
     const entry = notepack.encode([[...opts.rooms], [...opts.except], frames]) as Uint8Array;
     const stream = this.#stream();
     this.#send(this.client.xAdd(stream, id, { e: Buffer.from(entry) }));
-    // The stream outlives its last entry by the window, no longer: a gone node's log goes too.
-    this.#send(this.client.pExpire(stream, this.limits.window * 2));
+    // The stream outlives its last entry by one to two windows: a gone node's log goes too.
+    // Refreshed once per window, not per entry.
+    if (this.#lastMs >= this.#expiresRefreshed + this.limits.window) {
+      this.#expiresRefreshed = this.#lastMs;
+      this.#send(this.client.pExpire(stream, this.limits.window * 2));
+    }
     this.#logged.push({ id, at: Date.now(), bytes });
     this.#bytes += bytes;
     this.#prune();
