@@ -18,6 +18,7 @@ import {
   NODE_DIR,
   pinning,
   runGenerator,
+  startRedis,
   startServer,
 } from "./lib/processes.ts";
 import {
@@ -48,7 +49,7 @@ async function ensureNodeSide(): Promise<void> {
     throw new Error("node is required (socket.io@4 and the load generator run on it)");
   }
   try {
-    await Deno.stat(join(NODE_DIR, "node_modules", "socket.io"));
+    await Deno.stat(join(NODE_DIR, "node_modules", "@socket.io", "redis-adapter"));
   } catch {
     log("installing bench/node (npm ci)");
     const { success } = await new Deno.Command("npm", {
@@ -94,12 +95,35 @@ function profiled(argv: string[], dir: string): string[] {
   return [...argv.slice(0, at), ...flags, ...argv.slice(at)];
 }
 
+/** A cluster scenario: a fresh Redis, then its nodes, all on the servers' core. */
+async function runCluster(
+  scenario: Scenario,
+  kind: ServerKind,
+  pins: { server: string[]; generator: string[] },
+): Promise<RoundResult> {
+  const redis = await startRedis(pins.server);
+  const nodes: Awaited<ReturnType<typeof startServer>>[] = [];
+  try {
+    for (let i = 0; i < scenario.nodes!; i++) {
+      nodes.push(await startServer(pins.server, scenario.clusterArgv!(kind, redis.url)));
+    }
+    const task = scenario.clusterTask!(kind, nodes.map((n) => n.info), redis.info.pid);
+    return await runGenerator(pins.generator, task);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis.stop();
+  }
+}
+
 async function runOne(
   scenario: Scenario,
   kind: ServerKind,
   pins: { server: string[]; generator: string[] },
   round: number,
 ): Promise<RoundResult> {
+  if (scenario.nodes) return await runCluster(scenario, kind, pins);
   const dir = await Deno.makeTempDir({ prefix: `bench-${scenario.name}-` });
   try {
     let argv = scenario.serverArgv(kind, dir);

@@ -251,7 +251,8 @@ export interface Config {
   /**
    * Several nodes: Redis behind the hub and presence (REDIS_URL; a secret, it may hold a
    * password), the prefix of its channel and keys, and the most hub events waiting for it.
-   * Unset: one process, the in-memory hub.
+   * Unset: one process, the in-memory hub. Set, the desk's connection state recovery also lives
+   * in Redis, so a client that dropped from one node resumes on another.
    */
   redis?: { url: string; prefix: string; maxQueued: number };
   /**

@@ -143,3 +143,42 @@ export async function runGenerator(
     return { error: `generator exited ${status.code} without a result` };
   }
 }
+
+/** A fresh redis-server for a cluster scenario, pinned like the servers, no persistence. */
+export async function startRedis(prefix: string[]): Promise<RunningServer & { url: string }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const argv = ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", ""];
+  const quoted = [...prefix, ...argv].map((a) => `'${a}'`).join(" ");
+  const child = new Deno.Command("sh", {
+    args: ["-c", `exec ${quoted}`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error("redis-server did not start");
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    info: { port, pid: child.pid },
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+    },
+  };
+}

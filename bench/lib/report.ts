@@ -205,6 +205,48 @@ export function buildRows(results: Results): Row[] {
       );
     }
   }
+  // Two nodes of each on one Redis: CPU is both nodes' plus Redis's, per delivery.
+  const cf = results["cluster-fanout"];
+  if (cf) {
+    for (const [i, rate] of [[0, "5k"], [1, "20k"]] as const) {
+      const label = `${rate} deliveries/s`;
+      fixedRow(
+        "cluster fan-out",
+        cf.ours,
+        cf.socketio,
+        i,
+        label,
+        "cpuUsPerDelivery",
+        "CPU µs per delivery (2 nodes + Redis)",
+      );
+      fixedRow("cluster fan-out", cf.ours, cf.socketio, i, label, "p50", "p50 ms");
+      fixedRow("cluster fan-out", cf.ours, cf.socketio, i, label, "p99", "p99 ms");
+    }
+    rampRow(
+      "cluster fan-out",
+      cf.ours,
+      cf.socketio,
+      "highest deliveries/s (p99 ≤ 50 ms, no loss)",
+      1000,
+    );
+  }
+  const cc = results["cluster-chat100"];
+  if (cc) {
+    for (const [i, label] of [[0, "500 msg/s in"], [1, "2,000 msg/s in"]] as const) {
+      const scenario = "cluster chat 100×10";
+      const cpu = "CPU µs per delivery (2 nodes + Redis)";
+      fixedRow(scenario, cc.ours, cc.socketio, i, label, "cpuUsPerDelivery", cpu);
+      fixedRow(scenario, cc.ours, cc.socketio, i, label, "p50", "p50 ms");
+      fixedRow(scenario, cc.ours, cc.socketio, i, label, "p99", "p99 ms");
+    }
+    rampRow(
+      "cluster chat 100×10",
+      cc.ours,
+      cc.socketio,
+      "highest inbound msg/s (p99 ≤ 50 ms, no loss)",
+      1,
+    );
+  }
   if (results.persisted) persistedRows("persisted", "2,000", results.persisted);
   if (results["persisted-full"]) {
     persistedRows("persisted FULL", "1,000", results["persisted-full"]);

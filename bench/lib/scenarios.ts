@@ -52,8 +52,15 @@ export interface Scenario {
   task(kind: ServerKind, info: ServerInfo): Record<string, unknown>;
   /** Persisted chat: rows the server committed, read after it stopped. */
   countRows?: boolean;
-  /** An experiment: runs only when named with --only. */
+  /** Runs only when named with --only: an experiment, or a cluster in a quick run. */
   optional?: boolean;
+  /**
+   * A cluster: this many nodes of each server on one fresh Redis; serverArgv then gets its
+   * URL and task gets every node, clients alternating between them.
+   */
+  nodes?: number;
+  clusterTask?(kind: ServerKind, nodes: ServerInfo[], redisPid: number): Record<string, unknown>;
+  clusterArgv?(kind: ServerKind, redisUrl: string): string[];
 }
 
 const deno = Deno.execPath();
@@ -160,10 +167,45 @@ export function scenarios(s: Settings): Scenario[] {
       ramp: ramp(sync === "full" ? 1500 : 3000, 200_000),
     }),
   });
+  /**
+   * Two nodes of each, one Redis: ours are two SocketServer library nodes with redisAdapter()
+   * (the service's hub across nodes is another branch), socket.io's two Node servers with
+   * @socket.io/redis-adapter. CPU is both nodes' and Redis's together, per delivery.
+   */
+  const cluster = (base: Scenario, title: string, steps: number[]): Scenario => ({
+    ...base,
+    name: `cluster-${base.name}`,
+    title,
+    servers: ["ours", "socketio"],
+    nodes: 2,
+    // Three more processes per run: a quick run leaves them out unless named with --only.
+    optional: s.quick,
+    clusterArgv: (kind, redisUrl) => serverArgv(kind, { mode: "broadcast", redis: redisUrl }),
+    clusterTask: (kind, nodes, redisPid) => ({
+      ...base.task(kind, nodes[0]),
+      steps: steps.map(fixed),
+      urls: nodes.map((n) => `ws://127.0.0.1:${n.port}`),
+      serverPids: [...nodes.map((n) => n.pid), redisPid],
+      statsUrl: `http://127.0.0.1:${nodes[0].port}/bench/stats`,
+    }),
+  });
+  const chat100 = chat("chat100", 100);
+  const fanoutAll = fanout("fanout", ["ours", "socketio", "ceiling"]);
   return [
-    fanout("fanout", ["ours", "socketio", "ceiling"]),
-    chat("chat100", 100),
+    fanoutAll,
+    chat100,
     chat("chat500", 500),
+    // Lower fixed rates than on one node: two nodes and Redis share the servers' one core.
+    cluster(
+      fanoutAll,
+      "Cluster fan-out: 2 nodes + Redis, 1 room × 1,000 (half on each node)",
+      [5, 20],
+    ),
+    cluster(
+      chat100,
+      "Cluster chat 100×10: 2 nodes + Redis, each room's clients on both nodes",
+      [500, 2000],
+    ),
     persisted("persisted", "normal"),
     persisted("persisted-full", "full"),
     // Would a WebSocket layer of our own (frame bytes built once per broadcast) beat

@@ -18,6 +18,18 @@ const log = (...args) => console.error("[gen]", ...args);
 
 // ---------------------------------------------------------------- server measurements
 
+/** The measured processes: the server, or every node of a cluster and its Redis. */
+const serverPids = task.serverPids ?? [task.serverPid];
+
+/** utime + stime of every measured process in ms. */
+function serverCpuMs() {
+  return serverPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
+}
+
+function serverRss() {
+  return serverPids.reduce((sum, pid) => sum + rssOf(pid), 0);
+}
+
 /** utime + stime of a process in ms, from /proc (all its threads). */
 function cpuMsOf(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -83,6 +95,8 @@ class Client {
     this.spec = spec;
     this.index = index;
     this.room = spec.room;
+    // A cluster: clients alternate between its nodes, so each room has members on every node.
+    this.url = task.urls ? task.urls[index % task.urls.length] : task.url;
     this.nextAck = 0;
     this.connected = false;
     this.pendingAcks = 0;
@@ -92,8 +106,8 @@ class Client {
   connect() {
     const raw = task.protocol === "raw";
     const url = raw
-      ? `${task.url}/?room=${encodeURIComponent(this.room)}`
-      : `${task.url}/socket.io/?EIO=4&transport=websocket`;
+      ? `${this.url}/?room=${encodeURIComponent(this.room)}`
+      : `${this.url}/socket.io/?EIO=4&transport=websocket`;
     const started = nowUs();
     return new Promise((resolve) => {
       let settled = false;
@@ -208,7 +222,7 @@ async function runStep(publishers, step) {
     while (sent < total && start + sent * interval <= now) {
       const t = Math.round(start + sent * interval);
       if (t >= winStart && cpuAtStart === undefined) {
-        cpuAtStart = cpuMsOf(task.serverPid);
+        cpuAtStart = serverCpuMs();
         genAtStart = process.cpuUsage();
         wallAtStart = nowUs();
       }
@@ -232,7 +246,7 @@ async function runStep(publishers, step) {
       quietSince = nowUs();
     } else if (nowUs() - quietSince > task.drainMs * 1000) break;
   }
-  const cpuMs = cpuMsOf(task.serverPid) - cpuAtStart;
+  const cpuMs = serverCpuMs() - cpuAtStart;
   measuring = undefined;
   const n = Math.min(state.count, state.samples.length);
   const sorted = state.samples.subarray(0, n).sort();
@@ -253,7 +267,7 @@ async function runStep(publishers, step) {
     cpuUsPerDelivery: state.count ? round3((cpuMs * 1000) / state.count) : null,
     cpuUsPerInbound: inWindow ? round3((cpuMs * 1000) / inWindow) : null,
     genCpuPct: Math.round(genCpuPct * 10) / 10,
-    serverRssMb: Math.round(rssOf(task.serverPid) / 104857.6) / 10,
+    serverRssMb: Math.round(serverRss() / 104857.6) / 10,
     closedEarly: totals.closedEarly,
   };
 }
@@ -365,12 +379,12 @@ async function rateTask() {
 /** Connects `count` clients and reports the server's memory before and after. */
 async function idleTask() {
   const before = await serverStats();
-  const rssBefore = rssOf(task.serverPid);
+  const rssBefore = serverRss();
   const clients = clientSpecs().map((spec, i) => new Client(spec, i));
   await connectAll(clients, task.connectConcurrency ?? 256);
   await sleep(task.settleMs);
   const after = await serverStats();
-  const rssAfter = rssOf(task.serverPid);
+  const rssAfter = serverRss();
   const connected = clients.filter((c) => c.connected).length;
   for (const c of clients) c.close();
   return {
@@ -393,12 +407,12 @@ async function idleTask() {
 /** Opens every connection at once; how long until all are in, and each handshake's time. */
 async function stormTask() {
   const clients = clientSpecs().map((spec, i) => new Client(spec, i));
-  const cpuBefore = cpuMsOf(task.serverPid);
+  const cpuBefore = serverCpuMs();
   const genBefore = process.cpuUsage();
   const t0 = nowUs();
   const results = await Promise.all(clients.map((c) => c.connect()));
   const totalMs = (nowUs() - t0) / 1000;
-  const cpuMs = cpuMsOf(task.serverPid) - cpuBefore;
+  const cpuMs = serverCpuMs() - cpuBefore;
   const gen = process.cpuUsage(genBefore);
   const times = Float64Array.from(
     clients.filter((c) => c.connected),

@@ -22,7 +22,17 @@ const http = createServer((req, res) => {
     );
   }
 });
-const io = new Server(http, { serveClient: false });
+// Cluster scenarios ("redis":"<url>"): one node of several, through the official Redis adapter.
+let adapter;
+if (options.redis) {
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const { createClient } = await import("redis");
+  const pub = createClient({ url: options.redis });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  adapter = createAdapter(pub, sub);
+}
+const io = new Server(http, { serveClient: false, ...(adapter ? { adapter } : {}) });
 
 if (mode === "broadcast") {
   // Join the room named in `auth` on connect; on `message`, broadcast to that room and ack

@@ -1,13 +1,14 @@
 // Our side of the benchmark, started by bench/run.ts as
 //   deno run -A bench/servers/ours.ts '{"mode":"broadcast"}'
 //   deno run -A bench/servers/ours.ts '{"mode":"persisted","dir":"<dir>","rooms":100,"perRoom":10}'
-// `broadcast` runs the same application as bench/bench/node/reference.mjs on our Socket.IO server.
+// `broadcast` runs the same application as bench/node/reference.mjs on our Socket.IO server
+// (with `"redis":"<url>"`, as one node of a cluster through our redisAdapter()).
 // `persisted` runs the whole service (startServer: config, libSQL, hub, desk face) and seeds
 // users, group rooms and access tokens for the load generator; messages then take the desk
 // face's real path (validate, check membership, commit, publish, render once, ack).
 // Prints one JSON line with its port (and where the seeded clients are) once it listens.
 import { startServer } from "@/main.ts";
-import { SocketServer } from "@/realtime/socketio/mod.ts";
+import { redisAdapter, SocketServer } from "@/realtime/socketio/mod.ts";
 import { memoryStats } from "./stats.ts";
 
 interface Options {
@@ -17,6 +18,8 @@ interface Options {
   perRoom?: number;
   /** SQLite's synchronous setting: "normal" (WAL default) or "full" (fsync every commit). */
   sync?: "normal" | "full";
+  /** Cluster scenarios: a node of several sharing this Redis through redisAdapter(). */
+  redis?: string;
 }
 
 const options: Options = JSON.parse(Deno.args[0] ?? "{}");
@@ -26,7 +29,10 @@ function stats(url: URL): Response {
 }
 
 async function broadcast(): Promise<void> {
-  const io = new SocketServer({ serveClient: false });
+  const io = new SocketServer({
+    serveClient: false,
+    adapter: options.redis ? redisAdapter({ url: options.redis }) : undefined,
+  });
   io.on("connection", (socket) => {
     const room = String(socket.handshake.auth.room);
     socket.join(room);

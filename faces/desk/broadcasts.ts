@@ -56,10 +56,11 @@ export function deskBroadcasts({ nsp, core, log, topics, publicUrl }: DeskBroadc
 
   /** Forgets the states kept for recovery that `match` picks: they can never be resumed. */
   function forgetKept(match: (data: DeskData) => boolean): void {
-    nsp.adapter.dropSessions((state) => {
+    // A shared store (Redis) answers later; a failure only means the state expires by itself.
+    Promise.resolve(nsp.adapter.dropSessions((state) => {
       const data = state.data as Partial<DeskData> | undefined;
       return data?.user !== undefined && match(data as DeskData);
-    });
+    })).catch((error) => log.error("desk recovery purge failed", { error }));
   }
 
   function announcePresence(userId: number, online: boolean): void {

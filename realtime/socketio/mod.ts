@@ -10,6 +10,12 @@ export type { DisconnectReason, Handshake, Listener } from "./socket.ts";
 export { BroadcastOperator } from "./broadcast.ts";
 export type { SocketInfo } from "./broadcast.ts";
 export { MemoryAdapter, memoryAdapter, RECOVERY_LIMITS } from "./adapter.ts";
+export { RedisAdapter, redisAdapter } from "./redis/adapter.ts";
+export type { RedisAdapterOptions } from "./redis/adapter.ts";
+export { RedisRecoveryStore, redisRecoveryStore } from "./redis/recovery.ts";
+export type { RedisRecoveryOptions } from "./redis/recovery.ts";
+export { MemoryRecoveryStore, memoryRecoveryStore } from "./recovery_memory.ts";
+export type { RecoveryLimits, RecoveryStore, RecoveryStoreFactory } from "./recovery.ts";
 export type {
   Adapter,
   AdapterFactory,
@@ -17,6 +23,7 @@ export type {
   AdapterSocket,
   BroadcastOptions,
   RecoveryStats,
+  RemoteSocketData,
   RestoredSession,
   SessionState,
 } from "./adapter.ts";

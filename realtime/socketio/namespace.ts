@@ -1,7 +1,8 @@
 // A namespace: its sockets, its middlewares, its adapter, and broadcasts within it.
 import { PacketType } from "socket.io-parser";
-import type { Adapter, AdapterNamespace, Room } from "./adapter.ts";
-import { BroadcastOperator, type SocketInfo } from "./broadcast.ts";
+import type { Adapter, AdapterNamespace, RemoteSocketData, Room } from "./adapter.ts";
+import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo } from "./broadcast.ts";
+import { RemoteSocket } from "./remote_socket.ts";
 import type { Client } from "./client.ts";
 import type { SocketServer } from "./server.ts";
 import { type Handshake, type Listener, Socket } from "./socket.ts";
@@ -20,6 +21,7 @@ export class Namespace implements AdapterNamespace {
   readonly sockets = new Map<string, Socket>();
   readonly adapter: Adapter;
   #middlewares: Middleware[] = [];
+  #ackIds = 0;
   #listeners = new Map<string, Listener[]>();
 
   constructor(readonly server: SocketServer, readonly name: string) {
@@ -29,6 +31,7 @@ export class Namespace implements AdapterNamespace {
       maxEvents: recovery?.maxEvents,
       maxBytes: recovery?.maxBytes,
       maxSessions: recovery?.maxSessions,
+      recoveryStore: recovery?.store,
     });
   }
 
@@ -110,15 +113,46 @@ export class Namespace implements AdapterNamespace {
     this.#all().disconnectSockets(close);
   }
 
-  /** Sends an event to this namespace on the other nodes (none with the memory adapter). */
+  /**
+   * Sends an event to this namespace on the other nodes (none with the memory adapter). A
+   * function as last argument gets `(err, responses)`, one response per other node.
+   */
   serverSideEmit(event: string, ...args: unknown[]): true {
+    if (RESERVED_EVENTS.has(event) || event === "connection") {
+      throw new Error(`"${event}" is a reserved event name`);
+    }
     this.adapter.serverSideEmit([event, ...args]);
     return true;
+  }
+
+  /** serverSideEmit with an ack: resolves with every other node's response. */
+  serverSideEmitWithAck(event: string, ...args: unknown[]): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      this.serverSideEmit(
+        event,
+        ...args,
+        (err: Error | null, responses: unknown[]) => err ? reject(err) : resolve(responses),
+      );
+    });
+  }
+
+  nextAckId(): number {
+    return this.#ackIds++;
+  }
+
+  /** Broadcasts whose every recipient must ack within `ms`: `emit(..., (err, responses))`. */
+  timeout(ms: number): BroadcastOperator {
+    return this.#all().timeout(ms);
   }
 
   onServerSideEmit(args: unknown[]): void {
     const [event, ...rest] = args as [string, ...unknown[]];
     if (event !== "connection") this.#emitLocal(event, rest);
+  }
+
+  /** A socket of another node, as fetchSockets shows it: acting on it goes through the adapter. */
+  remoteSocket(data: RemoteSocketData): SocketInfo {
+    return new RemoteSocket(this, data);
   }
 
   socketsById(ids: Iterable<string>): SocketInfo[] {
@@ -143,7 +177,7 @@ export class Namespace implements AdapterNamespace {
     const recovery = this.server.recovery;
     const recovers = recovery !== undefined && recovery.optIn(handshake);
     const previous = recovers && typeof pid === "string"
-      ? this.adapter.peekSession(pid, offset)
+      ? await this.adapter.peekSession(pid, offset)
       : undefined;
     const socket = new Socket(this, client, { ...handshake, auth }, recovers, previous);
     if (!previous || !recovery?.skipMiddlewares) {
@@ -161,8 +195,10 @@ export class Namespace implements AdapterNamespace {
     }
     if (client.closed || client.has(this.name)) return;
     const restored = socket.recovered
-      ? this.adapter.restoreSession(socket.pid!, offset)
+      ? await this.adapter.restoreSession(socket.pid!, offset)
       : undefined;
+    // The client may have gone while a shared store answered.
+    if (client.closed || client.has(this.name)) return;
     if (!restored) socket._renew();
     this.sockets.set(socket.id, socket);
     client._add(socket);

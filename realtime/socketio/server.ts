@@ -2,6 +2,7 @@
 // `io.of(name)`, `io.use`, `io.on("connection")`, `io.to(room).emit`, and `io.handler()` for
 // Deno.serve.
 import { type AdapterFactory, memoryAdapter, RECOVERY_LIMITS } from "./adapter.ts";
+import type { RecoveryStoreFactory } from "./recovery.ts";
 import type { BroadcastOperator, SocketInfo } from "./broadcast.ts";
 import { isClientFile, serveClientFile } from "./bundle.ts";
 import { Client } from "./client.ts";
@@ -31,6 +32,11 @@ export interface RecoveryOptions {
    * clients) get exactly what was emitted; a broadcast to both kinds is encoded once per kind.
    */
   optIn?: (handshake: Handshake) => boolean;
+  /**
+   * Where the log and the dropped clients' states live (extension). Default: this process's
+   * memory; `redisRecoveryStore({ url })` lets a client resume on another node.
+   */
+  store?: RecoveryStoreFactory;
 }
 
 export interface SocketServerOptions {
@@ -64,7 +70,9 @@ export class SocketServer {
   readonly engine: EngineServer;
   readonly path: string;
   readonly connectTimeout: number;
-  readonly recovery: Required<RecoveryOptions> | undefined;
+  readonly recovery:
+    | Required<Omit<RecoveryOptions, "store">> & Pick<RecoveryOptions, "store">
+    | undefined;
   readonly adapterFactory: AdapterFactory;
   readonly #namespaces = new Map<string, Namespace>();
   readonly #serveClient: boolean;
@@ -89,6 +97,7 @@ export class SocketServer {
         maxBytes: given.maxBytes ?? RECOVERY_LIMITS.maxBytes,
         maxSessions: given.maxSessions ?? RECOVERY_LIMITS.maxSessions,
         optIn: given.optIn ?? (() => true),
+        store: given.store,
       }
       : undefined;
     this.engine = new EngineServer({
@@ -151,6 +160,10 @@ export class SocketServer {
     return this.sockets.volatile;
   }
 
+  timeout(ms: number): BroadcastOperator {
+    return this.sockets.timeout(ms);
+  }
+
   emit(event: string, ...args: unknown[]): true {
     return this.sockets.emit(event, ...args);
   }
@@ -173,6 +186,10 @@ export class SocketServer {
 
   serverSideEmit(event: string, ...args: unknown[]): true {
     return this.sockets.serverSideEmit(event, ...args);
+  }
+
+  serverSideEmitWithAck(event: string, ...args: unknown[]): Promise<unknown[]> {
+    return this.sockets.serverSideEmitWithAck(event, ...args);
   }
 
   /** True when `url`'s path is this server's (so a combined handler can route to it). */
@@ -200,9 +217,8 @@ export class SocketServer {
   }
 
   /** Disconnects every client (they see the server going away) and refuses new ones. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.engine.close();
-    for (const nsp of this.#namespaces.values()) nsp.adapter.close();
-    return Promise.resolve();
+    await Promise.all([...this.#namespaces.values()].map((nsp) => nsp.adapter.close()));
   }
 }

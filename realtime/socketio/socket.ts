@@ -2,7 +2,7 @@
 // room membership (through the adapter), and every way it can end.
 import { PacketType } from "socket.io-parser";
 import type { AdapterSocket, RestoredSession, Room, SessionState, SioPacket } from "./adapter.ts";
-import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo } from "./broadcast.ts";
+import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo, TimeoutError } from "./broadcast.ts";
 import type { Client } from "./client.ts";
 import type { CloseReason, OutPacket } from "./engine/session.ts";
 import type { Namespace } from "./namespace.ts";
@@ -39,12 +39,7 @@ const RECOVERABLE: ReadonlySet<string> = new Set([
   "forced server close",
 ]);
 
-export class TimeoutError extends Error {
-  constructor() {
-    super("operation has timed out");
-    this.name = "TimeoutError";
-  }
-}
+export { TimeoutError };
 
 interface PendingAck {
   callback: (err: Error | null, args: unknown[]) => void;
@@ -61,8 +56,7 @@ export class Socket implements AdapterSocket, SocketInfo {
   #listeners = new Map<string, Listener[]>();
   #anyListeners: Listener[] = [];
   #acks = new Map<number, PendingAck>();
-  #nextAckId = 0;
-  #since = 0;
+  #since: number | string = 0;
 
   /**
    * `recovers`: the client takes part in connection state recovery (it gets a pid and offsets).
@@ -218,7 +212,7 @@ export class Socket implements AdapterSocket, SocketInfo {
     const last = args[args.length - 1];
     if (typeof last === "function") {
       args = args.slice(0, -1);
-      const id = this.#nextAckId++;
+      const id = this.nsp.nextAckId();
       packet.id = id;
       const fn = last as AckCallback;
       const pending: PendingAck = {
@@ -239,11 +233,20 @@ export class Socket implements AdapterSocket, SocketInfo {
       // For a client in recovery, a direct emit is a broadcast to this socket's own room, so it
       // gets an offset like every other event (the client takes any trailing string as one),
       // and is logged and expires like the others.
-      this.nsp.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set() });
+      this.nsp.adapter.broadcast(packet, {
+        rooms: new Set([this.id]),
+        except: new Set(),
+        local: true,
+      });
     } else {
       this.client.write(packet);
       this.nsp.server.onDelivered(1);
     }
+  }
+
+  /** A broadcast with acks: this client's answer to packet `id` goes to `onAck`. */
+  expectAck(id: number, onAck: (args: unknown[]) => void): void {
+    if (this.connected) this.#acks.set(id, { callback: (_err, args) => onAck(args) });
   }
 
   /** Writes prepared frames (adapter broadcasts). Volatile ones are dropped if not writable. */

@@ -33,7 +33,8 @@ function namespace(ids: string[], recovering: string[] = []): TestNamespace {
     };
     sockets.set(id, socket);
   }
-  return { name: "/", sockets, onServerSideEmit() {} };
+  let ackIds = 0;
+  return { name: "/", sockets, onServerSideEmit() {}, nextAckId: () => ackIds++ };
 }
 
 const event = (...data: unknown[]) => ({ type: PacketType.EVENT, nsp: "/", data });
@@ -80,7 +81,7 @@ Deno.test("rooms and sockets indexes stay in step and empty rooms are deleted", 
   assert.equal(adapter.sids.size, 0);
 });
 
-Deno.test("a returning socket gets the broadcasts after its offset that its rooms matched", () => {
+Deno.test("a returning socket gets the broadcasts after its offset that its rooms matched", async () => {
   const nsp = namespace(["s"], ["s"]);
   using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 60_000 }));
   adapter.addAll("s", ["s", "r"]);
@@ -94,13 +95,13 @@ Deno.test("a returning socket gets the broadcasts after its offset that its room
   adapter.broadcast(event("not for s"), { rooms: new Set(["r"]), except: new Set(["s"]) });
   adapter.broadcast(event("volatile"), { rooms: none, except: none, volatile: true });
   adapter.broadcast(event("to s"), { rooms: new Set(["s"]), except: none });
-  const restored = adapter.restoreSession("p", offset)!;
+  const restored = (await adapter.restoreSession("p", offset))!;
   const names = restored.missed.map((p) => JSON.parse(String(p[0].data).slice(1))[0]);
   assert.deepEqual(names, ["for r", "to s"]);
-  assert.equal(adapter.restoreSession("p", offset), undefined, "a session is restored once");
+  assert.equal(await adapter.restoreSession("p", offset), undefined, "a session is restored once");
 });
 
-Deno.test("without an offset, replay starts where the socket connected", () => {
+Deno.test("without an offset, replay starts where the socket connected", async () => {
   const nsp = namespace(["other"], ["other"]);
   using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 60_000 }));
   adapter.addAll("other", ["other"]);
@@ -108,19 +109,19 @@ Deno.test("without an offset, replay starts where the socket connected", () => {
   const since = adapter.position();
   adapter.broadcast(event("after connect"), { rooms: none, except: none });
   adapter.persistSession({ sid: "s", pid: "p", rooms: ["s"], data: { k: 1 }, since });
-  const restored = adapter.restoreSession("p", undefined)!;
+  const restored = (await adapter.restoreSession("p", undefined))!;
   assert.deepEqual(restored.data, { k: 1 });
   const names = restored.missed.map((p) => JSON.parse(String(p[0].data).slice(1))[0]);
   assert.deepEqual(names, ["after connect"]);
 });
 
-Deno.test("an offset from another server or a bad one is not recovered", () => {
+Deno.test("an offset from another server or a bad one is not recovered", async () => {
   using adapter = disposable(new MemoryAdapter(namespace([]), { recoveryWindow: 60_000 }));
   adapter.persistSession({ sid: "s", pid: "p", rooms: ["s"], data: {}, since: 0 });
-  assert.equal(adapter.restoreSession("p", "deadbeef-1"), undefined);
+  assert.equal(await adapter.restoreSession("p", "deadbeef-1"), undefined);
   adapter.persistSession({ sid: "s", pid: "q", rooms: ["s"], data: {}, since: 0 });
-  assert.equal(adapter.restoreSession("q", 42), undefined);
-  assert.equal(adapter.restoreSession("unknown", undefined), undefined);
+  assert.equal(await adapter.restoreSession("q", 42), undefined);
+  assert.equal(await adapter.restoreSession("unknown", undefined), undefined);
 });
 
 // --- the two kinds of recipients ------------------------------------------------------------
@@ -152,7 +153,7 @@ Deno.test("without recovering sockets or dropped ones nothing is logged; plain s
 
 // --- bounds of the recovery memory ----------------------------------------------------------
 
-Deno.test("the recovery log keeps at most maxEvents broadcasts; a client older than that is not recovered", () => {
+Deno.test("the recovery log keeps at most maxEvents broadcasts; a client older than that is not recovered", async () => {
   const nsp = namespace(["r"], ["r"]);
   using adapter = disposable(new MemoryAdapter(nsp, { recoveryWindow: 60_000, maxEvents: 5 }));
   adapter.addAll("r", ["r"]);
@@ -161,9 +162,13 @@ Deno.test("the recovery log keeps at most maxEvents broadcasts; a client older t
   for (let i = 0; i < 50; i++) adapter.broadcast(event("n", i), { rooms: none, except: none });
   assert.equal(adapter.recoveryStats.entries, 5);
   adapter.persistSession({ sid: "r", pid: "p", rooms: ["r"], data: {}, since: 0 });
-  assert.equal(adapter.peekSession("p", firstOffset), undefined, "its replay would have a gap");
+  assert.equal(
+    await adapter.peekSession("p", firstOffset),
+    undefined,
+    "its replay would have a gap",
+  );
   const recent = argsOf(nsp.sockets.get("r")!.received.at(-3)!)[2];
-  const restored = adapter.restoreSession("p", recent)!;
+  const restored = (await adapter.restoreSession("p", recent))!;
   assert.deepEqual(restored.missed.map((p) => argsOf(p)[1]), [48, 49]);
 });
 
@@ -180,7 +185,7 @@ Deno.test("the recovery log keeps at most maxBytes of frames", () => {
   assert.equal(entries, 2);
 });
 
-Deno.test("at most maxSessions dropped clients' states are kept: the oldest go first", () => {
+Deno.test("at most maxSessions dropped clients' states are kept: the oldest go first", async () => {
   using adapter = disposable(
     new MemoryAdapter(namespace([]), { recoveryWindow: 60_000, maxSessions: 3 }),
   );
@@ -188,9 +193,9 @@ Deno.test("at most maxSessions dropped clients' states are kept: the oldest go f
     adapter.persistSession({ sid: `s${i}`, pid: `p${i}`, rooms: [`s${i}`], data: {}, since: 0 });
   }
   assert.equal(adapter.recoveryStats.sessions, 3);
-  assert.equal(adapter.peekSession("p16", undefined), undefined);
-  assert.equal(adapter.peekSession("p17", undefined)?.sid, "s17");
-  assert.equal(adapter.peekSession("p19", undefined)?.sid, "s19");
+  assert.equal(await adapter.peekSession("p16", undefined), undefined);
+  assert.equal((await adapter.peekSession("p17", undefined))?.sid, "s17");
+  assert.equal((await adapter.peekSession("p19", undefined))?.sid, "s19");
 });
 
 Deno.test("past the window the log and the kept states empty on a timer, with no broadcast to trigger it", async () => {
@@ -211,17 +216,21 @@ Deno.test("past the window the log and the kept states empty on a timer, with no
   assert.deepEqual(adapter.recoveryStats, { entries: 0, bytes: 0, sessions: 0 });
 });
 
-Deno.test("peekSession shows a state without taking it; dropSessions forgets the ones a predicate picks", () => {
+Deno.test("peekSession shows a state without taking it; dropSessions forgets the ones a predicate picks", async () => {
   using adapter = disposable(new MemoryAdapter(namespace([]), { recoveryWindow: 60_000 }));
   for (const [pid, login] of [["a", "L1"], ["b", "L2"], ["c", "L1"]]) {
     adapter.persistSession({ sid: pid, pid, rooms: [pid], data: { login }, since: 0 });
   }
-  assert.deepEqual(adapter.peekSession("a", undefined)?.data, { login: "L1" });
-  assert.deepEqual(adapter.peekSession("a", undefined)?.data, { login: "L1" }, "still there");
-  const dropped = adapter.dropSessions((s) => (s.data as { login: string }).login === "L1");
+  assert.deepEqual((await adapter.peekSession("a", undefined))?.data, { login: "L1" });
+  assert.deepEqual(
+    (await adapter.peekSession("a", undefined))?.data,
+    { login: "L1" },
+    "still there",
+  );
+  const dropped = await adapter.dropSessions((s) => (s.data as { login: string }).login === "L1");
   assert.equal(dropped, 2);
-  assert.equal(adapter.restoreSession("a", undefined), undefined);
-  assert.equal(adapter.restoreSession("c", undefined), undefined);
-  assert.equal(adapter.restoreSession("b", undefined)?.sid, "b");
+  assert.equal(await adapter.restoreSession("a", undefined), undefined);
+  assert.equal(await adapter.restoreSession("c", undefined), undefined);
+  assert.equal((await adapter.restoreSession("b", undefined))?.sid, "b");
   assert.equal(adapter.recoveryStats.sessions, 0);
 });
