@@ -16,6 +16,7 @@ import { detailOf, retryAfterOf } from "@/routes/wording.ts";
 import { statusOf } from "@/routes/errors.ts";
 import {
   closedPort,
+  dbTest,
   makeUser,
   openTestCore,
   PASSWORD,
@@ -51,50 +52,53 @@ const input = (email: string) => ({
 
 const pending = (t: TestCore, email?: string) => countPendingSignups(t.database.db, email);
 
-Deno.test("a sign-up mails a working link over SMTP; opening it creates a verified account and tells everyone", async () => {
-  await using smtp = await startSmtpServer();
-  const mailer = createMailer({
-    smtpUrl: smtp.url,
-    from: "chat <no-reply@chat.test>",
-    log: silent,
-  });
-  await using t = await openTestCore({}, { mailer });
+dbTest(
+  "a sign-up mails a working link over SMTP; opening it creates a verified account and tells everyone",
+  async () => {
+    await using smtp = await startSmtpServer();
+    const mailer = createMailer({
+      smtpUrl: smtp.url,
+      from: "chat <no-reply@chat.test>",
+      log: silent,
+    });
+    await using t = await openTestCore({}, { mailer });
 
-  await t.core.signups.start(input("ada@example.com"), LINK);
-  const mail = await smtp.mailTo("ada@example.com");
-  assert.equal(mail.subject, "Confirm your registration");
-  assert.match(mail.from, /no-reply@chat\.test/);
-  assert.equal(mail.user, "tester", "logged in with the URL's credentials");
-  assert.match(mail.html, /href="http:\/\/chat\.test\/http\/register\//);
-  const token = tokenIn(smtp.mails, "ada@example.com");
-  assert.ok(token.length >= 22, "at least 128 bits");
+    await t.core.signups.start(input("ada@example.com"), LINK);
+    const mail = await smtp.mailTo("ada@example.com");
+    assert.equal(mail.subject, "Confirm your registration");
+    assert.match(mail.from, /no-reply@chat\.test/);
+    assert.equal(mail.user, "tester", "logged in with the URL's credentials");
+    assert.match(mail.html, /href="http:\/\/chat\.test\/http\/register\//);
+    const token = tokenIn(smtp.mails, "ada@example.com");
+    assert.ok(token.length >= 22, "at least 128 bits");
 
-  // Only the hash is stored, and the password only hashed.
-  const rows = await t.database.db.selectFrom("pending_signups").selectAll().execute();
-  assert.equal(rows.length, 1);
-  assert.notEqual(rows[0].token_hash, token);
-  assert.ok(!rows[0].token_hash.includes(token));
-  assert.match(rows[0].password, /^pbkdf2_sha256\$/);
+    // Only the hash is stored, and the password only hashed.
+    const rows = await t.database.db.selectFrom("pending_signups").selectAll().execute();
+    assert.equal(rows.length, 1);
+    assert.notEqual(rows[0].token_hash, token);
+    assert.ok(!rows[0].token_hash.includes(token));
+    assert.match(rows[0].password, /^pbkdf2_sha256\$/);
 
-  // No account yet: logging in fails as for anyone unknown.
-  await refusal(t.core.accounts.login("ada@example.com", PASSWORD), AuthenticationError);
+    // No account yet: logging in fails as for anyone unknown.
+    await refusal(t.core.accounts.login("ada@example.com", PASSWORD), AuthenticationError);
 
-  const user = await t.core.signups.confirm(token);
-  assert.equal(user.email, "ada@example.com");
-  assert.equal(user.username, "ada");
-  assert.equal(user.firstName, "Ada");
-  assert.equal(user.lastName, "Lovelace");
-  assert.equal(user.emailVerified, true);
-  assert.equal(user.isBot, false);
-  assert.equal(await pending(t), 0);
-  const told = t.events.filter((e) => e.topic === "all" && e.event.type === "user.updated");
-  assert.deepEqual(told.map((e) => e.event), [{ type: "user.updated", user }]);
+    const user = await t.core.signups.confirm(token);
+    assert.equal(user.email, "ada@example.com");
+    assert.equal(user.username, "ada");
+    assert.equal(user.firstName, "Ada");
+    assert.equal(user.lastName, "Lovelace");
+    assert.equal(user.emailVerified, true);
+    assert.equal(user.isBot, false);
+    assert.equal(await pending(t), 0);
+    const told = t.events.filter((e) => e.topic === "all" && e.event.type === "user.updated");
+    assert.deepEqual(told.map((e) => e.event), [{ type: "user.updated", user }]);
 
-  const session = await t.core.accounts.login("ada@example.com", PASSWORD);
-  assert.equal(session.user.id, user.id);
-});
+    const session = await t.core.accounts.login("ada@example.com", PASSWORD);
+    assert.equal(session.user.id, user.id);
+  },
+);
 
-Deno.test("a link works once, also when opened twice at once", async () => {
+dbTest("a link works once, also when opened twice at once", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await t.core.signups.start(input("twice@example.com"), LINK);
@@ -114,7 +118,7 @@ Deno.test("a link works once, also when opened twice at once", async () => {
   assert.equal(users.length, 1);
 });
 
-Deno.test("expired and forged links are refused and create nothing", async () => {
+dbTest("expired and forged links are refused and create nothing", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({ signupTokenTtl: 3600 }, { mailer });
   await t.core.signups.start(input("late@example.com"), LINK);
@@ -133,7 +137,7 @@ Deno.test("expired and forged links are refused and create nothing", async () =>
   await refusal(t.core.accounts.login("late@example.com", PASSWORD), AuthenticationError);
 });
 
-Deno.test("a newer registration of an address replaces the pending one", async () => {
+dbTest("a newer registration of an address replaces the pending one", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await t.core.signups.start(input("again@example.com"), LINK);
@@ -147,7 +151,7 @@ Deno.test("a newer registration of an address replaces the pending one", async (
   assert.equal(user.firstName, "Newer");
 });
 
-Deno.test("sign-up checks the fields as account creation does", async () => {
+dbTest("sign-up checks the fields as account creation does", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   const { user } = await makeUser(t.core, { email: "taken@example.com" });
@@ -172,7 +176,7 @@ Deno.test("sign-up checks the fields as account creation does", async () => {
   assert.equal(await pending(t), 0);
 });
 
-Deno.test("an address that got an account after signing up is refused on confirm", async () => {
+dbTest("an address that got an account after signing up is refused on confirm", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await t.core.signups.start(input("race@example.com"), LINK);
@@ -182,7 +186,7 @@ Deno.test("an address that got an account after signing up is refused on confirm
   assert.deepEqual(err.problems, { email: [{ code: "email_taken" }] });
 });
 
-Deno.test("the derived username skips taken and reserved names", async () => {
+dbTest("the derived username skips taken and reserved names", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await makeUser(t.core, { username: "grace" });
@@ -194,7 +198,7 @@ Deno.test("the derived username skips taken and reserved names", async () => {
   assert.equal(bot.username, "bot2", "bot is the lounge bot's");
 });
 
-Deno.test("a mail server that is down gives the 503 error and keeps no pending sign-up", async () => {
+dbTest("a mail server that is down gives the 503 error and keeps no pending sign-up", async () => {
   const mailer = createMailer({
     smtpUrl: `smtp://u:p@127.0.0.1:${closedPort()}`,
     from: "chat <no-reply@chat.test>",
@@ -212,7 +216,7 @@ Deno.test("a mail server that is down gives the 503 error and keeps no pending s
   assert.equal(again.service, "mail");
 });
 
-Deno.test("a mail the server refuses gives the 503 error and keeps no pending sign-up", async () => {
+dbTest("a mail the server refuses gives the 503 error and keeps no pending sign-up", async () => {
   await using smtp = await startSmtpServer({ refuseWith: 550 });
   const mailer = createMailer({ smtpUrl: smtp.url, from: "chat <a@chat.test>", log: silent });
   await using t = await openTestCore({}, { mailer });
@@ -221,7 +225,7 @@ Deno.test("a mail the server refuses gives the 503 error and keeps no pending si
   assert.equal(smtp.mails.length, 0);
 });
 
-Deno.test("repeated sign-ups of one address and from one client are throttled", async () => {
+dbTest("repeated sign-ups of one address and from one client are throttled", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({
     signupEmailInterval: 60,
@@ -251,7 +255,7 @@ Deno.test("repeated sign-ups of one address and from one client are throttled", 
   assert.equal(mailer.mails.filter((m) => m.to === "often@example.com").length, 2);
 });
 
-Deno.test("without SMTP_URL the mail is one JSON line in the log", async () => {
+dbTest("without SMTP_URL the mail is one JSON line in the log", async () => {
   const lines: string[] = [];
   const original = console.log;
   console.log = (line: string) => void lines.push(line);

@@ -1,0 +1,208 @@
+// PostgreSQL as the shared database of several service instances: migrations from two at
+// once, the races that SQLite's single writer used to settle (one direct room per pair, one
+// message per client id, one teacher per desk room, increasing times within a room) settled
+// by PostgreSQL between two servers with their own pools, and a clean 503 while the database
+// is unreachable.
+import assert from "node:assert/strict";
+import { openDatabase } from "@/db/client.ts";
+import { migrate, readMigrations } from "@/db/migrate.ts";
+import { Conflict } from "@/lib/errors.ts";
+import {
+  api,
+  createPostgresDatabase,
+  makeUser,
+  person,
+  POSTGRES_AVAILABLE,
+  startTestServer,
+  type TestDatabase,
+} from "../fixtures/mod.ts";
+
+const ignore = !POSTGRES_AVAILABLE;
+
+async function migrated(): Promise<TestDatabase> {
+  const database = await createPostgresDatabase();
+  const handle = await openDatabase({ url: database.url });
+  await migrate(handle);
+  await handle.close();
+  return database;
+}
+
+Deno.test({
+  name: "two processes migrating one PostgreSQL database at once apply each migration once",
+  ignore,
+  async fn() {
+    const database = await createPostgresDatabase();
+    const [a, b] = [
+      await openDatabase({ url: database.url }),
+      await openDatabase({ url: database.url }),
+    ];
+    try {
+      const [fromA, fromB] = await Promise.all([migrate(a), migrate(b)]);
+      const all = (await readMigrations("postgres")).map((m) => m.version);
+      assert.deepEqual([...fromA, ...fromB].sort((x, y) => x - y), all);
+      const ledger = await a.db.selectFrom("schema_migrations").select("version")
+        .orderBy("version").execute();
+      assert.deepEqual(ledger.map((r) => r.version), all);
+      assert.equal(typeof ledger[0].version, "number", "int8 comes back as a number");
+    } finally {
+      await a.close();
+      await b.close();
+      await database.drop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "two servers on one PostgreSQL database: one direct room per pair, one message per client id, one teacher per desk room",
+  ignore,
+  async fn() {
+    const database = await migrated();
+    try {
+      await using a = await startTestServer({}, { database });
+      await using b = await startTestServer({}, { database });
+      const { user: ann } = await makeUser(a.core);
+      const { user: bob } = await makeUser(b.core);
+
+      // Both servers open the pair's room at once, in both orders.
+      const rooms = await Promise.all(
+        Array.from(
+          { length: 20 },
+          (_, i) =>
+            i % 2 ? a.core.rooms.direct(ann.id, bob.id) : b.core.rooms.direct(bob.id, ann.id),
+        ),
+      );
+      assert.equal(new Set(rooms.map((r) => r.id)).size, 1, "one room for the pair");
+      const room = rooms[0];
+      assert.equal((await a.core.rooms.members(room.id)).length, 2);
+
+      // A retried send reaching both servers is stored once.
+      const sends = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? a : b).core.messages.send({
+            roomId: room.id,
+            authorId: ann.id,
+            text: "once",
+            clientId: "retry-1",
+          })),
+      );
+      assert.equal(new Set(sends.map((s) => s.message.id)).size, 1, "one message");
+      assert.equal(sends.filter((s) => !s.duplicate).length, 1);
+
+      // Sends to one room from both servers: ids and times increase together.
+      await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          (i % 2 ? a : b).core.messages.send({
+            roomId: room.id,
+            authorId: i % 3 ? ann.id : bob.id,
+            text: `m${i}`,
+          })),
+      );
+      const stored = await a.core.messages.history(room.id, ann.id, { limit: 100 });
+      assert.equal(stored.messages.length, 61);
+      for (let i = 1; i < stored.messages.length; i++) {
+        const [prev, next] = [stored.messages[i - 1], stored.messages[i]];
+        assert.ok(next.createdAt > prev.createdAt, `message ${next.id} is later than ${prev.id}`);
+      }
+
+      // Teachers on both servers race for one waiting desk room: exactly one wins.
+      const { user: student } = await makeUser(a.core);
+      const teachers = await Promise.all(
+        [a, b, a, b].map(async (srv) => (await makeUser(srv.core, { role: "teacher" })).user),
+      );
+      const desk = await a.core.desk.open(student.id, "help");
+      const outcomes = await Promise.allSettled(
+        teachers.map((t, i) => (i % 2 ? a : b).core.desk.join(desk.id, t.id)),
+      );
+      const won = outcomes.filter((o) => o.status === "fulfilled" && o.value.joined);
+      assert.equal(won.length, 1, "one teacher took the room");
+      for (const o of outcomes) {
+        if (o.status === "rejected") assert.ok(o.reason instanceof Conflict, String(o.reason));
+      }
+    } finally {
+      await database.drop();
+    }
+  },
+});
+
+/** A TCP relay to PostgreSQL that the test can cut and restore: the database "goes away". */
+function relay(port: number) {
+  let listener: Deno.Listener | undefined;
+  const open = new Set<Deno.Conn>();
+  function start() {
+    listener = Deno.listen({ hostname: "127.0.0.1", port });
+    (async () => {
+      for await (const conn of listener!) {
+        open.add(conn);
+        Deno.connect({ hostname: "127.0.0.1", port: 5432 }).then((upstream) => {
+          open.add(upstream);
+          const close = () => {
+            for (const c of [conn, upstream]) {
+              open.delete(c);
+              try {
+                c.close();
+              } catch { /* already closed */ }
+            }
+          };
+          conn.readable.pipeTo(upstream.writable).catch(() => {}).finally(close);
+          upstream.readable.pipeTo(conn.writable).catch(() => {}).finally(close);
+        }, () => conn.close());
+      }
+    })().catch(() => {});
+  }
+  function cut() {
+    listener?.close();
+    listener = undefined;
+    for (const conn of open) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    }
+    open.clear();
+  }
+  start();
+  return { port: (listener!.addr as Deno.NetAddr).port, cut, restore: start };
+}
+
+Deno.test({
+  name:
+    "an unreachable PostgreSQL gives 503 {detail} and a failing /readyz, and service resumes when it is back",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const database = await migrated();
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const link = relay(port);
+    try {
+      const url = new URL(database.url);
+      url.port = String(link.port);
+      await using srv = await startTestServer({
+        DATABASE_URL: url.href,
+        DATABASE_CONNECT_TIMEOUT: "2",
+      }, { database });
+      const who = await person(srv);
+      assert.equal((await api(srv, "GET", "/auth/profile/", { token: who.access })).status, 200);
+
+      link.cut();
+      const down = await api(srv, "GET", "/auth/profile/", { token: who.access });
+      assert.equal(down.status, 503, JSON.stringify(down.body));
+      assert.deepEqual(Object.keys(down.body), ["detail"]);
+      assert.match(down.body.detail, /database/i);
+      assert.doesNotMatch(down.body.detail, /ECONN|terminated|pg|postgres/i);
+      const ready = await fetch(`${srv.url}/readyz`);
+      assert.equal(ready.status, 503);
+      await ready.body?.cancel();
+
+      link.restore();
+      const back = await api(srv, "GET", "/auth/profile/", { token: who.access });
+      assert.equal(back.status, 200, JSON.stringify(back.body));
+      assert.equal(await fetch(`${srv.url}/readyz`).then((r) => r.status), 200);
+    } finally {
+      link.cut();
+      await database.drop();
+    }
+  },
+});
