@@ -28,12 +28,11 @@ export interface PostgresOptions {
 
 const INT8 = 20;
 
-/** int8 as a number: every id, time and count here fits; a bigger one is a bug, not a value. */
-function parseInt8(text: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${text} is not a safe integer`);
-  return n;
-}
+/**
+ * int8 as a number: every id, time and count here stays far below 2^53. (Throwing here would
+ * happen inside pg's socket handler, so an impossible value is not checked.)
+ */
+const parseInt8 = (text: string): number => Number(text);
 
 const types = {
   getTypeParser:
@@ -42,6 +41,17 @@ const types = {
         ? parseInt8
         : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
+
+/**
+ * PostgreSQL text cannot hold U+0000, which SQLite stores; a string carrying one would fail
+ * its statement. It is stored as U+FFFD instead, the same way every time (so a client id or
+ * a login with one still matches itself).
+ */
+function withoutNul(value: unknown): unknown {
+  return typeof value === "string" && value.includes("\0")
+    ? value.replaceAll("\0", "\uFFFD")
+    : value;
+}
 
 /** The pg pool behind Kysely, with errors translated and failed commits caught. */
 class GuardedPool implements PostgresPool {
@@ -75,7 +85,7 @@ class GuardedPool implements PostgresPool {
     const query = async (sql: string, parameters: readonly unknown[]) => {
       let result: pg.QueryResult;
       try {
-        result = await client.query(sql, parameters as unknown[]);
+        result = await client.query(sql, parameters.map(withoutNul));
       } catch (err) {
         if (isConnectionFailure(err)) broken = true;
         throw this.translate(err);

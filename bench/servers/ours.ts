@@ -9,6 +9,7 @@
 import { startServer } from "@/main.ts";
 import { SocketServer } from "@/realtime/socketio/mod.ts";
 import { memoryStats } from "./stats.ts";
+import { createBenchDatabase } from "../lib/postgres.ts";
 
 interface Options {
   mode?: "broadcast" | "persisted";
@@ -17,6 +18,8 @@ interface Options {
   perRoom?: number;
   /** SQLite's synchronous setting: "normal" (WAL default) or "full" (fsync every commit). */
   sync?: "normal" | "full";
+  /** The database: a libSQL file under `dir` (default), or a fresh PostgreSQL database. */
+  database?: "libsql" | "postgres";
 }
 
 const options: Options = JSON.parse(Deno.args[0] ?? "{}");
@@ -47,12 +50,14 @@ async function broadcast(): Promise<void> {
 
 async function persisted(): Promise<void> {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "chat-bench-" });
+  // bench/run.ts counts the rows and drops a PostgreSQL database after the server stopped.
+  const db = options.database === "postgres" ? await createBenchDatabase() : `${dir}/chat.db`;
   const running = await startServer({
     env: {
       HOST: "127.0.0.1",
       PORT: "0",
       DATA_DIR: dir,
-      DATABASE_URL: `file:${dir}/chat.db`,
+      DATABASE_URL: db.startsWith("postgres") ? db : `file:${db}`,
       DATABASE_SYNC: options.sync ?? "normal",
       LOG_LEVEL: "warn",
       // Seeding only: a thousand accounts at the production cost would take minutes.
@@ -103,7 +108,7 @@ async function persisted(): Promise<void> {
     statsPort,
     pid: Deno.pid,
     clientsFile,
-    db: `${dir}/chat.db`,
+    db,
   }));
 }
 

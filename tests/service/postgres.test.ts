@@ -10,7 +10,9 @@ import { Conflict } from "@/lib/errors.ts";
 import {
   api,
   createPostgresDatabase,
+  dbTest,
   makeUser,
+  openTestCore,
   person,
   POSTGRES_AVAILABLE,
   startTestServer,
@@ -205,4 +207,72 @@ Deno.test({
       await database.drop();
     }
   },
+});
+
+Deno.test({
+  name:
+    "migration 0003 on PostgreSQL keeps attachments and their ids, and lets uploads be anonymous",
+  ignore,
+  async fn() {
+    const database = await createPostgresDatabase();
+    const handle = await openDatabase({ url: database.url });
+    try {
+      const all = await readMigrations("postgres");
+      await migrate(handle, all.filter((m) => m.version < 3));
+      const db = handle.db;
+      const user = await db.insertInto("users")
+        .values({ username: "ann", password: "!", date_joined: 1, last_seen: null, email: null })
+        .returning("id").executeTakeFirstOrThrow();
+      const kept = await db.insertInto("attachments").values({
+        uploader_id: user.id,
+        storage: "local",
+        key: "k1",
+        name: "a.png",
+        content_type: "image/png",
+        size: 3,
+        created_at: 1,
+      }).returning("id").executeTakeFirstOrThrow();
+      assert.deepEqual(await migrate(handle), [3]);
+      const row = await db.selectFrom("attachments").selectAll().executeTakeFirstOrThrow();
+      assert.equal(row.id, kept.id);
+      assert.equal(row.url_expires_at, null);
+      const anonymous = await db.insertInto("attachments").values({
+        uploader_id: null,
+        storage: "s3",
+        key: "k2",
+        name: "b.pdf",
+        content_type: "application/pdf",
+        size: 5,
+        created_at: 2,
+        url_expires_at: 9_999_999_999_999,
+      }).returningAll().executeTakeFirstOrThrow();
+      assert.ok(anonymous.id > kept.id, "ids go on from where they were");
+      assert.equal(anonymous.url_expires_at, 9_999_999_999_999, "a 64-bit time, as a number");
+    } finally {
+      await handle.close();
+      await database.drop();
+    }
+  },
+});
+
+dbTest("a message with a NUL character is stored and read back on either engine", async () => {
+  await using t = await openTestCore();
+  const { user: ann } = await makeUser(t.core);
+  const { user: bob } = await makeUser(t.core);
+  const room = await t.core.rooms.direct(ann.id, bob.id);
+  const { message } = await t.core.messages.send({
+    roomId: room.id,
+    authorId: ann.id,
+    text: "a\u0000b",
+    clientId: "nul\u0000id",
+  });
+  const again = await t.core.messages.send({
+    roomId: room.id,
+    authorId: ann.id,
+    text: "a\u0000b",
+    clientId: "nul\u0000id",
+  });
+  assert.equal(again.message.id, message.id, "the retry matches the first send");
+  const page = await t.core.messages.history(room.id, bob.id);
+  assert.equal(page.messages.length, 1);
 });
