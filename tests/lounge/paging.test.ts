@@ -23,7 +23,9 @@ dbTest(
     for (const message of texts) {
       socket.chat({ chat_type: "room", other_user_id: b.user.id, message });
     }
-    await socket.frame("room_chat_message", (f) => f.message === "m129");
+    // 130 sends one after another over one socket; a busy machine (or a database across a
+    // network) may need longer than one frame's usual wait.
+    await socket.frame("room_chat_message", (f) => f.message === "m129", 30_000);
     const room = await srv.core.rooms.direct(a.user.id, b.user.id);
     const path = `/chat_rooms/${room.id}`;
 
