@@ -10,8 +10,8 @@ import {
   Clients,
   connected,
   createRoom,
-  dbTest,
   disconnected,
+  engines,
   join,
   lounge,
   loungeSocket,
@@ -64,110 +64,101 @@ async function statuses(srv: TestServer, token: string): Promise<Record<string, 
 const ALL_OK = { desk: 200, inbox: 200, meet: 200, lounge: 200, live: 200 };
 const ALL_REFUSED = { desk: 401, inbox: 401, meet: 401, lounge: 401, live: 401 };
 
-dbTest(
-  "an account made on meet signs in on desk by e-mail, on lounge, and its token works on live",
-  async () => {
-    await using srv = await startTestServer();
-    const ann = await meetSignUp(srv, "ann@example.com", "Ann Lee");
+engines.test("an account made on meet signs in on desk by e-mail, on lounge, and its token works on live", async () => {
+  await using srv = await startTestServer();
+  const ann = await meetSignUp(srv, "ann@example.com", "Ann Lee");
 
-    const desk = await api(srv, "POST", "/api/token/", {
-      body: { username: "ann@example.com", password: PASSWORD },
-    });
-    assert.equal(desk.status, 200, JSON.stringify(desk.body));
-    const loungeLogin = await lounge(srv, "POST", "/login", undefined, {
-      email: "ann@example.com",
-      password: PASSWORD,
-    });
-    assert.equal(loungeLogin.status, 200, JSON.stringify(loungeLogin.body));
-    // live has no login of its own: its clients carry a token from the account system.
-    for (const token of [ann.access, desk.body.access, loungeLogin.body.token]) {
-      assert.deepEqual(await statuses(srv, token), ALL_OK);
-    }
-    const profile = await lounge(srv, "GET", "/users/profile", loungeLogin.body.token);
-    assert.deepEqual(profile.body, {
-      user_id: ann.user.id,
-      email: "ann@example.com",
-      first_name: "Ann",
-      last_name: "Lee",
-    });
-  },
-);
+  const desk = await api(srv, "POST", "/api/token/", {
+    body: { username: "ann@example.com", password: PASSWORD },
+  });
+  assert.equal(desk.status, 200, JSON.stringify(desk.body));
+  const loungeLogin = await lounge(srv, "POST", "/login", undefined, {
+    email: "ann@example.com",
+    password: PASSWORD,
+  });
+  assert.equal(loungeLogin.status, 200, JSON.stringify(loungeLogin.body));
+  // live has no login of its own: its clients carry a token from the account system.
+  for (const token of [ann.access, desk.body.access, loungeLogin.body.token]) {
+    assert.deepEqual(await statuses(srv, token), ALL_OK);
+  }
+  const profile = await lounge(srv, "GET", "/users/profile", loungeLogin.body.token);
+  assert.deepEqual(profile.body, {
+    user_id: ann.user.id,
+    email: "ann@example.com",
+    first_name: "Ann",
+    last_name: "Lee",
+  });
+});
 
-dbTest(
-  "a token from one face opens every face's socket, and that face's logout closes them all",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const ann = await meetSignUp(srv, "ann@example.com", "Ann Lee");
-    const bob = await person(srv, { username: "bob" });
-    const other = await api(srv, "POST", "/api/token/", {
-      body: { username: "ann@example.com", password: PASSWORD },
-    });
-    const room = await createRoom(srv, bob, { name: "Kitchen" });
+engines.test("a token from one face opens every face's socket, and that face's logout closes them all", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const ann = await meetSignUp(srv, "ann@example.com", "Ann Lee");
+  const bob = await person(srv, { username: "bob" });
+  const other = await api(srv, "POST", "/api/token/", {
+    body: { username: "ann@example.com", password: PASSWORD },
+  });
+  const room = await createRoom(srv, bob, { name: "Kitchen" });
 
-    // Every socket with the token meet gave out.
-    const desk = clients.as(ann);
-    await connected(desk);
-    const inbox = await chatWith(srv, ann, "bob");
-    const meet = await join(srv, ann, room.id);
-    const loungeWs = await loungeSocket(srv, ann);
+  // Every socket with the token meet gave out.
+  const desk = clients.as(ann);
+  await connected(desk);
+  const inbox = await chatWith(srv, ann, "bob");
+  const meet = await join(srv, ann, room.id);
+  const loungeWs = await loungeSocket(srv, ann);
 
-    const logout = await api(srv, "POST", "/auth/logout/", { token: ann.access });
-    assert.equal(logout.status, 200);
-    const [_, inboxClose, meetClose, loungeClose] = await Promise.all([
-      disconnected(desk),
-      inbox.closedBy(),
-      meet.closedBy(),
-      loungeWs.waitClose(5000),
-    ]);
-    assert.equal(desk.connected, false);
-    assert.deepEqual([inboxClose.code, meetClose.code, loungeClose.code], [4401, 4401, 4401]);
-    assert.deepEqual(await statuses(srv, ann.access), ALL_REFUSED);
-    // The desk session is another one: it goes on.
-    assert.deepEqual(await statuses(srv, other.body.access), ALL_OK);
-  },
-);
+  const logout = await api(srv, "POST", "/auth/logout/", { token: ann.access });
+  assert.equal(logout.status, 200);
+  const [_, inboxClose, meetClose, loungeClose] = await Promise.all([
+    disconnected(desk),
+    inbox.closedBy(),
+    meet.closedBy(),
+    loungeWs.waitClose(5000),
+  ]);
+  assert.equal(desk.connected, false);
+  assert.deepEqual([inboxClose.code, meetClose.code, loungeClose.code], [4401, 4401, 4401]);
+  assert.deepEqual(await statuses(srv, ann.access), ALL_REFUSED);
+  // The desk session is another one: it goes on.
+  assert.deepEqual(await statuses(srv, other.body.access), ALL_OK);
+});
 
-dbTest(
-  "an account deleted on one face is refused everywhere and its sockets close on every face",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const ann = await meetSignUp(srv, "ann@example.com", "Ann Lee");
-    const bob = await person(srv, { username: "bob" });
-    const deskToken = (await api(srv, "POST", "/api/token/", {
-      body: { username: "ann@example.com", password: PASSWORD },
-    })).body.access;
-    const room = await createRoom(srv, bob, { name: "Kitchen" });
-    const desk = clients.as({ ...ann, access: deskToken });
-    await connected(desk);
-    const inbox = await chatWith(srv, ann, "bob");
-    const meet = await join(srv, ann, room.id);
-    const loungeWs = await loungeSocket(srv, ann);
+engines.test("an account deleted on one face is refused everywhere and its sockets close on every face", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const ann = await meetSignUp(srv, "ann@example.com", "Ann Lee");
+  const bob = await person(srv, { username: "bob" });
+  const deskToken = (await api(srv, "POST", "/api/token/", {
+    body: { username: "ann@example.com", password: PASSWORD },
+  })).body.access;
+  const room = await createRoom(srv, bob, { name: "Kitchen" });
+  const desk = clients.as({ ...ann, access: deskToken });
+  await connected(desk);
+  const inbox = await chatWith(srv, ann, "bob");
+  const meet = await join(srv, ann, room.id);
+  const loungeWs = await loungeSocket(srv, ann);
 
-    const deleted = await api(srv, "DELETE", "/auth/profile/", { token: ann.access });
-    assert.equal(deleted.status, 204);
-    await disconnected(desk);
-    for (const socket of [inbox, meet]) assert.equal((await socket.closedBy()).code, 4401);
-    assert.equal((await loungeWs.waitClose(5000)).code, 4401);
-    assert.deepEqual(await statuses(srv, deskToken), ALL_REFUSED);
+  const deleted = await api(srv, "DELETE", "/auth/profile/", { token: ann.access });
+  assert.equal(deleted.status, 204);
+  await disconnected(desk);
+  for (const socket of [inbox, meet]) assert.equal((await socket.closedBy()).code, 4401);
+  assert.equal((await loungeWs.waitClose(5000)).code, 4401);
+  assert.deepEqual(await statuses(srv, deskToken), ALL_REFUSED);
 
-    // Signing in again fails on every face that has a login.
-    const desk2 = await api(srv, "POST", "/api/token/", {
-      body: { username: "ann@example.com", password: PASSWORD },
-    });
-    const meet2 = await api(srv, "POST", "/auth/login/", {
-      body: { email: "ann@example.com", password: PASSWORD },
-    });
-    const lounge2 = await lounge(srv, "POST", "/login", undefined, {
-      email: "ann@example.com",
-      password: PASSWORD,
-    });
-    assert.deepEqual([desk2.status, meet2.status, lounge2.status], [401, 401, 401]);
-    // And Bob can no longer open a conversation with her.
-    const bobToAnn = await api(srv, "GET", `/api/rooms/${ann.user.username}/messages`, {
-      headers: { authorization: bob.access },
-    });
-    assert.equal(bobToAnn.status, 404);
-  },
-);
+  // Signing in again fails on every face that has a login.
+  const desk2 = await api(srv, "POST", "/api/token/", {
+    body: { username: "ann@example.com", password: PASSWORD },
+  });
+  const meet2 = await api(srv, "POST", "/auth/login/", {
+    body: { email: "ann@example.com", password: PASSWORD },
+  });
+  const lounge2 = await lounge(srv, "POST", "/login", undefined, {
+    email: "ann@example.com",
+    password: PASSWORD,
+  });
+  assert.deepEqual([desk2.status, meet2.status, lounge2.status], [401, 401, 401]);
+  // And Bob can no longer open a conversation with her.
+  const bobToAnn = await api(srv, "GET", `/api/rooms/${ann.user.username}/messages`, {
+    headers: { authorization: bob.access },
+  });
+  assert.equal(bobToAnn.status, 404);
+});

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import {
   api,
   chatWith,
-  dbTest,
+  engines,
   lounge,
   loungeOk,
   loungeSocket,
@@ -42,56 +42,51 @@ async function countReaches(socket: InboxSocket, type: string, count: number) {
   while ((await socket.frame(type)).unread_count !== count) { /* an older count */ }
 }
 
-dbTest(
-  "a message sent on lounge is on inbox's socket and history and in live's room, and back",
-  async () => {
-    await using srv = await startTestServer();
-    const ann = await person(srv, { username: "ann" });
-    const bob = await person(srv, { username: "bob" });
-    await using annLounge = await loungeSocket(srv, ann);
-    await using bobInbox = await chatWith(srv, bob, "ann");
-    await using bobCounts = await notificationsOf(srv, bob);
-    assert.equal((await bobCounts.frame("unread_count")).unread_count, 0);
+engines.test("a message sent on lounge is on inbox's socket and history and in live's room, and back", async () => {
+  await using srv = await startTestServer();
+  const ann = await person(srv, { username: "ann" });
+  const bob = await person(srv, { username: "bob" });
+  await using annLounge = await loungeSocket(srv, ann);
+  await using bobInbox = await chatWith(srv, bob, "ann");
+  await using bobCounts = await notificationsOf(srv, bob);
+  assert.equal((await bobCounts.frame("unread_count")).unread_count, 0);
 
-    annLounge.chat({ chat_type: "room", other_user_id: bob.user.id, message: "from lounge" });
-    const onInbox = await bobInbox.frame("chat_message");
-    assert.equal(onInbox.message, "from lounge");
-    assert.deepEqual(onInbox.from_user, { username: "ann" });
-    const echo = await annLounge.frame("room_chat_message");
-    assert.equal(echo.chat_room_id, (await srv.core.rooms.direct(ann.user.id, bob.user.id)).id);
-    await countReaches(bobCounts, "unread_count", 1);
+  annLounge.chat({ chat_type: "room", other_user_id: bob.user.id, message: "from lounge" });
+  const onInbox = await bobInbox.frame("chat_message");
+  assert.equal(onInbox.message, "from lounge");
+  assert.deepEqual(onInbox.from_user, { username: "ann" });
+  const echo = await annLounge.frame("room_chat_message");
+  assert.equal(echo.chat_room_id, (await srv.core.rooms.direct(ann.user.id, bob.user.id)).id);
+  await countReaches(bobCounts, "unread_count", 1);
 
-    const history = await api(srv, "GET", "/api/rooms/ann/messages", {
-      headers: { authorization: bob.access },
-    });
-    assert.deepEqual(history.body.messages.map((m: { id: number }) => m.id), [onInbox.id]);
-    const bobsLive = await liveRooms(srv, bob);
-    assert.deepEqual(bobsLive.room_ids, [echo.chat_room_id]);
-    assert.deepEqual(
-      liveMessages(bobsLive.rooms[echo.chat_room_id]).map((m) => [m.message, m.author_id]),
-      [["from lounge", ann.user.id]],
-    );
+  const history = await api(srv, "GET", "/api/rooms/ann/messages", {
+    headers: { authorization: bob.access },
+  });
+  assert.deepEqual(history.body.messages.map((m: { id: number }) => m.id), [onInbox.id]);
+  const bobsLive = await liveRooms(srv, bob);
+  assert.deepEqual(bobsLive.room_ids, [echo.chat_room_id]);
+  assert.deepEqual(
+    liveMessages(bobsLive.rooms[echo.chat_room_id]).map((m) => [m.message, m.author_id]),
+    [["from lounge", ann.user.id]],
+  );
 
-    // And back, from inbox: on Ann's lounge socket and in her live room.
-    bobInbox.send(textFrame("from inbox", "ann"));
-    const onLounge = await annLounge.frame("room_chat_message", (f) => f.message === "from inbox");
-    assert.deepEqual(
-      [onLounge.user_id, onLounge.chat_room_id],
-      [bob.user.id, echo.chat_room_id],
-    );
-    const annsLive = await liveRooms(srv, ann);
-    assert.deepEqual(
-      liveMessages(annsLive.rooms[echo.chat_room_id]).map((m) => m.message),
-      ["from lounge", "from inbox"],
-    );
-    const rooms = await loungeOk(srv, "GET", "/chat_rooms", ann);
-    assert.deepEqual(rooms.map((r: { chat_room_id: number }) => r.chat_room_id), [
-      echo.chat_room_id,
-    ]);
-  },
-);
+  // And back, from inbox: on Ann's lounge socket and in her live room.
+  bobInbox.send(textFrame("from inbox", "ann"));
+  const onLounge = await annLounge.frame("room_chat_message", (f) => f.message === "from inbox");
+  assert.deepEqual(
+    [onLounge.user_id, onLounge.chat_room_id],
+    [bob.user.id, echo.chat_room_id],
+  );
+  const annsLive = await liveRooms(srv, ann);
+  assert.deepEqual(
+    liveMessages(annsLive.rooms[echo.chat_room_id]).map((m) => m.message),
+    ["from lounge", "from inbox"],
+  );
+  const rooms = await loungeOk(srv, "GET", "/chat_rooms", ann);
+  assert.deepEqual(rooms.map((r: { chat_room_id: number }) => r.chat_room_id), [echo.chat_room_id]);
+});
 
-dbTest("reading on one face clears unread on the others: inbox, lounge and live", async () => {
+engines.test("reading on one face clears unread on the others: inbox, lounge and live", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });

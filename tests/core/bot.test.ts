@@ -8,7 +8,7 @@ import { APOLOGY, BOT_USERNAME } from "@/lib/bot/chat.ts";
 import { FALLBACK_TEXT, HELP_TEXT } from "@/lib/bot/builtin.ts";
 import { createOpenAiBot } from "@/lib/bot/openai.ts";
 import {
-  dbTest,
+  engines,
   makeUser,
   openTestCore,
   PASSWORD,
@@ -21,7 +21,7 @@ import {
 const llmBot = (llm: TestLlmServer, apiKey?: string) =>
   createOpenAiBot({ apiUrl: llm.url, apiKey, model: "test-model-1" });
 
-dbTest("the bot is one account with is_bot, created once even when asked for at once", async () => {
+engines.test("the bot is one account with is_bot, created once even when asked for at once", async () => {
   await using t = await openTestCore();
   const bots = await Promise.all([1, 2, 3, 4].map(() => t.core.botChat.botUser()));
   assert.equal(new Set(bots.map((b) => b.id)).size, 1);
@@ -36,7 +36,7 @@ dbTest("the bot is one account with is_bot, created once even when asked for at 
   await assert.rejects(makeUser(t.core, { username: "bot" }));
 });
 
-dbTest("a user's bot chat is their direct room with the bot", async () => {
+engines.test("a user's bot chat is their direct room with the bot", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const room = await t.core.botChat.room(user.id);
@@ -46,7 +46,7 @@ dbTest("a user's bot chat is their direct room with the bot", async () => {
   assert.equal((await t.core.botChat.room(user.id)).id, room.id);
 });
 
-dbTest("the built-in bot answers help, and a friendly pointer to help otherwise", async () => {
+engines.test("the built-in bot answers help, and a friendly pointer to help otherwise", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const { user: mine, bot } = await t.core.botChat.send(user.id, "help");
@@ -70,7 +70,7 @@ dbTest("the built-in bot answers help, and a friendly pointer to help otherwise"
   ]);
 });
 
-dbTest("the built-in bot says who is online", async () => {
+engines.test("the built-in bot says who is online", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core, { firstName: "Asker", lastName: "One" });
   assert.equal(
@@ -85,7 +85,7 @@ dbTest("the built-in bot says who is online", async () => {
   leave.forEach((f) => f());
 });
 
-dbTest("the built-in bot counts your unread messages by conversation", async () => {
+engines.test("the built-in bot counts your unread messages by conversation", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   assert.equal(
@@ -109,41 +109,38 @@ dbTest("the built-in bot counts your unread messages by conversation", async () 
   assert.equal(bot.text, 'You have 3 unread messages: Grace Hopper: 2 and group "Tea": 1.');
 });
 
-dbTest(
-  "the OpenAI-compatible bot gets the model, the key and the conversation; its answer is stored",
-  async () => {
-    await using llm = await startLlmServer();
-    await using t = await openTestCore({}, { bot: llmBot(llm, "sk-test-key") });
-    const { user } = await makeUser(t.core);
-    const first = await t.core.botChat.send(user.id, "Hello there");
-    assert.equal(first.bot.text, "Echo: Hello there");
-    llm.answer = "Paris.";
-    const second = await t.core.botChat.send(user.id, "Capital of France?");
-    assert.equal(second.bot.text, "Paris.");
+engines.test("the OpenAI-compatible bot gets the model, the key and the conversation; its answer is stored", async () => {
+  await using llm = await startLlmServer();
+  await using t = await openTestCore({}, { bot: llmBot(llm, "sk-test-key") });
+  const { user } = await makeUser(t.core);
+  const first = await t.core.botChat.send(user.id, "Hello there");
+  assert.equal(first.bot.text, "Echo: Hello there");
+  llm.answer = "Paris.";
+  const second = await t.core.botChat.send(user.id, "Capital of France?");
+  assert.equal(second.bot.text, "Paris.");
 
-    assert.equal(llm.requests.length, 2);
-    const last = llm.requests[1];
-    assert.equal(last.path, "/v1/chat/completions");
-    assert.equal(last.authorization, "Bearer sk-test-key");
-    assert.equal(last.body.model, "test-model-1");
-    const messages = last.body.messages!;
-    assert.equal(messages[0].role, "system");
-    assert.deepEqual(messages.slice(1), [
-      { role: "user", content: "Hello there" },
-      { role: "assistant", content: "Echo: Hello there" },
-      { role: "user", content: "Capital of France?" },
-    ]);
-    const page = await t.core.messages.history(first.user.roomId, user.id);
-    assert.deepEqual(page.messages.map((m) => m.text), [
-      "Hello there",
-      "Echo: Hello there",
-      "Capital of France?",
-      "Paris.",
-    ]);
-  },
-);
+  assert.equal(llm.requests.length, 2);
+  const last = llm.requests[1];
+  assert.equal(last.path, "/v1/chat/completions");
+  assert.equal(last.authorization, "Bearer sk-test-key");
+  assert.equal(last.body.model, "test-model-1");
+  const messages = last.body.messages!;
+  assert.equal(messages[0].role, "system");
+  assert.deepEqual(messages.slice(1), [
+    { role: "user", content: "Hello there" },
+    { role: "assistant", content: "Echo: Hello there" },
+    { role: "user", content: "Capital of France?" },
+  ]);
+  const page = await t.core.messages.history(first.user.roomId, user.id);
+  assert.deepEqual(page.messages.map((m) => m.text), [
+    "Hello there",
+    "Echo: Hello there",
+    "Capital of France?",
+    "Paris.",
+  ]);
+});
 
-dbTest("without a key no Authorization header is sent", async () => {
+engines.test("without a key no Authorization header is sent", async () => {
   await using llm = await startLlmServer();
   await using t = await openTestCore({}, { bot: llmBot(llm) });
   const { user } = await makeUser(t.core);
@@ -151,7 +148,7 @@ dbTest("without a key no Authorization header is sent", async () => {
   assert.equal(llm.requests[0].authorization, null);
 });
 
-dbTest("the context is bounded to the last 20 messages", async () => {
+engines.test("the context is bounded to the last 20 messages", async () => {
   await using llm = await startLlmServer();
   await using t = await openTestCore({}, { bot: llmBot(llm) });
   const { user } = await makeUser(t.core);
@@ -163,7 +160,7 @@ dbTest("the context is bounded to the last 20 messages", async () => {
   assert.deepEqual(messages[1], { role: "user", content: "q1" });
 });
 
-dbTest("a bot slower than BOT_TIMEOUT gives the stored apology", async () => {
+engines.test("a bot slower than BOT_TIMEOUT gives the stored apology", async () => {
   await using llm = await startLlmServer();
   llm.mode = "slow";
   await using t = await openTestCore({ botTimeoutMs: 300 }, { bot: llmBot(llm) });
@@ -175,7 +172,7 @@ dbTest("a bot slower than BOT_TIMEOUT gives the stored apology", async () => {
   assert.deepEqual(page.messages.map((m) => m.text), ["are you there?", APOLOGY]);
 });
 
-dbTest("a failing or malformed API answer gives the apology", async () => {
+engines.test("a failing or malformed API answer gives the apology", async () => {
   await using llm = await startLlmServer();
   await using t = await openTestCore({}, { bot: llmBot(llm, "sk-secret") });
   const { user } = await makeUser(t.core);
@@ -190,7 +187,7 @@ dbTest("a failing or malformed API answer gives the apology", async () => {
   assert.deepEqual(context.map((m) => m.role), ["user", "user", "user"]);
 });
 
-dbTest("an API that is not there gives the apology", async () => {
+engines.test("an API that is not there gives the apology", async () => {
   const llm = await startLlmServer();
   await llm.close();
   await using t = await openTestCore({}, { bot: llmBot(llm) });
@@ -198,7 +195,7 @@ dbTest("an API that is not there gives the apology", async () => {
   assert.equal((await t.core.botChat.send(user.id, "anyone?")).bot.text, APOLOGY);
 });
 
-dbTest("the user's message is committed before the bot is asked", async () => {
+engines.test("the user's message is committed before the bot is asked", async () => {
   const opened: { db?: TestCore["database"]["db"] } = {};
   let seen: string[] = [];
   const bot: Bot = {
@@ -219,7 +216,7 @@ dbTest("the user's message is committed before the bot is asked", async () => {
   assert.equal(told.length, 2, "both published");
 });
 
-dbTest("one question at a time per user; others are not held up", async () => {
+engines.test("one question at a time per user; others are not held up", async () => {
   const gate = Promise.withResolvers<void>();
   const bot: Bot = {
     async reply({ text }) {
@@ -243,7 +240,7 @@ dbTest("one question at a time per user; others are not held up", async () => {
   assert.equal((await t.core.botChat.send(a.id, "again")).bot.text, "re: again");
 });
 
-dbTest("the bot's answers are not held back by the per-user send limit", async () => {
+engines.test("the bot's answers are not held back by the per-user send limit", async () => {
   await using t = await openTestCore({ sendRate: 1, sendBurst: 2 });
   const users = await Promise.all([1, 2, 3, 4].map(() => makeUser(t.core)));
   for (const { user } of users) {

@@ -3,41 +3,38 @@
 import assert from "node:assert/strict";
 import { AuthenticationError, Overloaded, RateLimited } from "@/lib/errors.ts";
 import { createGate } from "@/lib/gate.ts";
-import { dbTest, makeUser, openTestCore, PASSWORD, refusal } from "../fixtures/mod.ts";
+import { engines, makeUser, openTestCore, PASSWORD, refusal } from "../fixtures/mod.ts";
 
-dbTest(
-  "a gate runs at most its concurrency, queues up to its bound and refuses the rest",
-  async () => {
-    let refusals = 0;
-    const gate = createGate({ concurrency: 2, queue: 3, onRefused: () => refusals++ });
-    const release = Promise.withResolvers<void>();
-    let started = 0;
-    const task = async () => {
-      started++;
-      await release.promise;
-    };
-    const admitted = Array.from({ length: 5 }, () => gate.run(task));
-    await Promise.resolve();
-    assert.equal(gate.running, 2);
-    assert.equal(gate.queued, 3);
-    assert.equal(started, 2, "the queued ones have not started");
-    const err = await refusal(gate.run(task), Overloaded);
-    assert.equal(err.retryAfter, 1);
-    assert.equal(refusals, 1);
+engines.test("a gate runs at most its concurrency, queues up to its bound and refuses the rest", async () => {
+  let refusals = 0;
+  const gate = createGate({ concurrency: 2, queue: 3, onRefused: () => refusals++ });
+  const release = Promise.withResolvers<void>();
+  let started = 0;
+  const task = async () => {
+    started++;
+    await release.promise;
+  };
+  const admitted = Array.from({ length: 5 }, () => gate.run(task));
+  await Promise.resolve();
+  assert.equal(gate.running, 2);
+  assert.equal(gate.queued, 3);
+  assert.equal(started, 2, "the queued ones have not started");
+  const err = await refusal(gate.run(task), Overloaded);
+  assert.equal(err.retryAfter, 1);
+  assert.equal(refusals, 1);
 
-    release.resolve();
-    await Promise.all(admitted);
-    assert.equal(started, 5);
-    assert.equal(gate.peak, 2);
-    assert.equal(gate.running, 0);
-    assert.equal(gate.queued, 0);
-    // A failing task gives its slot back too.
-    await assert.rejects(gate.run(() => Promise.reject(new Error("boom"))), /boom/);
-    assert.equal(gate.running, 0);
-  },
-);
+  release.resolve();
+  await Promise.all(admitted);
+  assert.equal(started, 5);
+  assert.equal(gate.peak, 2);
+  assert.equal(gate.running, 0);
+  assert.equal(gate.queued, 0);
+  // A failing task gives its slot back too.
+  await assert.rejects(gate.run(() => Promise.reject(new Error("boom"))), /boom/);
+  assert.equal(gate.running, 0);
+});
 
-dbTest("parallel logins never hash more passwords at once than the bound", async () => {
+engines.test("parallel logins never hash more passwords at once than the bound", async () => {
   await using t = await openTestCore({ passwordConcurrency: 2, passwordQueue: 100 });
   const { user } = await makeUser(t.core);
   const attempts = Array.from(
@@ -57,33 +54,30 @@ dbTest("parallel logins never hash more passwords at once than the bound", async
   assert.equal(gate.running, 0);
 });
 
-dbTest(
-  "a full hashing queue refuses logins and sign-ups with Overloaded, and counts nothing against the name",
-  async () => {
-    await using t = await openTestCore({
-      passwordConcurrency: 1,
-      passwordQueue: 1,
-      loginMaxFailures: 1,
-    });
-    const { user } = await makeUser(t.core);
-    const gate = t.core.passwordHashing!;
-    const release = Promise.withResolvers<void>();
-    const busy = [gate.run(() => release.promise), gate.run(() => release.promise)];
+engines.test("a full hashing queue refuses logins and sign-ups with Overloaded, and counts nothing against the name", async () => {
+  await using t = await openTestCore({
+    passwordConcurrency: 1,
+    passwordQueue: 1,
+    loginMaxFailures: 1,
+  });
+  const { user } = await makeUser(t.core);
+  const gate = t.core.passwordHashing!;
+  const release = Promise.withResolvers<void>();
+  const busy = [gate.run(() => release.promise), gate.run(() => release.promise)];
 
-    await refusal(t.core.accounts.login(user.username, PASSWORD, "192.0.2.1"), Overloaded);
-    await refusal(
-      t.core.accounts.register({ email: "new@example.com", name: "New One", password: PASSWORD }),
-      Overloaded,
-    );
-    release.resolve();
-    await Promise.all(busy);
-    // The refused attempt never reached the password: the pair (limit 1) is not locked.
-    const pair = await t.core.accounts.login(user.username, PASSWORD, "192.0.2.1");
-    assert.equal(pair.user.id, user.id);
-  },
-);
+  await refusal(t.core.accounts.login(user.username, PASSWORD, "192.0.2.1"), Overloaded);
+  await refusal(
+    t.core.accounts.register({ email: "new@example.com", name: "New One", password: PASSWORD }),
+    Overloaded,
+  );
+  release.resolve();
+  await Promise.all(busy);
+  // The refused attempt never reached the password: the pair (limit 1) is not locked.
+  const pair = await t.core.accounts.login(user.username, PASSWORD, "192.0.2.1");
+  assert.equal(pair.user.id, user.id);
+});
 
-dbTest("logins and sign-ups share a per-address budget; in-process callers have none", async () => {
+engines.test("logins and sign-ups share a per-address budget; in-process callers have none", async () => {
   await using t = await openTestCore({ loginRate: 1, loginBurst: 2 });
   const { user } = await makeUser(t.core);
   const here = "198.51.100.4";

@@ -6,7 +6,7 @@ import { detailOf, fieldErrors } from "@/routes/wording.ts";
 import type { DomainEvent } from "@/lib/events.ts";
 import type { Message } from "@/lib/records.ts";
 import {
-  dbTest,
+  engines,
   makeUser,
   openObserver,
   openTestCore,
@@ -31,7 +31,7 @@ const ids = (messages: Message[]) => messages.map((m) => m.id);
 
 // --- direct rooms ---------------------------------------------------------------------------
 
-dbTest("direct(a, b) and direct(b, a) are the same room, with both as members", async () => {
+engines.test("direct(a, b) and direct(b, a) are the same room, with both as members", async () => {
   await using t = await openTestCore();
   const { user: a } = await makeUser(t.core);
   const { user: b } = await makeUser(t.core);
@@ -48,79 +48,70 @@ dbTest("direct(a, b) and direct(b, a) are the same room, with both as members", 
   assert.deepEqual(members.map((m) => m.role), ["member", "member"]);
 });
 
-dbTest(
-  "20 concurrent direct() calls in both orders create exactly one room with two members",
-  async () => {
-    await using t = await openTestCore();
-    const { user: a } = await makeUser(t.core);
-    const { user: b } = await makeUser(t.core);
-    const rooms = await Promise.all(
-      Array.from(
-        { length: 20 },
-        (_, i) => i % 2 === 0 ? t.core.rooms.direct(a.id, b.id) : t.core.rooms.direct(b.id, a.id),
-      ),
-    );
-    const distinct = new Set(rooms.map((r) => r.id));
-    assert.equal(distinct.size, 1);
-    const [roomId] = distinct;
+engines.test("20 concurrent direct() calls in both orders create exactly one room with two members", async () => {
+  await using t = await openTestCore();
+  const { user: a } = await makeUser(t.core);
+  const { user: b } = await makeUser(t.core);
+  const rooms = await Promise.all(
+    Array.from(
+      { length: 20 },
+      (_, i) => i % 2 === 0 ? t.core.rooms.direct(a.id, b.id) : t.core.rooms.direct(b.id, a.id),
+    ),
+  );
+  const distinct = new Set(rooms.map((r) => r.id));
+  assert.equal(distinct.size, 1);
+  const [roomId] = distinct;
 
-    const rows = await t.database.db.selectFrom("rooms").select("id").where("kind", "=", "direct")
-      .where("user_low", "=", Math.min(a.id, b.id)).where("user_high", "=", Math.max(a.id, b.id))
-      .execute();
-    assert.deepEqual(rows, [{ id: roomId }]);
-    const members = await t.database.db.selectFrom("members").select("user_id")
-      .where("room_id", "=", roomId).orderBy("user_id").execute();
-    assert.deepEqual(members.map((m) => m.user_id), [a.id, b.id].sort((x, y) => x - y));
-    // Announced once to each of the two, not once per call.
-    assert.equal(published(t, `user:${a.id}`, "room.created").length, 1);
-    assert.equal(published(t, `user:${b.id}`, "room.created").length, 1);
-  },
-);
+  const rows = await t.database.db.selectFrom("rooms").select("id").where("kind", "=", "direct")
+    .where("user_low", "=", Math.min(a.id, b.id)).where("user_high", "=", Math.max(a.id, b.id))
+    .execute();
+  assert.deepEqual(rows, [{ id: roomId }]);
+  const members = await t.database.db.selectFrom("members").select("user_id")
+    .where("room_id", "=", roomId).orderBy("user_id").execute();
+  assert.deepEqual(members.map((m) => m.user_id), [a.id, b.id].sort((x, y) => x - y));
+  // Announced once to each of the two, not once per call.
+  assert.equal(published(t, `user:${a.id}`, "room.created").length, 1);
+  assert.equal(published(t, `user:${b.id}`, "room.created").length, 1);
+});
 
-dbTest(
-  "a direct room with yourself is a ValidationError and with an unknown or deactivated user NotFound",
-  async () => {
-    await using t = await openTestCore();
-    const { user: a } = await makeUser(t.core);
-    const self = await refusal(t.core.rooms.direct(a.id, a.id), ValidationError);
-    assert.deepEqual(fieldErrors(self), { user: ["You cannot open a chat with yourself."] });
-    await refusal(t.core.rooms.direct(a.id, a.id + 1000), NotFound);
-    await refusal(t.core.rooms.direct(a.id + 1000, a.id), NotFound);
-    const { user: gone } = await makeUser(t.core);
-    await t.core.accounts.deactivate(gone.id);
-    await refusal(t.core.rooms.direct(a.id, gone.id), NotFound);
-    const count = await t.database.db.selectFrom("rooms").select("id").execute();
-    assert.equal(count.length, 0);
-  },
-);
+engines.test("a direct room with yourself is a ValidationError and with an unknown or deactivated user NotFound", async () => {
+  await using t = await openTestCore();
+  const { user: a } = await makeUser(t.core);
+  const self = await refusal(t.core.rooms.direct(a.id, a.id), ValidationError);
+  assert.deepEqual(fieldErrors(self), { user: ["You cannot open a chat with yourself."] });
+  await refusal(t.core.rooms.direct(a.id, a.id + 1000), NotFound);
+  await refusal(t.core.rooms.direct(a.id + 1000, a.id), NotFound);
+  const { user: gone } = await makeUser(t.core);
+  await t.core.accounts.deactivate(gone.id);
+  await refusal(t.core.rooms.direct(a.id, gone.id), NotFound);
+  const count = await t.database.db.selectFrom("rooms").select("id").execute();
+  assert.equal(count.length, 0);
+});
 
 // --- sending ---------------------------------------------------------------------------------
 
-dbTest(
-  "a retried send with the same clientId stores one message and publishes it once",
-  async () => {
-    await using t = await openTestCore();
-    const { a, room } = await twoUsersInDirectRoom(t);
-    const input = { roomId: room.id, authorId: a.id, text: "hello", clientId: "c-1" };
-    const first = await t.core.messages.send(input);
-    const second = await t.core.messages.send({ ...input, text: "hello again" });
-    assert.equal(first.duplicate, false);
-    assert.equal(second.duplicate, true);
-    assert.equal(second.message.id, first.message.id);
-    assert.equal(second.message.text, "hello", "the stored message, not the retry's text");
+engines.test("a retried send with the same clientId stores one message and publishes it once", async () => {
+  await using t = await openTestCore();
+  const { a, room } = await twoUsersInDirectRoom(t);
+  const input = { roomId: room.id, authorId: a.id, text: "hello", clientId: "c-1" };
+  const first = await t.core.messages.send(input);
+  const second = await t.core.messages.send({ ...input, text: "hello again" });
+  assert.equal(first.duplicate, false);
+  assert.equal(second.duplicate, true);
+  assert.equal(second.message.id, first.message.id);
+  assert.equal(second.message.text, "hello", "the stored message, not the retry's text");
 
-    const rows = await t.database.db.selectFrom("messages").select(["id", "client_id"])
-      .where("room_id", "=", room.id).execute();
-    assert.deepEqual(rows, [{ id: first.message.id, client_id: "c-1" }]);
-    assert.deepEqual(published(t, `room:${room.id}`, "message.created"), [{
-      type: "message.created",
-      message: first.message,
-      author: a,
-    }]);
-  },
-);
+  const rows = await t.database.db.selectFrom("messages").select(["id", "client_id"])
+    .where("room_id", "=", room.id).execute();
+  assert.deepEqual(rows, [{ id: first.message.id, client_id: "c-1" }]);
+  assert.deepEqual(published(t, `room:${room.id}`, "message.created"), [{
+    type: "message.created",
+    message: first.message,
+    author: a,
+  }]);
+});
 
-dbTest("concurrent sends with one clientId store one message and publish it once", async () => {
+engines.test("concurrent sends with one clientId store one message and publish it once", async () => {
   await using t = await openTestCore();
   const { a, room } = await twoUsersInDirectRoom(t);
   const results = await Promise.all(
@@ -137,7 +128,7 @@ dbTest("concurrent sends with one clientId store one message and publish it once
   assert.equal(published(t, `room:${room.id}`, "message.created").length, 1);
 });
 
-dbTest("the same clientId from a different author is a different message", async () => {
+engines.test("the same clientId from a different author is a different message", async () => {
   await using t = await openTestCore();
   const { a, b, room } = await twoUsersInDirectRoom(t);
   const fromA = await t.core.messages.send({
@@ -158,68 +149,65 @@ dbTest("the same clientId from a different author is a different message", async
   assert.equal(published(t, `room:${room.id}`, "message.created").length, 2);
 });
 
-dbTest(
-  "send refuses non-members, empty and overlong text, unknown rooms and closed desks",
-  async () => {
-    await using t = await openTestCore({ messageMaxLength: 20 });
-    const { a, room } = await twoUsersInDirectRoom(t);
-    const { user: outsider } = await makeUser(t.core);
+engines.test("send refuses non-members, empty and overlong text, unknown rooms and closed desks", async () => {
+  await using t = await openTestCore({ messageMaxLength: 20 });
+  const { a, room } = await twoUsersInDirectRoom(t);
+  const { user: outsider } = await makeUser(t.core);
 
-    await refusal(
-      t.core.messages.send({ roomId: room.id, authorId: outsider.id, text: "let me in" }),
-      PermissionDenied,
-    );
-    for (const text of ["", "   \n\t"]) {
-      const empty = await refusal(
-        t.core.messages.send({ roomId: room.id, authorId: a.id, text }),
-        ValidationError,
-      );
-      assert.deepEqual(fieldErrors(empty), { text: ["This field may not be blank."] });
-    }
-    const long = await refusal(
-      t.core.messages.send({ roomId: room.id, authorId: a.id, text: "x".repeat(21) }),
+  await refusal(
+    t.core.messages.send({ roomId: room.id, authorId: outsider.id, text: "let me in" }),
+    PermissionDenied,
+  );
+  for (const text of ["", "   \n\t"]) {
+    const empty = await refusal(
+      t.core.messages.send({ roomId: room.id, authorId: a.id, text }),
       ValidationError,
     );
-    assert.deepEqual(fieldErrors(long), {
-      text: ["Ensure this field has no more than 20 characters."],
-    });
-    await refusal(
-      t.core.messages.send({ roomId: room.id + 999, authorId: a.id, text: "anyone?" }),
-      NotFound,
-    );
+    assert.deepEqual(fieldErrors(empty), { text: ["This field may not be blank."] });
+  }
+  const long = await refusal(
+    t.core.messages.send({ roomId: room.id, authorId: a.id, text: "x".repeat(21) }),
+    ValidationError,
+  );
+  assert.deepEqual(fieldErrors(long), {
+    text: ["Ensure this field has no more than 20 characters."],
+  });
+  await refusal(
+    t.core.messages.send({ roomId: room.id + 999, authorId: a.id, text: "anyone?" }),
+    NotFound,
+  );
 
-    // An image alone is content; exactly the maximum length is allowed.
-    const picture = await t.core.messages.send({
-      roomId: room.id,
-      authorId: a.id,
-      text: "",
-      image: "https://img.example/cat.png",
-    });
-    assert.equal(picture.message.image, "https://img.example/cat.png");
-    const longest = await t.core.messages.send({
-      roomId: room.id,
-      authorId: a.id,
-      text: "x".repeat(20),
-    });
-    assert.equal(longest.message.text.length, 20);
+  // An image alone is content; exactly the maximum length is allowed.
+  const picture = await t.core.messages.send({
+    roomId: room.id,
+    authorId: a.id,
+    text: "",
+    image: "https://img.example/cat.png",
+  });
+  assert.equal(picture.message.image, "https://img.example/cat.png");
+  const longest = await t.core.messages.send({
+    roomId: room.id,
+    authorId: a.id,
+    text: "x".repeat(20),
+  });
+  assert.equal(longest.message.text.length, 20);
 
-    const { user: student } = await makeUser(t.core);
-    const desk = await t.core.rooms.createDesk({ studentId: student.id, text: "help with maths" });
-    await t.core.messages.send({ roomId: desk.id, authorId: student.id, text: "still there?" });
-    await t.database.db.updateTable("rooms").set({ status: "closed" }).where("id", "=", desk.id)
-      .execute();
-    const closed = await refusal(
-      t.core.messages.send({ roomId: desk.id, authorId: student.id, text: "hello?" }),
-      Conflict,
-    );
-    assert.equal(detailOf(closed), "This room is closed.");
+  const { user: student } = await makeUser(t.core);
+  const desk = await t.core.rooms.createDesk({ studentId: student.id, text: "help with maths" });
+  await t.core.messages.send({ roomId: desk.id, authorId: student.id, text: "still there?" });
+  await t.database.db.updateTable("rooms").set({ status: "closed" }).where("id", "=", desk.id)
+    .execute();
+  const closed = await refusal(
+    t.core.messages.send({ roomId: desk.id, authorId: student.id, text: "hello?" }),
+    Conflict,
+  );
+  assert.equal(detailOf(closed), "This room is closed.");
 
-    const stored = await t.database.db.selectFrom("messages").select("id").execute();
-    assert.equal(stored.length, 3, "only the three accepted messages were stored");
-  },
-);
+  const stored = await t.database.db.selectFrom("messages").select("id").execute();
+  assert.equal(stored.length, 3, "only the three accepted messages were stored");
+});
 
-dbTest("message.created is published only after the message row is committed", async () => {
+engines.test("message.created is published only after the message row is committed", async () => {
   await using t = await openTestCore();
   const { a, room } = await twoUsersInDirectRoom(t);
   // A second connection sees only committed data; its query runs as the event is delivered.
@@ -256,71 +244,68 @@ dbTest("message.created is published only after the message row is committed", a
 
 // --- history -------------------------------------------------------------------------------
 
-dbTest(
-  "history pages: latest first page, capped limit, before, after, ranges and both ends",
-  async () => {
-    await using t = await openTestCore();
-    const { a, b, room } = await twoUsersInDirectRoom(t);
-    const { user: c } = await makeUser(t.core);
-    const other = await t.core.rooms.direct(a.id, c.id);
-    const sent: number[] = [];
-    for (let i = 0; i < 250; i++) {
-      const author = i % 3 === 0 ? b.id : a.id;
-      const { message } = await t.core.messages.send({
-        roomId: room.id,
-        authorId: author,
-        text: `m${i}`,
-      });
-      sent.push(message.id);
-      // Interleave another room's messages, so ids are not contiguous.
-      if (i % 40 === 0) {
-        await t.core.messages.send({ roomId: other.id, authorId: c.id, text: `other ${i}` });
-      }
+engines.test("history pages: latest first page, capped limit, before, after, ranges and both ends", async () => {
+  await using t = await openTestCore();
+  const { a, b, room } = await twoUsersInDirectRoom(t);
+  const { user: c } = await makeUser(t.core);
+  const other = await t.core.rooms.direct(a.id, c.id);
+  const sent: number[] = [];
+  for (let i = 0; i < 250; i++) {
+    const author = i % 3 === 0 ? b.id : a.id;
+    const { message } = await t.core.messages.send({
+      roomId: room.id,
+      authorId: author,
+      text: `m${i}`,
+    });
+    sent.push(message.id);
+    // Interleave another room's messages, so ids are not contiguous.
+    if (i % 40 === 0) {
+      await t.core.messages.send({ roomId: other.id, authorId: c.id, text: `other ${i}` });
     }
-    const page = (query = {}) => t.core.messages.history(room.id, a.id, query);
+  }
+  const page = (query = {}) => t.core.messages.history(room.id, a.id, query);
 
-    const latest = await page();
-    assert.deepEqual(ids(latest.messages), sent.slice(200));
-    assert.equal(latest.messages[0].text, "m200");
-    assert.equal(latest.messages[49].text, "m249");
-    assert.equal(latest.hasMore, true);
+  const latest = await page();
+  assert.deepEqual(ids(latest.messages), sent.slice(200));
+  assert.equal(latest.messages[0].text, "m200");
+  assert.equal(latest.messages[49].text, "m249");
+  assert.equal(latest.hasMore, true);
 
-    const capped = await page({ limit: 500 });
-    assert.deepEqual(ids(capped.messages), sent.slice(150));
-    assert.equal(capped.hasMore, true);
+  const capped = await page({ limit: 500 });
+  assert.deepEqual(ids(capped.messages), sent.slice(150));
+  assert.equal(capped.hasMore, true);
 
-    const before = await page({ before: sent[100], limit: 10 });
-    assert.deepEqual(ids(before.messages), sent.slice(90, 100));
-    assert.equal(before.hasMore, true);
+  const before = await page({ before: sent[100], limit: 10 });
+  assert.deepEqual(ids(before.messages), sent.slice(90, 100));
+  assert.equal(before.hasMore, true);
 
-    const after = await page({ after: sent[100], limit: 10 });
-    assert.deepEqual(ids(after.messages), sent.slice(101, 111));
-    assert.equal(after.hasMore, true);
+  const after = await page({ after: sent[100], limit: 10 });
+  assert.deepEqual(ids(after.messages), sent.slice(101, 111));
+  assert.equal(after.hasMore, true);
 
-    const between = await page({ after: sent[100], before: sent[120] });
-    assert.deepEqual(ids(between.messages), sent.slice(101, 120));
-    assert.equal(between.hasMore, false);
+  const between = await page({ after: sent[100], before: sent[120] });
+  assert.deepEqual(ids(between.messages), sent.slice(101, 120));
+  assert.equal(between.hasMore, false);
 
-    const firstPage = await page({ before: sent[10], limit: 10 });
-    assert.deepEqual(ids(firstPage.messages), sent.slice(0, 10));
-    assert.equal(firstPage.hasMore, false);
-    const beforeFirst = await page({ before: sent[0] });
-    assert.deepEqual(beforeFirst, { messages: [], hasMore: false });
+  const firstPage = await page({ before: sent[10], limit: 10 });
+  assert.deepEqual(ids(firstPage.messages), sent.slice(0, 10));
+  assert.equal(firstPage.hasMore, false);
+  const beforeFirst = await page({ before: sent[0] });
+  assert.deepEqual(beforeFirst, { messages: [], hasMore: false });
 
-    const lastPage = await page({ after: sent[239], limit: 10 });
-    assert.deepEqual(ids(lastPage.messages), sent.slice(240));
-    assert.equal(lastPage.hasMore, false);
-    const afterLast = await page({ after: sent[249] });
-    assert.deepEqual(afterLast, { messages: [], hasMore: false });
+  const lastPage = await page({ after: sent[239], limit: 10 });
+  assert.deepEqual(ids(lastPage.messages), sent.slice(240));
+  assert.equal(lastPage.hasMore, false);
+  const afterLast = await page({ after: sent[249] });
+  assert.deepEqual(afterLast, { messages: [], hasMore: false });
 
-    // b, the other member, reads the same history; c's room never leaks in.
-    const asB = await t.core.messages.history(room.id, b.id, { limit: 100 });
-    assert.deepEqual(ids(asB.messages), sent.slice(150));
-    assert.ok(asB.messages.every((m) => m.roomId === room.id));
-  },
-);
+  // b, the other member, reads the same history; c's room never leaks in.
+  const asB = await t.core.messages.history(room.id, b.id, { limit: 100 });
+  assert.deepEqual(ids(asB.messages), sent.slice(150));
+  assert.ok(asB.messages.every((m) => m.roomId === room.id));
+});
 
-dbTest("history refuses a zero or negative limit and readers who are not members", async () => {
+engines.test("history refuses a zero or negative limit and readers who are not members", async () => {
   await using t = await openTestCore();
   const { a, room } = await twoUsersInDirectRoom(t);
   const { user: outsider } = await makeUser(t.core);
@@ -337,7 +322,7 @@ dbTest("history refuses a zero or negative limit and readers who are not members
 
 // --- read pointers and unread counts ----------------------------------------------------------
 
-dbTest("unread counts only others' messages past the read pointer", async () => {
+engines.test("unread counts only others' messages past the read pointer", async () => {
   await using t = await openTestCore();
   const { a, b, room } = await twoUsersInDirectRoom(t);
   for (let i = 0; i < 3; i++) {
@@ -352,60 +337,54 @@ dbTest("unread counts only others' messages past the read pointer", async () => 
   assert.equal(await t.core.messages.unreadCount(room.id, b.id), 3, "own messages never count");
 });
 
-dbTest(
-  "markRead without upTo moves the pointer to the newest message and publishes it",
-  async () => {
-    await using t = await openTestCore();
-    const { a, b, room } = await twoUsersInDirectRoom(t);
-    await t.core.messages.send({ roomId: room.id, authorId: a.id, text: "1" });
-    const { message: newest } = await t.core.messages.send({
-      roomId: room.id,
-      authorId: a.id,
-      text: "2",
-    });
-    assert.equal(await t.core.messages.markRead(room.id, b.id), newest.id);
-    assert.equal((await t.core.rooms.membership(room.id, b.id))!.lastReadId, newest.id);
-    assert.equal(await t.core.messages.unreadCount(room.id, b.id), 0);
-    const event = { type: "read.updated", roomId: room.id, userId: b.id, lastReadId: newest.id };
-    assert.deepEqual(published(t, `room:${room.id}`, "read.updated"), [event]);
-    assert.deepEqual(published(t, `user:${b.id}`, "read.updated"), [event]);
-  },
-);
+engines.test("markRead without upTo moves the pointer to the newest message and publishes it", async () => {
+  await using t = await openTestCore();
+  const { a, b, room } = await twoUsersInDirectRoom(t);
+  await t.core.messages.send({ roomId: room.id, authorId: a.id, text: "1" });
+  const { message: newest } = await t.core.messages.send({
+    roomId: room.id,
+    authorId: a.id,
+    text: "2",
+  });
+  assert.equal(await t.core.messages.markRead(room.id, b.id), newest.id);
+  assert.equal((await t.core.rooms.membership(room.id, b.id))!.lastReadId, newest.id);
+  assert.equal(await t.core.messages.unreadCount(room.id, b.id), 0);
+  const event = { type: "read.updated", roomId: room.id, userId: b.id, lastReadId: newest.id };
+  assert.deepEqual(published(t, `room:${room.id}`, "read.updated"), [event]);
+  assert.deepEqual(published(t, `user:${b.id}`, "read.updated"), [event]);
+});
 
-dbTest(
-  "the read pointer never moves back nor past the newest message, and only moves publish",
-  async () => {
-    await using t = await openTestCore();
-    const { a, b, room } = await twoUsersInDirectRoom(t);
-    const sent: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      sent.push(
-        (await t.core.messages.send({ roomId: room.id, authorId: a.id, text: `${i}` }))
-          .message.id,
-      );
-    }
-    const reads = () => published(t, `room:${room.id}`, "read.updated").map((e) => e.lastReadId);
+engines.test("the read pointer never moves back nor past the newest message, and only moves publish", async () => {
+  await using t = await openTestCore();
+  const { a, b, room } = await twoUsersInDirectRoom(t);
+  const sent: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    sent.push(
+      (await t.core.messages.send({ roomId: room.id, authorId: a.id, text: `${i}` }))
+        .message.id,
+    );
+  }
+  const reads = () => published(t, `room:${room.id}`, "read.updated").map((e) => e.lastReadId);
 
-    assert.equal(await t.core.messages.markRead(room.id, b.id, sent[2]), sent[2]);
-    assert.equal(await t.core.messages.unreadCount(room.id, b.id), 2);
-    assert.deepEqual(reads(), [sent[2]]);
+  assert.equal(await t.core.messages.markRead(room.id, b.id, sent[2]), sent[2]);
+  assert.equal(await t.core.messages.unreadCount(room.id, b.id), 2);
+  assert.deepEqual(reads(), [sent[2]]);
 
-    assert.equal(await t.core.messages.markRead(room.id, b.id, sent[0]), sent[2], "not back");
-    assert.equal(await t.core.messages.markRead(room.id, b.id, sent[2]), sent[2], "same place");
-    assert.deepEqual(reads(), [sent[2]], "no event when the pointer stays");
-    assert.equal((await t.core.rooms.membership(room.id, b.id))!.lastReadId, sent[2]);
+  assert.equal(await t.core.messages.markRead(room.id, b.id, sent[0]), sent[2], "not back");
+  assert.equal(await t.core.messages.markRead(room.id, b.id, sent[2]), sent[2], "same place");
+  assert.deepEqual(reads(), [sent[2]], "no event when the pointer stays");
+  assert.equal((await t.core.rooms.membership(room.id, b.id))!.lastReadId, sent[2]);
 
-    assert.equal(await t.core.messages.markRead(room.id, b.id, sent[4] + 1000), sent[4], "clamped");
-    assert.equal((await t.core.rooms.membership(room.id, b.id))!.lastReadId, sent[4]);
-    assert.equal(await t.core.messages.unreadCount(room.id, b.id), 0);
-    assert.deepEqual(reads(), [sent[2], sent[4]]);
+  assert.equal(await t.core.messages.markRead(room.id, b.id, sent[4] + 1000), sent[4], "clamped");
+  assert.equal((await t.core.rooms.membership(room.id, b.id))!.lastReadId, sent[4]);
+  assert.equal(await t.core.messages.unreadCount(room.id, b.id), 0);
+  assert.deepEqual(reads(), [sent[2], sent[4]]);
 
-    assert.equal(await t.core.messages.markRead(room.id, b.id), sent[4]);
-    assert.deepEqual(reads(), [sent[2], sent[4]]);
-  },
-);
+  assert.equal(await t.core.messages.markRead(room.id, b.id), sent[4]);
+  assert.deepEqual(reads(), [sent[2], sent[4]]);
+});
 
-dbTest("markRead in an empty room stays at 0 and publishes nothing", async () => {
+engines.test("markRead in an empty room stays at 0 and publishes nothing", async () => {
   await using t = await openTestCore();
   const { b, room } = await twoUsersInDirectRoom(t);
   assert.equal(await t.core.messages.markRead(room.id, b.id), 0);
@@ -413,7 +392,7 @@ dbTest("markRead in an empty room stays at 0 and publishes nothing", async () =>
   assert.deepEqual(published(t, `room:${room.id}`, "read.updated"), []);
 });
 
-dbTest("unreadTotal sums every room and unreadByRoom maps each room to its count", async () => {
+engines.test("unreadTotal sums every room and unreadByRoom maps each room to its count", async () => {
   await using t = await openTestCore();
   const { a, b, room: direct } = await twoUsersInDirectRoom(t);
   const { user: c } = await makeUser(t.core);
@@ -451,7 +430,7 @@ dbTest("unreadTotal sums every room and unreadByRoom maps each room to its count
   assert.equal(await t.core.messages.unreadTotal(c.id), 2);
 });
 
-dbTest("a deleted group's messages stop counting as unread", async () => {
+engines.test("a deleted group's messages stop counting as unread", async () => {
   await using t = await openTestCore();
   const { user: owner } = await makeUser(t.core);
   const { user: reader } = await makeUser(t.core);
@@ -478,7 +457,7 @@ dbTest("a deleted group's messages stop counting as unread", async () => {
 
 // --- groups and desks ------------------------------------------------------------------------
 
-dbTest("createGroup refuses a blank or overlong name and makes its creator the owner", async () => {
+engines.test("createGroup refuses a blank or overlong name and makes its creator the owner", async () => {
   await using t = await openTestCore();
   const { user: owner } = await makeUser(t.core);
   for (const name of ["", "   "]) {
@@ -517,7 +496,7 @@ dbTest("createGroup refuses a blank or overlong name and makes its creator the o
   assert.equal(longest.name, "n".repeat(100));
 });
 
-dbTest("createDesk refuses a teacher and opens an active desk with the student in it", async () => {
+engines.test("createDesk refuses a teacher and opens an active desk with the student in it", async () => {
   await using t = await openTestCore();
   const { user: teacher } = await makeUser(t.core, { role: "teacher" });
   const { user: student } = await makeUser(t.core);
@@ -544,19 +523,16 @@ dbTest("createDesk refuses a teacher and opens an active desk with the student i
   assert.equal(published(t, "role:teacher", "room.created").length, 1);
 });
 
-dbTest(
-  "one author reusing a clientId in another room is refused, not answered with the first room's message",
-  async () => {
-    await using t = await openTestCore();
-    const { a, room } = await twoUsersInDirectRoom(t);
-    const { user: c } = await makeUser(t.core);
-    const other = await t.core.rooms.direct(a.id, c.id);
-    await t.core.messages.send({ roomId: room.id, authorId: a.id, text: "one", clientId: "dup" });
-    await refusal(
-      t.core.messages.send({ roomId: other.id, authorId: a.id, text: "two", clientId: "dup" }),
-      Conflict,
-    );
-    const page = await t.core.messages.history(other.id, a.id);
-    assert.equal(page.messages.length, 0);
-  },
-);
+engines.test("one author reusing a clientId in another room is refused, not answered with the first room's message", async () => {
+  await using t = await openTestCore();
+  const { a, room } = await twoUsersInDirectRoom(t);
+  const { user: c } = await makeUser(t.core);
+  const other = await t.core.rooms.direct(a.id, c.id);
+  await t.core.messages.send({ roomId: room.id, authorId: a.id, text: "one", clientId: "dup" });
+  await refusal(
+    t.core.messages.send({ roomId: other.id, authorId: a.id, text: "two", clientId: "dup" }),
+    Conflict,
+  );
+  const page = await t.core.messages.history(other.id, a.id);
+  assert.equal(page.messages.length, 0);
+});

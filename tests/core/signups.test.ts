@@ -16,7 +16,7 @@ import { detailOf, retryAfterOf } from "@/routes/wording.ts";
 import { statusOf } from "@/routes/errors.ts";
 import {
   closedPort,
-  dbTest,
+  engines,
   makeUser,
   openTestCore,
   PASSWORD,
@@ -52,53 +52,50 @@ const input = (email: string) => ({
 
 const pending = (t: TestCore, email?: string) => countPendingSignups(t.database.db, email);
 
-dbTest(
-  "a sign-up mails a working link over SMTP; opening it creates a verified account and tells everyone",
-  async () => {
-    await using smtp = await startSmtpServer();
-    const mailer = createMailer({
-      smtpUrl: smtp.url,
-      from: "chat <no-reply@chat.test>",
-      log: silent,
-    });
-    await using t = await openTestCore({}, { mailer });
+engines.test("a sign-up mails a working link over SMTP; opening it creates a verified account and tells everyone", async () => {
+  await using smtp = await startSmtpServer();
+  const mailer = createMailer({
+    smtpUrl: smtp.url,
+    from: "chat <no-reply@chat.test>",
+    log: silent,
+  });
+  await using t = await openTestCore({}, { mailer });
 
-    await t.core.signups.start(input("ada@example.com"), LINK);
-    const mail = await smtp.mailTo("ada@example.com");
-    assert.equal(mail.subject, "Confirm your registration");
-    assert.match(mail.from, /no-reply@chat\.test/);
-    assert.equal(mail.user, "tester", "logged in with the URL's credentials");
-    assert.match(mail.html, /href="http:\/\/chat\.test\/http\/register\//);
-    const token = tokenIn(smtp.mails, "ada@example.com");
-    assert.ok(token.length >= 22, "at least 128 bits");
+  await t.core.signups.start(input("ada@example.com"), LINK);
+  const mail = await smtp.mailTo("ada@example.com");
+  assert.equal(mail.subject, "Confirm your registration");
+  assert.match(mail.from, /no-reply@chat\.test/);
+  assert.equal(mail.user, "tester", "logged in with the URL's credentials");
+  assert.match(mail.html, /href="http:\/\/chat\.test\/http\/register\//);
+  const token = tokenIn(smtp.mails, "ada@example.com");
+  assert.ok(token.length >= 22, "at least 128 bits");
 
-    // Only the hash is stored, and the password only hashed.
-    const rows = await t.database.db.selectFrom("pending_signups").selectAll().execute();
-    assert.equal(rows.length, 1);
-    assert.notEqual(rows[0].token_hash, token);
-    assert.ok(!rows[0].token_hash.includes(token));
-    assert.match(rows[0].password, /^pbkdf2_sha256\$/);
+  // Only the hash is stored, and the password only hashed.
+  const rows = await t.database.db.selectFrom("pending_signups").selectAll().execute();
+  assert.equal(rows.length, 1);
+  assert.notEqual(rows[0].token_hash, token);
+  assert.ok(!rows[0].token_hash.includes(token));
+  assert.match(rows[0].password, /^pbkdf2_sha256\$/);
 
-    // No account yet: logging in fails as for anyone unknown.
-    await refusal(t.core.accounts.login("ada@example.com", PASSWORD), AuthenticationError);
+  // No account yet: logging in fails as for anyone unknown.
+  await refusal(t.core.accounts.login("ada@example.com", PASSWORD), AuthenticationError);
 
-    const user = await t.core.signups.confirm(token);
-    assert.equal(user.email, "ada@example.com");
-    assert.equal(user.username, "ada");
-    assert.equal(user.firstName, "Ada");
-    assert.equal(user.lastName, "Lovelace");
-    assert.equal(user.emailVerified, true);
-    assert.equal(user.isBot, false);
-    assert.equal(await pending(t), 0);
-    const told = t.events.filter((e) => e.topic === "all" && e.event.type === "user.updated");
-    assert.deepEqual(told.map((e) => e.event), [{ type: "user.updated", user }]);
+  const user = await t.core.signups.confirm(token);
+  assert.equal(user.email, "ada@example.com");
+  assert.equal(user.username, "ada");
+  assert.equal(user.firstName, "Ada");
+  assert.equal(user.lastName, "Lovelace");
+  assert.equal(user.emailVerified, true);
+  assert.equal(user.isBot, false);
+  assert.equal(await pending(t), 0);
+  const told = t.events.filter((e) => e.topic === "all" && e.event.type === "user.updated");
+  assert.deepEqual(told.map((e) => e.event), [{ type: "user.updated", user }]);
 
-    const session = await t.core.accounts.login("ada@example.com", PASSWORD);
-    assert.equal(session.user.id, user.id);
-  },
-);
+  const session = await t.core.accounts.login("ada@example.com", PASSWORD);
+  assert.equal(session.user.id, user.id);
+});
 
-dbTest("a link works once, also when opened twice at once", async () => {
+engines.test("a link works once, also when opened twice at once", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await t.core.signups.start(input("twice@example.com"), LINK);
@@ -118,7 +115,7 @@ dbTest("a link works once, also when opened twice at once", async () => {
   assert.equal(users.length, 1);
 });
 
-dbTest("expired and forged links are refused and create nothing", async () => {
+engines.test("expired and forged links are refused and create nothing", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({ signupTokenTtl: 3600 }, { mailer });
   await t.core.signups.start(input("late@example.com"), LINK);
@@ -137,7 +134,7 @@ dbTest("expired and forged links are refused and create nothing", async () => {
   await refusal(t.core.accounts.login("late@example.com", PASSWORD), AuthenticationError);
 });
 
-dbTest("a newer registration of an address replaces the pending one", async () => {
+engines.test("a newer registration of an address replaces the pending one", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await t.core.signups.start(input("again@example.com"), LINK);
@@ -151,7 +148,7 @@ dbTest("a newer registration of an address replaces the pending one", async () =
   assert.equal(user.firstName, "Newer");
 });
 
-dbTest("sign-up checks the fields as account creation does", async () => {
+engines.test("sign-up checks the fields as account creation does", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   const { user } = await makeUser(t.core, { email: "taken@example.com" });
@@ -176,7 +173,7 @@ dbTest("sign-up checks the fields as account creation does", async () => {
   assert.equal(await pending(t), 0);
 });
 
-dbTest("an address that got an account after signing up is refused on confirm", async () => {
+engines.test("an address that got an account after signing up is refused on confirm", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await t.core.signups.start(input("race@example.com"), LINK);
@@ -186,7 +183,7 @@ dbTest("an address that got an account after signing up is refused on confirm", 
   assert.deepEqual(err.problems, { email: [{ code: "email_taken" }] });
 });
 
-dbTest("the derived username skips taken and reserved names", async () => {
+engines.test("the derived username skips taken and reserved names", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await makeUser(t.core, { username: "grace" });
@@ -198,7 +195,7 @@ dbTest("the derived username skips taken and reserved names", async () => {
   assert.equal(bot.username, "bot2", "bot is the lounge bot's");
 });
 
-dbTest("a mail server that is down gives the 503 error and keeps no pending sign-up", async () => {
+engines.test("a mail server that is down gives the 503 error and keeps no pending sign-up", async () => {
   const mailer = createMailer({
     smtpUrl: `smtp://u:p@127.0.0.1:${closedPort()}`,
     from: "chat <no-reply@chat.test>",
@@ -216,7 +213,7 @@ dbTest("a mail server that is down gives the 503 error and keeps no pending sign
   assert.equal(again.service, "mail");
 });
 
-dbTest("a mail the server refuses gives the 503 error and keeps no pending sign-up", async () => {
+engines.test("a mail the server refuses gives the 503 error and keeps no pending sign-up", async () => {
   await using smtp = await startSmtpServer({ refuseWith: 550 });
   const mailer = createMailer({ smtpUrl: smtp.url, from: "chat <a@chat.test>", log: silent });
   await using t = await openTestCore({}, { mailer });
@@ -225,7 +222,7 @@ dbTest("a mail the server refuses gives the 503 error and keeps no pending sign-
   assert.equal(smtp.mails.length, 0);
 });
 
-dbTest("repeated sign-ups of one address and from one client are throttled", async () => {
+engines.test("repeated sign-ups of one address and from one client are throttled", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({
     signupEmailInterval: 60,
@@ -255,7 +252,7 @@ dbTest("repeated sign-ups of one address and from one client are throttled", asy
   assert.equal(mailer.mails.filter((m) => m.to === "often@example.com").length, 2);
 });
 
-dbTest("without SMTP_URL the mail is one JSON line in the log", async () => {
+engines.test("without SMTP_URL the mail is one JSON line in the log", async () => {
   const lines: string[] = [];
   const original = console.log;
   console.log = (line: string) => void lines.push(line);

@@ -6,8 +6,8 @@ import {
   ask,
   assertDeskRoom,
   Clients,
-  dbTest,
   engagedRoom,
+  engines,
   events,
   ISO,
   next,
@@ -33,37 +33,34 @@ function assertMessageEvent(actual: any, expected: Record<string, unknown>) {
 
 // --- message ----------------------------------------------------------------------------------
 
-dbTest(
-  "message from the student reaches the teacher and the student; the ack carries the stored message",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const s = await student(srv);
-    const t = await teacher(srv);
-    const room = await engagedRoom(srv, s, t);
-    const studentSocket = await clients.connect(s);
-    const teacherSocket = await clients.connect(t);
-    const toTeacher = next(teacherSocket, "message");
-    const toStudent = next(studentSocket, "message");
+engines.test("message from the student reaches the teacher and the student; the ack carries the stored message", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const t = await teacher(srv);
+  const room = await engagedRoom(srv, s, t);
+  const studentSocket = await clients.connect(s);
+  const teacherSocket = await clients.connect(t);
+  const toTeacher = next(teacherSocket, "message");
+  const toStudent = next(studentSocket, "message");
 
-    const ack = await ask(studentSocket, "message", { text: "hello", image: "", room: room.id });
-    assert.equal(ack?.error, undefined, JSON.stringify(ack));
-    assert.ok(Number.isSafeInteger(ack.id));
-    assert.match(ack.timestamp, ISO);
+  const ack = await ask(studentSocket, "message", { text: "hello", image: "", room: room.id });
+  assert.equal(ack?.error, undefined, JSON.stringify(ack));
+  assert.ok(Number.isSafeInteger(ack.id));
+  assert.match(ack.timestamp, ISO);
 
-    const expected = { text: "hello", image: "", user: s.user.id, room: room.id };
-    assertMessageEvent(await toTeacher, { ...expected, timestamp: ack.timestamp });
-    assertMessageEvent(await toStudent, { ...expected, timestamp: ack.timestamp });
+  const expected = { text: "hello", image: "", user: s.user.id, room: room.id };
+  assertMessageEvent(await toTeacher, { ...expected, timestamp: ack.timestamp });
+  assertMessageEvent(await toStudent, { ...expected, timestamp: ack.timestamp });
 
-    const stored = await api(srv, "GET", `/api/${room.id}/messages/`, { token: t.access });
-    assert.deepEqual(
-      stored.body.map((m: Record<string, unknown>) => [m.id, m.text, m.user, m.timestamp]),
-      [[ack.id, "hello", s.user.id, ack.timestamp]],
-    );
-  },
-);
+  const stored = await api(srv, "GET", `/api/${room.id}/messages/`, { token: t.access });
+  assert.deepEqual(
+    stored.body.map((m: Record<string, unknown>) => [m.id, m.text, m.user, m.timestamp]),
+    [[ack.id, "hello", s.user.id, ack.timestamp]],
+  );
+});
 
-dbTest("message from the teacher reaches the student and the teacher, image included", async () => {
+engines.test("message from the teacher reaches the student and the teacher, image included", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -82,7 +79,7 @@ dbTest("message from the teacher reaches the student and the teacher, image incl
   assertMessageEvent(await toTeacher, expected);
 });
 
-dbTest("message with only an image and no text is accepted", async () => {
+engines.test("message with only an image and no text is accepted", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -100,81 +97,72 @@ dbTest("message with only an image and no text is accepted", async () => {
   assertMessageEvent(await toTeacher, { text: "", image: "https://example.com/x.png" });
 });
 
-dbTest(
-  "message by the student in a waiting room is stored; teachers who have not joined do not receive it",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const s = await student(srv);
-    const t = await teacher(srv);
-    const room = await openRoom(srv, s);
-    const studentSocket = await clients.connect(s);
-    const teacherSocket = await clients.connect(t);
-    const seenByTeacher = record(teacherSocket);
-    const back = next(studentSocket, "message");
-    const ack = await ask(studentSocket, "message", { text: "anyone there?", room: room.id });
-    assert.equal(ack?.error, undefined, JSON.stringify(ack));
-    assertMessageEvent(await back, { text: "anyone there?", user: s.user.id });
-    // The broadcast went out before the ack; a round trip on the teacher comes after any copy.
-    await noEvent(() => events(seenByTeacher, "message"), synced(teacherSocket));
+engines.test("message by the student in a waiting room is stored; teachers who have not joined do not receive it", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const t = await teacher(srv);
+  const room = await openRoom(srv, s);
+  const studentSocket = await clients.connect(s);
+  const teacherSocket = await clients.connect(t);
+  const seenByTeacher = record(teacherSocket);
+  const back = next(studentSocket, "message");
+  const ack = await ask(studentSocket, "message", { text: "anyone there?", room: room.id });
+  assert.equal(ack?.error, undefined, JSON.stringify(ack));
+  assertMessageEvent(await back, { text: "anyone there?", user: s.user.id });
+  // The broadcast went out before the ack; a round trip on the teacher comes after any copy.
+  await noEvent(() => events(seenByTeacher, "message"), synced(teacherSocket));
 
-    // Once the teacher joins, the history is theirs to read and new messages reach them.
-    await ask(teacherSocket, "join_room", { room: room.id });
-    const history = await api(srv, "GET", `/api/${room.id}/messages/`, { token: t.access });
-    assert.deepEqual(history.body.map((m: { text: string }) => m.text), ["anyone there?"]);
-    const toTeacher = next(teacherSocket, "message");
-    await ask(studentSocket, "message", { text: "thanks for joining", room: room.id });
-    assert.equal((await toTeacher).text, "thanks for joining");
-  },
-);
+  // Once the teacher joins, the history is theirs to read and new messages reach them.
+  await ask(teacherSocket, "join_room", { room: room.id });
+  const history = await api(srv, "GET", `/api/${room.id}/messages/`, { token: t.access });
+  assert.deepEqual(history.body.map((m: { text: string }) => m.text), ["anyone there?"]);
+  const toTeacher = next(teacherSocket, "message");
+  await ask(studentSocket, "message", { text: "thanks for joining", room: room.id });
+  assert.equal((await toTeacher).text, "thanks for joining");
+});
 
-dbTest(
-  "message from a socket connected before the room was opened (over REST) still comes back to the sender",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const s = await student(srv);
-    const studentSocket = await clients.connect(s);
-    const opened = await api(srv, "POST", "/api/room/", { token: s.access, body: { text: "q" } });
-    assert.equal(opened.status, 201);
-    const back = next(studentSocket, "message");
-    const ack = await ask(studentSocket, "message", { text: "first", room: opened.body.id });
-    assert.equal(ack?.error, undefined, JSON.stringify(ack));
-    assertMessageEvent(await back, { text: "first", user: s.user.id, room: opened.body.id });
-  },
-);
+engines.test("message from a socket connected before the room was opened (over REST) still comes back to the sender", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const studentSocket = await clients.connect(s);
+  const opened = await api(srv, "POST", "/api/room/", { token: s.access, body: { text: "q" } });
+  assert.equal(opened.status, 201);
+  const back = next(studentSocket, "message");
+  const ack = await ask(studentSocket, "message", { text: "first", room: opened.body.id });
+  assert.equal(ack?.error, undefined, JSON.stringify(ack));
+  assertMessageEvent(await back, { text: "first", user: s.user.id, room: opened.body.id });
+});
 
-dbTest(
-  "message with the same client_id sent twice is stored and broadcast once; both acks carry the same id",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const s = await student(srv);
-    const t = await teacher(srv);
-    const room = await engagedRoom(srv, s, t);
-    const studentSocket = await clients.connect(s);
-    const teacherSocket = await clients.connect(t);
-    const seen = [studentSocket, teacherSocket].map(record);
+engines.test("message with the same client_id sent twice is stored and broadcast once; both acks carry the same id", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const t = await teacher(srv);
+  const room = await engagedRoom(srv, s, t);
+  const studentSocket = await clients.connect(s);
+  const teacherSocket = await clients.connect(t);
+  const seen = [studentSocket, teacherSocket].map(record);
 
-    const payload = { text: "only once", room: room.id, client_id: "c-123" };
-    const first = await ask(studentSocket, "message", payload);
-    const second = await ask(studentSocket, "message", payload);
-    assert.equal(first?.error, undefined, JSON.stringify(first));
-    assert.equal(second?.error, undefined, JSON.stringify(second));
-    assert.equal(second.id, first.id);
-    assert.equal(second.timestamp, first.timestamp);
+  const payload = { text: "only once", room: room.id, client_id: "c-123" };
+  const first = await ask(studentSocket, "message", payload);
+  const second = await ask(studentSocket, "message", payload);
+  assert.equal(first?.error, undefined, JSON.stringify(first));
+  assert.equal(second?.error, undefined, JSON.stringify(second));
+  assert.equal(second.id, first.id);
+  assert.equal(second.timestamp, first.timestamp);
 
-    await synced(studentSocket, teacherSocket);
-    for (const recorded of seen) {
-      assert.deepEqual(events(recorded, "message").map((m) => m.text), ["only once"]);
-    }
-    const stored = await api(srv, "GET", `/api/${room.id}/messages/`, { token: s.access });
-    assert.equal(stored.body.length, 1);
-    assert.equal(stored.body[0].id, first.id);
-  },
-);
+  await synced(studentSocket, teacherSocket);
+  for (const recorded of seen) {
+    assert.deepEqual(events(recorded, "message").map((m) => m.text), ["only once"]);
+  }
+  const stored = await api(srv, "GET", `/api/${room.id}/messages/`, { token: s.access });
+  assert.equal(stored.body.length, 1);
+  assert.equal(stored.body[0].id, first.id);
+});
 
-dbTest("message with empty or blank text and no image is refused and not broadcast", async () => {
+engines.test("message with empty or blank text and no image is refused and not broadcast", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -201,7 +189,7 @@ dbTest("message with empty or blank text and no image is refused and not broadca
   assert.ok(studentSocket.connected);
 });
 
-dbTest("message text over 4000 characters is refused; 4000 is accepted", async () => {
+engines.test("message text over 4000 characters is refused; 4000 is accepted", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -221,7 +209,7 @@ dbTest("message text over 4000 characters is refused; 4000 is accepted", async (
   assert.deepEqual(events(seen, "message").map((m) => m.text.length), [4000]);
 });
 
-dbTest("MESSAGE_MAX_LENGTH sets the message limit", async () => {
+engines.test("MESSAGE_MAX_LENGTH sets the message limit", async () => {
   await using srv = await startTestServer({ MESSAGE_MAX_LENGTH: "10" });
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -233,7 +221,7 @@ dbTest("MESSAGE_MAX_LENGTH sets the message limit", async () => {
   assert.equal(ok?.error, undefined, JSON.stringify(ok));
 });
 
-dbTest("message from a user who is not in the room is refused and not broadcast", async () => {
+engines.test("message from a user who is not in the room is refused and not broadcast", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -272,35 +260,32 @@ dbTest("message from a user who is not in the room is refused and not broadcast"
 
 // --- seen -------------------------------------------------------------------------------------
 
-dbTest(
-  "seen by the teacher after the student's message: seen {room, user: teacher} to both; REST shows it seen",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const s = await student(srv);
-    const t = await teacher(srv);
-    const room = await engagedRoom(srv, s, t);
-    const studentSocket = await clients.connect(s);
-    const teacherSocket = await clients.connect(t);
-    const arrived = next(teacherSocket, "message");
-    const sent = await ask(studentSocket, "message", { text: "did you get this?", room: room.id });
-    await arrived;
+engines.test("seen by the teacher after the student's message: seen {room, user: teacher} to both; REST shows it seen", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const t = await teacher(srv);
+  const room = await engagedRoom(srv, s, t);
+  const studentSocket = await clients.connect(s);
+  const teacherSocket = await clients.connect(t);
+  const arrived = next(teacherSocket, "message");
+  const sent = await ask(studentSocket, "message", { text: "did you get this?", room: room.id });
+  await arrived;
 
-    const toStudent = next(studentSocket, "seen");
-    const toTeacher = next(teacherSocket, "seen");
-    const reply = await ask(teacherSocket, "seen", { room: room.id });
-    assert.equal(reply?.error, undefined, JSON.stringify(reply));
-    assert.deepEqual(await toStudent, { room: room.id, user: t.user.id });
-    assert.deepEqual(await toTeacher, { room: room.id, user: t.user.id });
+  const toStudent = next(studentSocket, "seen");
+  const toTeacher = next(teacherSocket, "seen");
+  const reply = await ask(teacherSocket, "seen", { room: room.id });
+  assert.equal(reply?.error, undefined, JSON.stringify(reply));
+  assert.deepEqual(await toStudent, { room: room.id, user: t.user.id });
+  assert.deepEqual(await toTeacher, { room: room.id, user: t.user.id });
 
-    const stored = await api(srv, "GET", `/api/${room.id}/messages/`, { token: s.access });
-    assert.deepEqual(stored.body.map((m: { id: number; seen: boolean }) => [m.id, m.seen]), [
-      [sent.id, true],
-    ]);
-  },
-);
+  const stored = await api(srv, "GET", `/api/${room.id}/messages/`, { token: s.access });
+  assert.deepEqual(stored.body.map((m: { id: number; seen: boolean }) => [m.id, m.seen]), [
+    [sent.id, true],
+  ]);
+});
 
-dbTest("seen by a user who is not in the room is refused", async () => {
+engines.test("seen by a user who is not in the room is refused", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -316,82 +301,76 @@ dbTest("seen by a user who is not in the room is refused", async () => {
 
 // --- new_room ---------------------------------------------------------------------------------
 
-dbTest(
-  "new_room by the room's own student: every connected teacher gets new_room with the REST room shape",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const s = await student(srv);
-    const otherStudent = await student(srv);
-    const t1 = await teacher(srv);
-    const t2 = await teacher(srv);
-    const studentSocket = await clients.connect(s);
-    const otherStudentSocket = await clients.connect(otherStudent);
-    const teacherSockets = [
-      await clients.connect(t1),
-      await clients.connect(t1),
-      await clients.connect(t2),
-    ];
-    const seenByOther = record(otherStudentSocket);
-    const seenByTeachers = teacherSockets.map(record);
+engines.test("new_room by the room's own student: every connected teacher gets new_room with the REST room shape", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const otherStudent = await student(srv);
+  const t1 = await teacher(srv);
+  const t2 = await teacher(srv);
+  const studentSocket = await clients.connect(s);
+  const otherStudentSocket = await clients.connect(otherStudent);
+  const teacherSockets = [
+    await clients.connect(t1),
+    await clients.connect(t1),
+    await clients.connect(t2),
+  ];
+  const seenByOther = record(otherStudentSocket);
+  const seenByTeachers = teacherSockets.map(record);
 
-    const opened = await api(srv, "POST", "/api/room/", {
-      token: s.access,
-      body: { text: "Why is the sky blue?", image: "" },
+  const opened = await api(srv, "POST", "/api/room/", {
+    token: s.access,
+    body: { text: "Why is the sky blue?", image: "" },
+  });
+  assert.equal(opened.status, 201);
+  const arrivals = teacherSockets.map((socket) => next(socket, "new_room"));
+  const reply = await ask(studentSocket, "new_room", { room: opened.body.id });
+  assert.equal(reply?.error, undefined, JSON.stringify(reply));
+  for (const arrival of arrivals) {
+    const room = await arrival;
+    assertDeskRoom(room, {
+      id: opened.body.id,
+      student: s,
+      teacher: null,
+      status: "active",
+      text: "Why is the sky blue?",
     });
-    assert.equal(opened.status, 201);
-    const arrivals = teacherSockets.map((socket) => next(socket, "new_room"));
-    const reply = await ask(studentSocket, "new_room", { room: opened.body.id });
-    assert.equal(reply?.error, undefined, JSON.stringify(reply));
-    for (const arrival of arrivals) {
-      const room = await arrival;
-      assertDeskRoom(room, {
-        id: opened.body.id,
-        student: s,
-        teacher: null,
-        status: "active",
-        text: "Why is the sky blue?",
-      });
-      assert.deepEqual(room, opened.body);
-    }
-    // new_room is emitted before the ack; a round trip on each socket comes after it.
-    await noEvent(
-      () => events(seenByOther, "new_room"),
-      synced(otherStudentSocket, ...teacherSockets),
-    );
-    for (const recorded of seenByTeachers) assert.equal(events(recorded, "new_room").length, 1);
+    assert.deepEqual(room, opened.body);
+  }
+  // new_room is emitted before the ack; a round trip on each socket comes after it.
+  await noEvent(
+    () => events(seenByOther, "new_room"),
+    synced(otherStudentSocket, ...teacherSockets),
+  );
+  for (const recorded of seenByTeachers) assert.equal(events(recorded, "new_room").length, 1);
 
-    // The student's socket is now in the room: the teacher's join reaches it.
-    assert.deepEqual((await ask(studentSocket, "rooms")).rooms, [opened.body.id]);
-    const joined = next(studentSocket, "room_joined");
-    await ask(teacherSockets[2], "join_room", { room: opened.body.id });
-    assert.equal((await joined).teacher.id, t2.user.id);
-  },
-);
+  // The student's socket is now in the room: the teacher's join reaches it.
+  assert.deepEqual((await ask(studentSocket, "rooms")).rooms, [opened.body.id]);
+  const joined = next(studentSocket, "room_joined");
+  await ask(teacherSockets[2], "join_room", { room: opened.body.id });
+  assert.equal((await joined).teacher.id, t2.user.id);
+});
 
-dbTest(
-  "new_room by another student, or by a teacher, is refused and no teacher hears of it",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const s = await student(srv);
-    const other = await student(srv);
-    const t = await teacher(srv);
-    const room = await openRoom(srv, s);
-    const otherSocket = await clients.connect(other);
-    const teacherSocket = await clients.connect(t);
-    const seen = record(teacherSocket);
+engines.test("new_room by another student, or by a teacher, is refused and no teacher hears of it", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const other = await student(srv);
+  const t = await teacher(srv);
+  const room = await openRoom(srv, s);
+  const otherSocket = await clients.connect(other);
+  const teacherSocket = await clients.connect(t);
+  const seen = record(teacherSocket);
 
-    const error = refused(await ask(otherSocket, "new_room", { room: room.id }), "new_room");
-    assert.equal(error.code, "permission_denied");
-    refused(await ask(teacherSocket, "new_room", { room: room.id }), "new_room");
-    const event = next(otherSocket, "error");
-    otherSocket.emit("new_room", { room: room.id });
-    assert.equal((await event).event, "new_room");
-    await noEvent(() => events(seen, "new_room"), synced(teacherSocket, otherSocket));
-    assert.deepEqual((await ask(otherSocket, "rooms")).rooms, []);
-  },
-);
+  const error = refused(await ask(otherSocket, "new_room", { room: room.id }), "new_room");
+  assert.equal(error.code, "permission_denied");
+  refused(await ask(teacherSocket, "new_room", { room: room.id }), "new_room");
+  const event = next(otherSocket, "error");
+  otherSocket.emit("new_room", { room: room.id });
+  assert.equal((await event).event, "new_room");
+  await noEvent(() => events(seen, "new_room"), synced(teacherSocket, otherSocket));
+  assert.deepEqual((await ask(otherSocket, "rooms")).rooms, []);
+});
 
 // --- bad payloads -----------------------------------------------------------------------------
 
@@ -406,90 +385,84 @@ const BAD_PAYLOADS: [string, unknown[]][] = [
 ];
 
 for (const event of ["join_room", "close_room", "message", "seen", "new_room"]) {
-  dbTest(
-    `${event} with a bad payload is refused through the ack or an error event; the socket stays connected and works`,
-    async () => {
-      await using srv = await startTestServer();
-      using clients = new Clients(srv);
-      const s = await student(srv);
-      const t = await teacher(srv);
-      const room = await engagedRoom(srv, s, t);
-      const who = event === "join_room" || event === "close_room" ? t : s;
-      const socket = await clients.connect(who);
-
-      for (const [what, args] of BAD_PAYLOADS) {
-        const reply = await ask(socket, event, ...args);
-        const error = refused(reply, event);
-        assert.ok(socket.connected, what);
-        assert.notEqual(error.code, "error", `${what}: ${JSON.stringify(error)}`);
-
-        const errorEvent = next(socket, "error");
-        socket.emit(event, ...args);
-        const payload = await errorEvent;
-        assert.equal(payload.event, event, what);
-        assert.equal(typeof payload.detail, "string", what);
-        assert.ok(socket.connected, what);
-      }
-
-      // A following valid event still works.
-      const valid: Record<string, unknown> = event === "message"
-        ? { room: room.id, text: "still here" }
-        : { room: room.id };
-      const reply = await ask(socket, event === "new_room" ? "new_room" : event, valid);
-      assert.equal(reply?.error, undefined, JSON.stringify(reply));
-      assert.deepEqual((await ask(socket, "rooms")).rooms, event === "close_room" ? [] : [room.id]);
-    },
-  );
-}
-
-// --- the whole conversation -------------------------------------------------------------------
-
-dbTest(
-  "a whole conversation: ask, announce, join, talk both ways with seen following, close",
-  async () => {
+  engines.test(`${event} with a bad payload is refused through the ack or an error event; the socket stays connected and works`, async () => {
     await using srv = await startTestServer();
     using clients = new Clients(srv);
     const s = await student(srv);
     const t = await teacher(srv);
-    const studentSocket = await clients.connect(s);
-    const teacherSocket = await clients.connect(t);
+    const room = await engagedRoom(srv, s, t);
+    const who = event === "join_room" || event === "close_room" ? t : s;
+    const socket = await clients.connect(who);
 
-    const opened = await api(srv, "POST", "/api/room/", {
-      token: s.access,
-      body: { text: "Help with recursion", image: "" },
-    });
-    const roomId = opened.body.id;
-    const announced = next(teacherSocket, "new_room");
-    await ask(studentSocket, "new_room", { room: roomId });
-    assert.equal((await announced).id, roomId);
+    for (const [what, args] of BAD_PAYLOADS) {
+      const reply = await ask(socket, event, ...args);
+      const error = refused(reply, event);
+      assert.ok(socket.connected, what);
+      assert.notEqual(error.code, "error", `${what}: ${JSON.stringify(error)}`);
 
-    const joined = next(studentSocket, "room_joined");
-    await ask(teacherSocket, "join_room", { room: roomId });
-    assert.equal((await joined).status, "engaged");
+      const errorEvent = next(socket, "error");
+      socket.emit(event, ...args);
+      const payload = await errorEvent;
+      assert.equal(payload.event, event, what);
+      assert.equal(typeof payload.detail, "string", what);
+      assert.ok(socket.connected, what);
+    }
 
-    let arrived = next(teacherSocket, "message");
-    const q = await ask(studentSocket, "message", { text: "What is a base case?", room: roomId });
-    assertMessageEvent(await arrived, { text: "What is a base case?", user: s.user.id });
-    let seen = next(studentSocket, "seen");
-    await ask(teacherSocket, "seen", { room: roomId });
-    assert.deepEqual(await seen, { room: roomId, user: t.user.id });
+    // A following valid event still works.
+    const valid: Record<string, unknown> = event === "message"
+      ? { room: room.id, text: "still here" }
+      : { room: room.id };
+    const reply = await ask(socket, event === "new_room" ? "new_room" : event, valid);
+    assert.equal(reply?.error, undefined, JSON.stringify(reply));
+    assert.deepEqual((await ask(socket, "rooms")).rooms, event === "close_room" ? [] : [room.id]);
+  });
+}
 
-    arrived = next(studentSocket, "message");
-    const a = await ask(teacherSocket, "message", { text: "Where it stops.", room: roomId });
-    assert.equal((await arrived).text, "Where it stops.");
-    seen = next(teacherSocket, "seen");
-    await ask(studentSocket, "seen", { room: roomId });
-    assert.deepEqual(await seen, { room: roomId, user: s.user.id });
+// --- the whole conversation -------------------------------------------------------------------
 
-    const history = await api(srv, "GET", `/api/${roomId}/messages/`, { token: s.access });
-    assert.deepEqual(
-      history.body.map((m: Record<string, unknown>) => [m.id, m.user, m.seen]),
-      [[q.id, s.user.id, true], [a.id, t.user.id, true]],
-    );
+engines.test("a whole conversation: ask, announce, join, talk both ways with seen following, close", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const t = await teacher(srv);
+  const studentSocket = await clients.connect(s);
+  const teacherSocket = await clients.connect(t);
 
-    const closed = next(studentSocket, "room_closed");
-    await ask(teacherSocket, "close_room", { room: roomId });
-    assert.deepEqual(await closed, { status: "closed", room: roomId });
-    refused(await ask(studentSocket, "message", { text: "one more", room: roomId }), "message");
-  },
-);
+  const opened = await api(srv, "POST", "/api/room/", {
+    token: s.access,
+    body: { text: "Help with recursion", image: "" },
+  });
+  const roomId = opened.body.id;
+  const announced = next(teacherSocket, "new_room");
+  await ask(studentSocket, "new_room", { room: roomId });
+  assert.equal((await announced).id, roomId);
+
+  const joined = next(studentSocket, "room_joined");
+  await ask(teacherSocket, "join_room", { room: roomId });
+  assert.equal((await joined).status, "engaged");
+
+  let arrived = next(teacherSocket, "message");
+  const q = await ask(studentSocket, "message", { text: "What is a base case?", room: roomId });
+  assertMessageEvent(await arrived, { text: "What is a base case?", user: s.user.id });
+  let seen = next(studentSocket, "seen");
+  await ask(teacherSocket, "seen", { room: roomId });
+  assert.deepEqual(await seen, { room: roomId, user: t.user.id });
+
+  arrived = next(studentSocket, "message");
+  const a = await ask(teacherSocket, "message", { text: "Where it stops.", room: roomId });
+  assert.equal((await arrived).text, "Where it stops.");
+  seen = next(teacherSocket, "seen");
+  await ask(studentSocket, "seen", { room: roomId });
+  assert.deepEqual(await seen, { room: roomId, user: s.user.id });
+
+  const history = await api(srv, "GET", `/api/${roomId}/messages/`, { token: s.access });
+  assert.deepEqual(
+    history.body.map((m: Record<string, unknown>) => [m.id, m.user, m.seen]),
+    [[q.id, s.user.id, true], [a.id, t.user.id, true]],
+  );
+
+  const closed = next(studentSocket, "room_closed");
+  await ask(teacherSocket, "close_room", { room: roomId });
+  assert.deepEqual(await closed, { status: "closed", room: roomId });
+  refused(await ask(studentSocket, "message", { text: "one more", room: roomId }), "message");
+});

@@ -11,8 +11,8 @@ import {
   type Clock,
   connected,
   connectError,
-  dbTest,
   engagedRoom,
+  engines,
   events,
   newSession,
   once,
@@ -138,128 +138,113 @@ const revocations: [string, (srv: TestServer, s: Person) => Promise<void>][] = [
 ];
 
 for (const [what, revoke] of revocations) {
-  dbTest(
-    `a dropped desk client is not recovered after ${what}: refused, its kept state forgotten, no room messages`,
-    async () => {
-      // Reuse only revokes with rotation on and no leeway.
-      await using srv = await startTestServer({
-        REFRESH_ROTATION: "true",
-        REFRESH_REUSE_LEEWAY: "0",
-      });
-      using clients = new Clients(srv);
-      const d = await droppedStudent(srv, clients);
-      await revoke(srv, d.s);
-      assert.equal(stats(srv).sessions, 0, "the kept state is forgotten at once");
-      await assertNoWayBack(srv, d);
-    },
-  );
+  engines.test(`a dropped desk client is not recovered after ${what}: refused, its kept state forgotten, no room messages`, async () => {
+    // Reuse only revokes with rotation on and no leeway.
+    await using srv = await startTestServer({
+      REFRESH_ROTATION: "true",
+      REFRESH_REUSE_LEEWAY: "0",
+    });
+    using clients = new Clients(srv);
+    const d = await droppedStudent(srv, clients);
+    await revoke(srv, d.s);
+    assert.equal(stats(srv).sessions, 0, "the kept state is forgotten at once");
+    await assertNoWayBack(srv, d);
+  });
 }
 
-dbTest(
-  "a dropped desk client whose access token expired is refused; with a refreshed token of the same login it recovers what it missed",
-  async () => {
-    const clock: Clock = { now: Date.now() };
-    await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "15m" }, { clock });
-    using clients = new Clients(srv);
-    const d = await droppedStudent(srv, clients);
-    clock.now += 16 * 60 * 1000;
-    await assertNoWayBack(srv, d);
-    assert.equal(stats(srv).sessions, 1, "a refusal leaves the state for its owner");
+engines.test("a dropped desk client whose access token expired is refused; with a refreshed token of the same login it recovers what it missed", async () => {
+  const clock: Clock = { now: Date.now() };
+  await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "15m" }, { clock });
+  using clients = new Clients(srv);
+  const d = await droppedStudent(srv, clients);
+  clock.now += 16 * 60 * 1000;
+  await assertNoWayBack(srv, d);
+  assert.equal(stats(srv).sessions, 1, "a refusal leaves the state for its owner");
 
-    const { access } = await srv.core.tokens.refresh(d.s.refresh);
-    d.client.auth = recoveringAuth(d.s, access);
-    const seen = record(d.client);
-    d.client.connect();
-    await connected(d.client);
-    assert.equal(d.client.recovered, true);
-    assert.equal(d.client.id, d.id);
-    await waitFor(() => events(seen, "message").length >= 1, { what: "the missed message" });
-    assert.deepEqual(events(seen, "message").map((m) => m.text), ["after the drop"]);
-  },
-);
+  const { access } = await srv.core.tokens.refresh(d.s.refresh);
+  d.client.auth = recoveringAuth(d.s, access);
+  const seen = record(d.client);
+  d.client.connect();
+  await connected(d.client);
+  assert.equal(d.client.recovered, true);
+  assert.equal(d.client.id, d.id);
+  await waitFor(() => events(seen, "message").length >= 1, { what: "the missed message" });
+  assert.deepEqual(events(seen, "message").map((m) => m.text), ["after the drop"]);
+});
 
-dbTest(
-  "a dropped desk client that asked for recovery gets back its socket id and the room messages it missed",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const d = await droppedStudent(srv, clients);
-    const sent = await ask(d.teacherSocket, "message", { room: d.roomId, text: "while away" });
-    const seen = record(d.client);
-    d.client.connect();
-    await connected(d.client);
-    assert.equal(d.client.recovered, true);
-    assert.equal(d.client.id, d.id);
-    await waitFor(() => events(seen, "message").length >= 1, { what: "the missed message" });
-    const [, payload, offset] = seen.find(([event]) => event === "message")!;
-    assert.deepEqual(payload, sent);
-    assert.equal(typeof offset, "string");
-    // And it is back in its room: a new message arrives live.
-    const live = once(d.client, "message");
-    await ask(d.teacherSocket, "message", { room: d.roomId, text: "welcome back" });
-    assert.equal(((await live)[0] as { text: string }).text, "welcome back");
-  },
-);
+engines.test("a dropped desk client that asked for recovery gets back its socket id and the room messages it missed", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const d = await droppedStudent(srv, clients);
+  const sent = await ask(d.teacherSocket, "message", { room: d.roomId, text: "while away" });
+  const seen = record(d.client);
+  d.client.connect();
+  await connected(d.client);
+  assert.equal(d.client.recovered, true);
+  assert.equal(d.client.id, d.id);
+  await waitFor(() => events(seen, "message").length >= 1, { what: "the missed message" });
+  const [, payload, offset] = seen.find(([event]) => event === "message")!;
+  assert.deepEqual(payload, sent);
+  assert.equal(typeof offset, "string");
+  // And it is back in its room: a new message arrives live.
+  const live = once(d.client, "message");
+  await ask(d.teacherSocket, "message", { room: d.roomId, text: "welcome back" });
+  assert.equal(((await live)[0] as { text: string }).text, "welcome back");
+});
 
-dbTest(
-  "a pid presented with another login's token starts a fresh connection: none of the old state, no room messages; the owner still recovers",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const d = await droppedStudent(srv, clients);
-    const stranger = await student(srv);
-    const otherDevice = await newSession(srv, d.s);
-    for (const intruder of [stranger, otherDevice]) {
-      await using conn = await rawSocket(srv);
-      const reply = await connectOnce(conn, {
-        ...recoveringAuth(intruder),
-        pid: d.pid,
-        offset: d.offset,
-      });
-      assert.match(reply, /^40\{/);
-      const { sid, pid } = JSON.parse(reply.slice(2));
-      assert.notEqual(sid, d.id);
-      assert.notEqual(pid, d.pid);
-      assert.equal(srv.io.of("/").sockets.get(sid)!.recovered, false);
-      await ask(d.teacherSocket, "message", { room: d.roomId, text: "not for intruders" });
-      // `rooms` answers on the same connection after anything sent to it before.
-      conn.send('421["rooms"]');
-      const answer = await conn.message((m) => m.startsWith("431"));
-      const rooms = JSON.parse(answer.slice(3))[0].rooms;
-      assert.deepEqual(rooms, intruder === stranger ? [] : [d.roomId]);
-      if (intruder === stranger) {
-        const frames = conn.received.map(String);
-        assert.ok(!frames.some((f) => f.includes("not for intruders")), frames.join("\n"));
-      }
+engines.test("a pid presented with another login's token starts a fresh connection: none of the old state, no room messages; the owner still recovers", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const d = await droppedStudent(srv, clients);
+  const stranger = await student(srv);
+  const otherDevice = await newSession(srv, d.s);
+  for (const intruder of [stranger, otherDevice]) {
+    await using conn = await rawSocket(srv);
+    const reply = await connectOnce(conn, {
+      ...recoveringAuth(intruder),
+      pid: d.pid,
+      offset: d.offset,
+    });
+    assert.match(reply, /^40\{/);
+    const { sid, pid } = JSON.parse(reply.slice(2));
+    assert.notEqual(sid, d.id);
+    assert.notEqual(pid, d.pid);
+    assert.equal(srv.io.of("/").sockets.get(sid)!.recovered, false);
+    await ask(d.teacherSocket, "message", { room: d.roomId, text: "not for intruders" });
+    // `rooms` answers on the same connection after anything sent to it before.
+    conn.send('421["rooms"]');
+    const answer = await conn.message((m) => m.startsWith("431"));
+    const rooms = JSON.parse(answer.slice(3))[0].rooms;
+    assert.deepEqual(rooms, intruder === stranger ? [] : [d.roomId]);
+    if (intruder === stranger) {
+      const frames = conn.received.map(String);
+      assert.ok(!frames.some((f) => f.includes("not for intruders")), frames.join("\n"));
     }
-    const seen = record(d.client);
-    d.client.connect();
-    await connected(d.client);
-    assert.equal(d.client.recovered, true);
-    assert.equal(d.client.id, d.id);
-    await waitFor(() => events(seen, "message").length >= 2, { what: "the missed messages" });
-    assert.deepEqual(events(seen, "message").map((m) => m.text), [
-      "not for intruders",
-      "not for intruders",
-    ]);
-  },
-);
+  }
+  const seen = record(d.client);
+  d.client.connect();
+  await connected(d.client);
+  assert.equal(d.client.recovered, true);
+  assert.equal(d.client.id, d.id);
+  await waitFor(() => events(seen, "message").length >= 2, { what: "the missed messages" });
+  assert.deepEqual(events(seen, "message").map((m) => m.text), [
+    "not for intruders",
+    "not for intruders",
+  ]);
+});
 
-dbTest(
-  "a desk client that does not ask for recovery gets no pid and exactly one payload per event",
-  async () => {
-    await using srv = await startTestServer();
-    using clients = new Clients(srv);
-    const s = await student(srv);
-    const t = await teacher(srv);
-    const room = await engagedRoom(srv, s, t);
-    const teacherSocket = await clients.connect(t);
-    const studentSocket = await clients.connect(s);
-    assert.equal(srv.io.of("/").sockets.get(studentSocket.id!)!.pid, undefined);
-    const seen = record(studentSocket);
-    const sent = await ask(teacherSocket, "message", { room: room.id, text: "hello" });
-    await waitFor(() => seen.some(([e]) => e === "message"), { what: "the message" });
-    assert.deepEqual(seen.find(([e]) => e === "message"), ["message", sent]);
-    assert.deepEqual(stats(srv), { entries: 0, bytes: 0, sessions: 0 }, "nothing kept for it");
-  },
-);
+engines.test("a desk client that does not ask for recovery gets no pid and exactly one payload per event", async () => {
+  await using srv = await startTestServer();
+  using clients = new Clients(srv);
+  const s = await student(srv);
+  const t = await teacher(srv);
+  const room = await engagedRoom(srv, s, t);
+  const teacherSocket = await clients.connect(t);
+  const studentSocket = await clients.connect(s);
+  assert.equal(srv.io.of("/").sockets.get(studentSocket.id!)!.pid, undefined);
+  const seen = record(studentSocket);
+  const sent = await ask(teacherSocket, "message", { room: room.id, text: "hello" });
+  await waitFor(() => seen.some(([e]) => e === "message"), { what: "the message" });
+  assert.deepEqual(seen.find(([e]) => e === "message"), ["message", sent]);
+  assert.deepEqual(stats(srv), { entries: 0, bytes: 0, sessions: 0 }, "nothing kept for it");
+});

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import {
   chatWith,
   createRoom,
-  dbTest,
+  engines,
   type InboxSocket,
   notificationsOf,
   person,
@@ -23,41 +23,38 @@ async function countReaches(socket: InboxSocket, type: string, count: number) {
   }
 }
 
-dbTest(
-  "both notification sockets count on open, nudge and recount on a message, and drop to zero on read",
-  async () => {
-    await using srv = await startTestServer();
-    const ann = await person(srv, { username: "ann" });
-    const bob = await person(srv, { username: "bob" });
-    await using annTab = await chatWith(srv, ann, "bob");
-    annTab.send(textFrame("before", "bob"));
-    await annTab.frame("chat_message");
+engines.test("both notification sockets count on open, nudge and recount on a message, and drop to zero on read", async () => {
+  await using srv = await startTestServer();
+  const ann = await person(srv, { username: "ann" });
+  const bob = await person(srv, { username: "bob" });
+  await using annTab = await chatWith(srv, ann, "bob");
+  annTab.send(textFrame("before", "bob"));
+  await annTab.frame("chat_message");
 
-    await using bobAll = await notificationsOf(srv, bob);
-    await using bobWithAnn = await notificationsOf(srv, bob, "ann");
-    assert.deepEqual(await bobAll.nextJson(), { type: "unread_count", unread_count: 1 });
-    assert.deepEqual(await bobWithAnn.nextJson(), {
-      type: "single_conversation_unread_count",
-      unread_count: 1,
-    });
+  await using bobAll = await notificationsOf(srv, bob);
+  await using bobWithAnn = await notificationsOf(srv, bob, "ann");
+  assert.deepEqual(await bobAll.nextJson(), { type: "unread_count", unread_count: 1 });
+  assert.deepEqual(await bobWithAnn.nextJson(), {
+    type: "single_conversation_unread_count",
+    unread_count: 1,
+  });
 
-    annTab.send(textFrame("one", "bob"));
-    annTab.send(textFrame("two", "bob"));
-    assert.deepEqual(await bobAll.nextJson(), { type: "new_message_notification" });
-    assert.deepEqual(await bobWithAnn.nextJson(), {
-      type: "single_conversation_new_message_notification",
-    });
-    await countReaches(bobAll, "unread_count", 3);
-    await countReaches(bobWithAnn, "single_conversation_unread_count", 3);
+  annTab.send(textFrame("one", "bob"));
+  annTab.send(textFrame("two", "bob"));
+  assert.deepEqual(await bobAll.nextJson(), { type: "new_message_notification" });
+  assert.deepEqual(await bobWithAnn.nextJson(), {
+    type: "single_conversation_new_message_notification",
+  });
+  await countReaches(bobAll, "unread_count", 3);
+  await countReaches(bobWithAnn, "single_conversation_unread_count", 3);
 
-    await using bobTab = await chatWith(srv, bob, "ann");
-    bobTab.send({ type: "read_messages" });
-    await countReaches(bobAll, "unread_count", 0);
-    await countReaches(bobWithAnn, "single_conversation_unread_count", 0);
-  },
-);
+  await using bobTab = await chatWith(srv, bob, "ann");
+  bobTab.send({ type: "read_messages" });
+  await countReaches(bobAll, "unread_count", 0);
+  await countReaches(bobWithAnn, "single_conversation_unread_count", 0);
+});
 
-dbTest("one's own messages never count or nudge, and an outsider hears nothing", async () => {
+engines.test("one's own messages never count or nudge, and an outsider hears nothing", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   await person(srv, { username: "bob" });
@@ -95,26 +92,23 @@ dbTest("one's own messages never count or nudge, and an outsider hears nothing",
   assert.equal(annWithBob.received.length, 1, "only the count on open");
 });
 
-dbTest(
-  "the all-rooms count follows conversations and group rooms joined after it opened",
-  async () => {
-    await using srv = await startTestServer();
-    const ann = await person(srv, { username: "ann" });
-    const bob = await person(srv, { username: "bob" });
-    await using annAll = await notificationsOf(srv, ann);
-    assert.equal((await annAll.nextJson()).unread_count, 0);
+engines.test("the all-rooms count follows conversations and group rooms joined after it opened", async () => {
+  await using srv = await startTestServer();
+  const ann = await person(srv, { username: "ann" });
+  const bob = await person(srv, { username: "bob" });
+  await using annAll = await notificationsOf(srv, ann);
+  assert.equal((await annAll.nextJson()).unread_count, 0);
 
-    // A group room (meet's) Ann enters after her socket opened, where Bob then writes.
-    const group = await createRoom(srv, bob, { name: "Garden" });
-    await srv.core.groups.enter(group.id, ann.user.id);
-    await srv.core.groups.send(group.id, bob.user.id, "in the group");
-    assert.deepEqual(await annAll.nextJson(), { type: "new_message_notification" });
-    await countReaches(annAll, "unread_count", 1);
+  // A group room (meet's) Ann enters after her socket opened, where Bob then writes.
+  const group = await createRoom(srv, bob, { name: "Garden" });
+  await srv.core.groups.enter(group.id, ann.user.id);
+  await srv.core.groups.send(group.id, bob.user.id, "in the group");
+  assert.deepEqual(await annAll.nextJson(), { type: "new_message_notification" });
+  await countReaches(annAll, "unread_count", 1);
 
-    // A conversation Bob opens with her, which did not exist when her socket opened.
-    await using bobTab = await chatWith(srv, bob, "ann");
-    bobTab.send(textFrame("direct", "ann"));
-    assert.deepEqual(await annAll.nextJson(), { type: "new_message_notification" });
-    await countReaches(annAll, "unread_count", 2);
-  },
-);
+  // A conversation Bob opens with her, which did not exist when her socket opened.
+  await using bobTab = await chatWith(srv, bob, "ann");
+  bobTab.send(textFrame("direct", "ann"));
+  assert.deepEqual(await annAll.nextJson(), { type: "new_message_notification" });
+  await countReaches(annAll, "unread_count", 2);
+});

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import {
   api,
   assertIsoDate,
-  dbTest,
+  engines,
   type Person,
   person,
   seedMessages,
@@ -29,7 +29,7 @@ function bare(srv: TestServer, who: Person, path: string) {
   return api(srv, "GET", path, { headers: { authorization: who.access } });
 }
 
-dbTest("conversations list the other person and the last message, most recent first", async () => {
+engines.test("conversations list the other person and the last message, most recent first", async () => {
   // A clock of the test's own: each message a second after the last, so the order is certain.
   const clock = { now: Date.now() };
   await using srv = await startTestServer({}, { clock });
@@ -77,7 +77,7 @@ dbTest("conversations list the other person and the last message, most recent fi
   assert.deepEqual((await bare(srv, dan, "/api/conversations")).body, []);
 });
 
-dbTest("the url of every user in a payload answers with that user", async () => {
+engines.test("the url of every user in a payload answers with that user", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -96,91 +96,82 @@ dbTest("the url of every user in a payload answers with that user", async () => 
   assert.equal((await api(srv, "GET", `/api/userauth/users/${bob.user.id}/`)).status, 401);
 });
 
-dbTest(
-  "a conversation's messages come oldest first: all of them, or a page before an id",
-  async () => {
-    await using srv = await startTestServer();
-    const ann = await person(srv, { username: "ann" });
-    const bob = await person(srv, { username: "bob" });
-    const room = await srv.core.rooms.direct(ann.user.id, bob.user.id);
-    // More than one streamed page (200 rows) of history.
-    const sent = await seedMessages(srv.core, room.id, ann.user.id, 230);
+engines.test("a conversation's messages come oldest first: all of them, or a page before an id", async () => {
+  await using srv = await startTestServer();
+  const ann = await person(srv, { username: "ann" });
+  const bob = await person(srv, { username: "bob" });
+  const room = await srv.core.rooms.direct(ann.user.id, bob.user.id);
+  // More than one streamed page (200 rows) of history.
+  const sent = await seedMessages(srv.core, room.id, ann.user.id, 230);
 
-    const all = await bare(srv, bob, "/api/rooms/ann/messages");
-    assert.equal(all.status, 200);
-    assert.deepEqual(Object.keys(all.body), ["messages"]);
-    assert.deepEqual(all.body.messages.map((m: { id: number }) => m.id), sent.map((m) => m.id));
-    assert.equal(all.headers.get("x-total-count"), "230");
-    const [oldest] = all.body.messages;
-    assertIsoDate(oldest.date_added);
-    assert.deepEqual(oldest, {
-      id: sent[0].id,
-      from_user: shown(srv, ann),
-      to_user: shown(srv, bob),
-      date_added: oldest.date_added,
-      content: sent[0].text,
-    });
+  const all = await bare(srv, bob, "/api/rooms/ann/messages");
+  assert.equal(all.status, 200);
+  assert.deepEqual(Object.keys(all.body), ["messages"]);
+  assert.deepEqual(all.body.messages.map((m: { id: number }) => m.id), sent.map((m) => m.id));
+  assert.equal(all.headers.get("x-total-count"), "230");
+  const [oldest] = all.body.messages;
+  assertIsoDate(oldest.date_added);
+  assert.deepEqual(oldest, {
+    id: sent[0].id,
+    from_user: shown(srv, ann),
+    to_user: shown(srv, bob),
+    date_added: oldest.date_added,
+    content: sent[0].text,
+  });
 
-    const page = await bare(srv, ann, `/api/rooms/bob/messages?before=${sent[100].id}&limit=20`);
-    assert.deepEqual(
-      page.body.messages.map((m: { id: number }) => m.id),
-      sent.slice(80, 100).map((m) => m.id),
-    );
-    const bad = await bare(srv, ann, "/api/rooms/bob/messages?limit=zero");
-    assert.equal(bad.status, 400);
-    assert.ok(Array.isArray(bad.body.limit));
-  },
-);
+  const page = await bare(srv, ann, `/api/rooms/bob/messages?before=${sent[100].id}&limit=20`);
+  assert.deepEqual(
+    page.body.messages.map((m: { id: number }) => m.id),
+    sent.slice(80, 100).map((m) => m.id),
+  );
+  const bad = await bare(srv, ann, "/api/rooms/bob/messages?limit=zero");
+  assert.equal(bad.status, 400);
+  assert.ok(Array.isArray(bad.body.limit));
+});
 
-dbTest(
-  "messages by username refuse strangers to the URL, oneself, and the unauthenticated",
-  async () => {
-    await using srv = await startTestServer();
-    const ann = await person(srv, { username: "ann" });
-    const bob = await person(srv, { username: "bob" });
-    const carol = await person(srv, { username: "carol" });
-    const room = await srv.core.rooms.direct(ann.user.id, bob.user.id);
-    await srv.core.messages.send({ roomId: room.id, authorId: ann.user.id, text: "private" });
+engines.test("messages by username refuse strangers to the URL, oneself, and the unauthenticated", async () => {
+  await using srv = await startTestServer();
+  const ann = await person(srv, { username: "ann" });
+  const bob = await person(srv, { username: "bob" });
+  const carol = await person(srv, { username: "carol" });
+  const room = await srv.core.rooms.direct(ann.user.id, bob.user.id);
+  await srv.core.messages.send({ roomId: room.id, authorId: ann.user.id, text: "private" });
 
-    assert.equal((await bare(srv, ann, "/api/rooms/nobody/messages")).status, 404);
-    const self = await bare(srv, ann, "/api/rooms/ann/messages");
-    assert.equal(self.status, 400);
-    assert.ok(Array.isArray(self.body.user));
-    assert.equal((await api(srv, "GET", "/api/rooms/bob/messages")).status, 401);
-    // Carol asking for Ann gets her own (empty) conversation with Ann, never Ann's with Bob.
-    const carols = await bare(srv, carol, "/api/rooms/ann/messages");
-    assert.deepEqual(carols.body, { messages: [] });
-    const listed = (await bare(srv, carol, "/api/conversations")).body;
-    assert.ok(
-      listed.every((c: { other_user: { username: string } }) => c.other_user.username === "ann"),
-    );
-    assert.ok(listed.every((c: { id: number }) => c.id !== room.id));
-  },
-);
+  assert.equal((await bare(srv, ann, "/api/rooms/nobody/messages")).status, 404);
+  const self = await bare(srv, ann, "/api/rooms/ann/messages");
+  assert.equal(self.status, 400);
+  assert.ok(Array.isArray(self.body.user));
+  assert.equal((await api(srv, "GET", "/api/rooms/bob/messages")).status, 401);
+  // Carol asking for Ann gets her own (empty) conversation with Ann, never Ann's with Bob.
+  const carols = await bare(srv, carol, "/api/rooms/ann/messages");
+  assert.deepEqual(carols.body, { messages: [] });
+  const listed = (await bare(srv, carol, "/api/conversations")).body;
+  assert.ok(
+    listed.every((c: { other_user: { username: string } }) => c.other_user.username === "ann"),
+  );
+  assert.ok(listed.every((c: { id: number }) => c.id !== room.id));
+});
 
-dbTest(
-  "conversations page by cursor when a limit is asked, following the Link header",
-  async () => {
-    await using srv = await startTestServer();
-    const ann = await person(srv, { username: "ann" });
-    const rooms: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const other = await person(srv, { username: `friend${i}` });
-      const room = await srv.core.rooms.direct(ann.user.id, other.user.id);
-      await srv.core.messages.send({ roomId: room.id, authorId: other.user.id, text: `hi ${i}` });
-      rooms.unshift(room.id);
-    }
-    const seen: number[] = [];
-    let path: string | undefined = "/api/conversations?limit=2";
-    while (path) {
-      const reply = await bare(srv, ann, path);
-      assert.equal(reply.status, 200);
-      seen.push(...reply.body.map((c: { id: number }) => c.id));
-      path = reply.headers.get("link")?.match(/<([^>]+)>/)?.[1];
-    }
-    assert.deepEqual(seen, rooms);
-    const bad = await bare(srv, ann, "/api/conversations?cursor=../x");
-    assert.equal(bad.status, 400);
-    assert.ok(Array.isArray(bad.body.cursor));
-  },
-);
+engines.test("conversations page by cursor when a limit is asked, following the Link header", async () => {
+  await using srv = await startTestServer();
+  const ann = await person(srv, { username: "ann" });
+  const rooms: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const other = await person(srv, { username: `friend${i}` });
+    const room = await srv.core.rooms.direct(ann.user.id, other.user.id);
+    await srv.core.messages.send({ roomId: room.id, authorId: other.user.id, text: `hi ${i}` });
+    rooms.unshift(room.id);
+  }
+  const seen: number[] = [];
+  let path: string | undefined = "/api/conversations?limit=2";
+  while (path) {
+    const reply = await bare(srv, ann, path);
+    assert.equal(reply.status, 200);
+    seen.push(...reply.body.map((c: { id: number }) => c.id));
+    path = reply.headers.get("link")?.match(/<([^>]+)>/)?.[1];
+  }
+  assert.deepEqual(seen, rooms);
+  const bad = await bare(srv, ann, "/api/conversations?cursor=../x");
+  assert.equal(bad.status, 400);
+  assert.ok(Array.isArray(bad.body.cursor));
+});

@@ -2,7 +2,7 @@
 // same user's token, refusals answered as {"type": "error"} frames with nothing stored.
 import assert from "node:assert/strict";
 import {
-  dbTest,
+  engines,
   lounge,
   LoungeSocket,
   loungeSocket,
@@ -11,91 +11,82 @@ import {
   waitFor,
 } from "../fixtures/mod.ts";
 
-dbTest(
-  "a socket hears nothing before its init frame but the failed-init errors, and is closed after the init timeout",
-  async () => {
-    await using srv = await startTestServer({ LOUNGE_INIT_TIMEOUT: "1" });
-    const a = await person(srv);
-    await using watcher = await loungeSocket(srv, await person(srv));
-    await using raw = new LoungeSocket(srv);
-    await raw.waitOpen();
-    raw.sendJson(JSON.stringify("a string, not an object"));
-    const first = await raw.frame("error");
-    assert.equal(first.code, "not_initialised");
-    raw.sendJson({ token: "not-a-token" });
-    const second = await raw.frame("error", (f) => f.code !== "not_initialised");
-    assert.equal(second.code, "token_not_valid");
-    const closed = await raw.waitClose(5000);
-    assert.equal(closed.code, 4401);
-    // Nobody heard of it: a later login of someone else is the first activity the watcher sees.
-    await using other = await loungeSocket(srv, a);
-    const activity = await watcher.frame("user_activity");
-    assert.equal(activity.user_id, a.user.id);
-    assert.ok(other.all("error").length === 0);
-  },
-);
+engines.test("a socket hears nothing before its init frame but the failed-init errors, and is closed after the init timeout", async () => {
+  await using srv = await startTestServer({ LOUNGE_INIT_TIMEOUT: "1" });
+  const a = await person(srv);
+  await using watcher = await loungeSocket(srv, await person(srv));
+  await using raw = new LoungeSocket(srv);
+  await raw.waitOpen();
+  raw.sendJson(JSON.stringify("a string, not an object"));
+  const first = await raw.frame("error");
+  assert.equal(first.code, "not_initialised");
+  raw.sendJson({ token: "not-a-token" });
+  const second = await raw.frame("error", (f) => f.code !== "not_initialised");
+  assert.equal(second.code, "token_not_valid");
+  const closed = await raw.waitClose(5000);
+  assert.equal(closed.code, 4401);
+  // Nobody heard of it: a later login of someone else is the first activity the watcher sees.
+  await using other = await loungeSocket(srv, a);
+  const activity = await watcher.frame("user_activity");
+  assert.equal(activity.user_id, a.user.id);
+  assert.ok(other.all("error").length === 0);
+});
 
-dbTest(
-  "a bad token in the init frame is refused with an error frame, and a good one then initialises",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv);
-    await using raw = new LoungeSocket(srv);
-    await raw.waitOpen();
-    raw.sendJson("{broken");
-    const malformed = await raw.frame("error");
-    assert.equal(malformed.code, "malformed");
-    raw.sendJson({ token: a.access });
-    raw.token = a.access;
-    await raw.probe();
-    assert.ok(srv.core.presence.isOnline(a.user.id));
-  },
-);
+engines.test("a bad token in the init frame is refused with an error frame, and a good one then initialises", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  await using raw = new LoungeSocket(srv);
+  await raw.waitOpen();
+  raw.sendJson("{broken");
+  const malformed = await raw.frame("error");
+  assert.equal(malformed.code, "malformed");
+  raw.sendJson({ token: a.access });
+  raw.token = a.access;
+  await raw.probe();
+  assert.ok(srv.core.presence.isOnline(a.user.id));
+});
 
-dbTest(
-  "every kind of bad frame after init is refused with an error frame, stores nothing and leaves the socket up",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv);
-    const b = await person(srv);
-    await using socket = await loungeSocket(srv, a);
-    const errors = () => socket.all("error");
-    const cases: [unknown, string][] = [
-      ["{not json", "malformed"],
-      [{ chat_type: "room", other_user_id: b.user.id, message: "no token" }, "invalid"],
-      [{ token: b.access, chat_type: "room", other_user_id: b.user.id, message: "hi" }, "invalid"],
-      [
-        { token: "forged.token.here", chat_type: "room", other_user_id: b.user.id, message: "x" },
-        "token_not_valid",
-      ],
-      [{ token: a.access, chat_type: "video", message: "x" }, "invalid"],
-      [{ token: a.access, chat_type: "room", message: "no peer" }, "invalid"],
-      [{ token: a.access, chat_type: "room", other_user_id: b.user.id, message: "   " }, "invalid"],
-      [{ token: a.access, chat_type: "group", chat_group_id: 999999, message: "x" }, "not_found"],
-    ];
-    for (const [frame, code] of cases) {
-      const before = errors().length;
-      socket.sendJson(frame);
-      await waitFor(() => errors().length > before, {
-        what: `the refusal of ${JSON.stringify(frame)}`,
-      });
-      assert.equal(errors().at(-1).code, code, JSON.stringify(frame));
-    }
-    const other = errors()[2];
-    assert.match(other.detail, /another user/);
-    assert.deepEqual(Object.keys(errors()[5].errors), ["other_user_id"]);
-    assert.deepEqual(Object.keys(errors()[6].errors), ["message"]);
-    // Nothing was stored: no direct room has a message.
-    const room = await srv.core.rooms.direct(a.user.id, b.user.id);
-    assert.equal(room.lastMessageId, null);
-    // And the socket still works.
-    socket.chat({ chat_type: "room", other_user_id: b.user.id, message: "after all that" });
-    const echo = await socket.frame("room_chat_message");
-    assert.equal(echo.message, "after all that");
-  },
-);
+engines.test("every kind of bad frame after init is refused with an error frame, stores nothing and leaves the socket up", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const b = await person(srv);
+  await using socket = await loungeSocket(srv, a);
+  const errors = () => socket.all("error");
+  const cases: [unknown, string][] = [
+    ["{not json", "malformed"],
+    [{ chat_type: "room", other_user_id: b.user.id, message: "no token" }, "invalid"],
+    [{ token: b.access, chat_type: "room", other_user_id: b.user.id, message: "hi" }, "invalid"],
+    [
+      { token: "forged.token.here", chat_type: "room", other_user_id: b.user.id, message: "x" },
+      "token_not_valid",
+    ],
+    [{ token: a.access, chat_type: "video", message: "x" }, "invalid"],
+    [{ token: a.access, chat_type: "room", message: "no peer" }, "invalid"],
+    [{ token: a.access, chat_type: "room", other_user_id: b.user.id, message: "   " }, "invalid"],
+    [{ token: a.access, chat_type: "group", chat_group_id: 999999, message: "x" }, "not_found"],
+  ];
+  for (const [frame, code] of cases) {
+    const before = errors().length;
+    socket.sendJson(frame);
+    await waitFor(() => errors().length > before, {
+      what: `the refusal of ${JSON.stringify(frame)}`,
+    });
+    assert.equal(errors().at(-1).code, code, JSON.stringify(frame));
+  }
+  const other = errors()[2];
+  assert.match(other.detail, /another user/);
+  assert.deepEqual(Object.keys(errors()[5].errors), ["other_user_id"]);
+  assert.deepEqual(Object.keys(errors()[6].errors), ["message"]);
+  // Nothing was stored: no direct room has a message.
+  const room = await srv.core.rooms.direct(a.user.id, b.user.id);
+  assert.equal(room.lastMessageId, null);
+  // And the socket still works.
+  socket.chat({ chat_type: "room", other_user_id: b.user.id, message: "after all that" });
+  const echo = await socket.frame("room_chat_message");
+  assert.equal(echo.message, "after all that");
+});
 
-dbTest("a group message from a non-member is refused and reaches nobody", async () => {
+engines.test("a group message from a non-member is refused and reaches nobody", async () => {
   await using srv = await startTestServer();
   const owner = await person(srv);
   const outsider = await person(srv);
@@ -117,7 +108,7 @@ dbTest("a group message from a non-member is refused and reaches nobody", async 
   assert.equal(outsiderSocket.all("group_chat_message").length, 0);
 });
 
-dbTest("frames sent right behind the init frame wait for it and are handled in order", async () => {
+engines.test("frames sent right behind the init frame wait for it and are handled in order", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -138,18 +129,15 @@ dbTest("frames sent right behind the init frame wait for it and are handled in o
   assert.deepEqual(socket.all("error"), []);
 });
 
-dbTest(
-  "an init frame with a token of a deactivated account is refused, and three failed inits close the socket",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv);
-    await srv.core.accounts.deactivate(a.user.id);
-    await using raw = new LoungeSocket(srv);
-    await raw.waitOpen();
-    for (let i = 0; i < 3; i++) raw.sendJson({ token: a.access });
-    const closed = await raw.waitClose(5000);
-    assert.equal(closed.code, 4401);
-    assert.equal(raw.all("error").length, 3);
-    assert.ok(raw.all("error").every((f) => f.code === "token_not_valid"));
-  },
-);
+engines.test("an init frame with a token of a deactivated account is refused, and three failed inits close the socket", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  await srv.core.accounts.deactivate(a.user.id);
+  await using raw = new LoungeSocket(srv);
+  await raw.waitOpen();
+  for (let i = 0; i < 3; i++) raw.sendJson({ token: a.access });
+  const closed = await raw.waitClose(5000);
+  assert.equal(closed.code, 4401);
+  assert.equal(raw.all("error").length, 3);
+  assert.ok(raw.all("error").every((f) => f.code === "token_not_valid"));
+});

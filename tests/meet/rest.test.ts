@@ -5,7 +5,7 @@ import {
   api,
   assertIsoDate,
   createRoom,
-  dbTest,
+  engines,
   join,
   newSession,
   PASSWORD,
@@ -20,7 +20,7 @@ const NOT_FOUND = { detail: "Not found." };
 
 // --- Register ---------------------------------------------------------------------------------
 
-dbTest("register answers 201 with exactly id, email, name and date_joined", async () => {
+engines.test("register answers 201 with exactly id, email, name and date_joined", async () => {
   await using srv = await startTestServer();
   const reply = await api(srv, "POST", "/auth/register/", {
     body: { email: "john@example.com", name: "John Doe", password: PASSWORD },
@@ -33,7 +33,7 @@ dbTest("register answers 201 with exactly id, email, name and date_joined", asyn
   assertIsoDate(reply.body.date_joined);
 });
 
-dbTest("register refuses an e-mail already taken, whatever its case, with 400", async () => {
+engines.test("register refuses an e-mail already taken, whatever its case, with 400", async () => {
   await using srv = await startTestServer();
   const first = await api(srv, "POST", "/auth/register/", {
     body: { email: "dup@example.com", name: "First", password: PASSWORD },
@@ -48,7 +48,7 @@ dbTest("register refuses an e-mail already taken, whatever its case, with 400", 
   }
 });
 
-dbTest("register refuses an invalid e-mail with 400 {email: [...]}", async () => {
+engines.test("register refuses an invalid e-mail with 400 {email: [...]}", async () => {
   await using srv = await startTestServer();
   for (const email of ["not-an-email", "a@", "@b.com", "two words@example.com"]) {
     const reply = await api(srv, "POST", "/auth/register/", {
@@ -61,7 +61,7 @@ dbTest("register refuses an invalid e-mail with 400 {email: [...]}", async () =>
   }
 });
 
-dbTest("register refuses a common or weak password with 400 {password: [...]}", async () => {
+engines.test("register refuses a common or weak password with 400 {password: [...]}", async () => {
   await using srv = await startTestServer();
   const common = await api(srv, "POST", "/auth/register/", {
     body: { email: "weak@example.com", name: "Weak", password: "password123" },
@@ -84,7 +84,7 @@ dbTest("register refuses a common or weak password with 400 {password: [...]}", 
   assert.equal(ok.status, 201);
 });
 
-dbTest("register derives a unique username from e-mails with the same local part", async () => {
+engines.test("register derives a unique username from e-mails with the same local part", async () => {
   await using srv = await startTestServer();
   const a = await api(srv, "POST", "/auth/register/", {
     body: { email: "ann@a.com", name: "Ann A", password: PASSWORD },
@@ -106,31 +106,25 @@ dbTest("register derives a unique username from e-mails with the same local part
   }
 });
 
-dbTest(
-  "register and PATCH /auth/profile/ report a name too long to store under the name field",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    // 200 characters fit the 301-character name, but not the 150-character first or last name.
-    for (const name of ["x".repeat(200), `Ann ${"y".repeat(200)}`]) {
-      const reg = await api(srv, "POST", "/auth/register/", {
-        body: { email: "longname@example.com", name, password: PASSWORD },
-      });
-      assert.equal(reg.status, 400, `register: ${JSON.stringify(reg.body)}`);
-      assert.deepEqual(Object.keys(reg.body), ["name"], `register: ${JSON.stringify(reg.body)}`);
-      const patch = await api(srv, "PATCH", "/auth/profile/", {
-        token: who.access,
-        body: { name },
-      });
-      assert.equal(patch.status, 400, `patch: ${JSON.stringify(patch.body)}`);
-      assert.deepEqual(Object.keys(patch.body), ["name"], `patch: ${JSON.stringify(patch.body)}`);
-    }
-    const profile = await api(srv, "GET", "/auth/profile/", { token: who.access });
-    assert.equal(profile.body.name, who.name);
-  },
-);
+engines.test("register and PATCH /auth/profile/ report a name too long to store under the name field", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  // 200 characters fit the 301-character name, but not the 150-character first or last name.
+  for (const name of ["x".repeat(200), `Ann ${"y".repeat(200)}`]) {
+    const reg = await api(srv, "POST", "/auth/register/", {
+      body: { email: "longname@example.com", name, password: PASSWORD },
+    });
+    assert.equal(reg.status, 400, `register: ${JSON.stringify(reg.body)}`);
+    assert.deepEqual(Object.keys(reg.body), ["name"], `register: ${JSON.stringify(reg.body)}`);
+    const patch = await api(srv, "PATCH", "/auth/profile/", { token: who.access, body: { name } });
+    assert.equal(patch.status, 400, `patch: ${JSON.stringify(patch.body)}`);
+    assert.deepEqual(Object.keys(patch.body), ["name"], `patch: ${JSON.stringify(patch.body)}`);
+  }
+  const profile = await api(srv, "GET", "/auth/profile/", { token: who.access });
+  assert.equal(profile.body.name, who.name);
+});
 
-dbTest("PATCH /auth/profile/ refuses a blank name with 400 {name: [...]}", async () => {
+engines.test("PATCH /auth/profile/ refuses a blank name with 400 {name: [...]}", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "PATCH", "/auth/profile/", {
@@ -146,7 +140,7 @@ dbTest("PATCH /auth/profile/ refuses a blank name with 400 {name: [...]}", async
 
 // --- Login, refresh, logout -------------------------------------------------------------------
 
-dbTest("login with e-mail and password returns access and refresh tokens", async () => {
+engines.test("login with e-mail and password returns access and refresh tokens", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "POST", "/auth/login/", {
@@ -159,42 +153,36 @@ dbTest("login with e-mail and password returns access and refresh tokens", async
   assert.equal(profile.body.id, who.user.id);
 });
 
-dbTest(
-  "login with a wrong password or unknown e-mail is 401 with the documented detail",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    for (
-      const body of [
-        { email: who.email, password: "wrong-password-99" },
-        { email: "nobody@example.com", password: PASSWORD },
-      ]
-    ) {
-      const reply = await api(srv, "POST", "/auth/login/", { body });
-      assert.equal(reply.status, 401, body.email);
-      assert.deepEqual(reply.body, NO_ACCOUNT);
-    }
-  },
-);
+engines.test("login with a wrong password or unknown e-mail is 401 with the documented detail", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  for (
+    const body of [
+      { email: who.email, password: "wrong-password-99" },
+      { email: "nobody@example.com", password: PASSWORD },
+    ]
+  ) {
+    const reply = await api(srv, "POST", "/auth/login/", { body });
+    assert.equal(reply.status, 401, body.email);
+    assert.deepEqual(reply.body, NO_ACCOUNT);
+  }
+});
 
-dbTest(
-  "token refresh answers {access} only, as documented; the refresh token works again, also twice at once",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const refresh = () =>
-      api(srv, "POST", "/auth/token/refresh/", { body: { refresh: who.refresh } });
-    const replies = [await refresh(), ...await Promise.all([refresh(), refresh()])];
-    for (const reply of replies) {
-      assert.equal(reply.status, 200);
-      assert.deepEqual(Object.keys(reply.body), ["access"]);
-      const profile = await api(srv, "GET", "/auth/profile/", { token: reply.body.access });
-      assert.equal(profile.body.id, who.user.id);
-    }
-  },
-);
+engines.test("token refresh answers {access} only, as documented; the refresh token works again, also twice at once", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const refresh = () =>
+    api(srv, "POST", "/auth/token/refresh/", { body: { refresh: who.refresh } });
+  const replies = [await refresh(), ...await Promise.all([refresh(), refresh()])];
+  for (const reply of replies) {
+    assert.equal(reply.status, 200);
+    assert.deepEqual(Object.keys(reply.body), ["access"]);
+    const profile = await api(srv, "GET", "/auth/profile/", { token: reply.body.access });
+    assert.equal(profile.body.id, who.user.id);
+  }
+});
 
-dbTest("logout ends the refresh token too", async () => {
+engines.test("logout ends the refresh token too", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const out = await api(srv, "POST", "/auth/logout/", {
@@ -207,36 +195,28 @@ dbTest("logout ends the refresh token too", async () => {
   assert.equal(reply.body.code, "token_not_valid");
 });
 
-dbTest(
-  "with REFRESH_ROTATION, token refresh returns a new access token and rotates the refresh token",
-  async () => {
-    await using srv = await startTestServer({
-      REFRESH_ROTATION: "true",
-      REFRESH_REUSE_LEEWAY: "0",
-    });
-    const who = await person(srv);
-    const reply = await api(srv, "POST", "/auth/token/refresh/", {
-      body: { refresh: who.refresh },
-    });
-    assert.equal(reply.status, 200);
-    assert.equal(typeof reply.body.access, "string");
-    assert.notEqual(reply.body.access, who.access);
-    assert.equal(typeof reply.body.refresh, "string");
-    assert.notEqual(reply.body.refresh, who.refresh);
+engines.test("with REFRESH_ROTATION, token refresh returns a new access token and rotates the refresh token", async () => {
+  await using srv = await startTestServer({ REFRESH_ROTATION: "true", REFRESH_REUSE_LEEWAY: "0" });
+  const who = await person(srv);
+  const reply = await api(srv, "POST", "/auth/token/refresh/", {
+    body: { refresh: who.refresh },
+  });
+  assert.equal(reply.status, 200);
+  assert.equal(typeof reply.body.access, "string");
+  assert.notEqual(reply.body.access, who.access);
+  assert.equal(typeof reply.body.refresh, "string");
+  assert.notEqual(reply.body.refresh, who.refresh);
 
-    const profile = await api(srv, "GET", "/auth/profile/", { token: reply.body.access });
-    assert.equal(profile.status, 200);
-    assert.equal(profile.body.id, who.user.id);
+  const profile = await api(srv, "GET", "/auth/profile/", { token: reply.body.access });
+  assert.equal(profile.status, 200);
+  assert.equal(profile.body.id, who.user.id);
 
-    const again = await api(srv, "POST", "/auth/token/refresh/", {
-      body: { refresh: who.refresh },
-    });
-    assert.equal(again.status, 401);
-    assert.equal(typeof again.body.detail, "string");
-  },
-);
+  const again = await api(srv, "POST", "/auth/token/refresh/", { body: { refresh: who.refresh } });
+  assert.equal(again.status, 401);
+  assert.equal(typeof again.body.detail, "string");
+});
 
-dbTest("token refresh refuses an access token or garbage with 401", async () => {
+engines.test("token refresh refuses an access token or garbage with 401", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   for (const refresh of [who.access, "garbage", "a.b.c"]) {
@@ -246,27 +226,24 @@ dbTest("token refresh refuses an access token or garbage with 401", async () => 
   }
 });
 
-dbTest(
-  "logout answers 200 with the documented message and the access token stops working",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const other = await newSession(srv, who);
-    const reply = await api(srv, "POST", "/auth/logout/", { token: who.access });
-    assert.equal(reply.status, 200);
-    assert.deepEqual(reply.body, { message: "Successfully logged out" });
-    const after = await api(srv, "GET", "/auth/profile/", { token: who.access });
-    assert.equal(after.status, 401);
-    assert.equal(typeof after.body.detail, "string");
-    // Another session of the same person is not affected.
-    const still = await api(srv, "GET", "/auth/profile/", { token: other.access });
-    assert.equal(still.status, 200);
-  },
-);
+engines.test("logout answers 200 with the documented message and the access token stops working", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const other = await newSession(srv, who);
+  const reply = await api(srv, "POST", "/auth/logout/", { token: who.access });
+  assert.equal(reply.status, 200);
+  assert.deepEqual(reply.body, { message: "Successfully logged out" });
+  const after = await api(srv, "GET", "/auth/profile/", { token: who.access });
+  assert.equal(after.status, 401);
+  assert.equal(typeof after.body.detail, "string");
+  // Another session of the same person is not affected.
+  const still = await api(srv, "GET", "/auth/profile/", { token: other.access });
+  assert.equal(still.status, 200);
+});
 
 // --- Profile ----------------------------------------------------------------------------------
 
-dbTest("GET /auth/profile/ returns the signed-in user's profile", async () => {
+engines.test("GET /auth/profile/ returns the signed-in user's profile", async () => {
   await using srv = await startTestServer();
   const who = await person(srv, { name: "Grace Brewster Hopper" });
   const reply = await api(srv, "GET", "/auth/profile/", { token: who.access });
@@ -278,46 +255,43 @@ dbTest("GET /auth/profile/ returns the signed-in user's profile", async () => {
   assertIsoDate(reply.body.date_joined);
 });
 
-dbTest(
-  "PATCH /auth/profile/ renames the user in the profile, room creators and messages",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv, { name: "Old Name" });
-    const room = await createRoom(srv, who, { name: "Renames" });
-    await srv.core.groups.send(room.id, who.user.id, "before the rename");
+engines.test("PATCH /auth/profile/ renames the user in the profile, room creators and messages", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv, { name: "Old Name" });
+  const room = await createRoom(srv, who, { name: "Renames" });
+  await srv.core.groups.send(room.id, who.user.id, "before the rename");
 
-    const reply = await api(srv, "PATCH", "/auth/profile/", {
-      token: who.access,
-      body: { name: "Brand New Name" },
-    });
-    assert.equal(reply.status, 200);
-    assert.equal(reply.body.name, "Brand New Name");
-    assert.equal(reply.body.id, who.user.id);
-    assert.equal(reply.body.email, who.email);
+  const reply = await api(srv, "PATCH", "/auth/profile/", {
+    token: who.access,
+    body: { name: "Brand New Name" },
+  });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body.name, "Brand New Name");
+  assert.equal(reply.body.id, who.user.id);
+  assert.equal(reply.body.email, who.email);
 
-    const profile = await api(srv, "GET", "/auth/profile/", { token: who.access });
-    assert.equal(profile.body.name, "Brand New Name");
+  const profile = await api(srv, "GET", "/auth/profile/", { token: who.access });
+  assert.equal(profile.body.name, "Brand New Name");
 
-    const rooms = await api(srv, "GET", "/api/rooms/", { token: who.access });
-    assert.equal(rooms.status, 200);
-    assert.deepEqual(rooms.body[0].creator, {
-      id: who.user.id,
-      email: who.email,
-      name: "Brand New Name",
-    });
-    const detail = await api(srv, "GET", `/api/rooms/${room.id}/`, { token: who.access });
-    assert.equal(detail.body.creator.name, "Brand New Name");
+  const rooms = await api(srv, "GET", "/api/rooms/", { token: who.access });
+  assert.equal(rooms.status, 200);
+  assert.deepEqual(rooms.body[0].creator, {
+    id: who.user.id,
+    email: who.email,
+    name: "Brand New Name",
+  });
+  const detail = await api(srv, "GET", `/api/rooms/${room.id}/`, { token: who.access });
+  assert.equal(detail.body.creator.name, "Brand New Name");
 
-    const messages = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, {
-      token: who.access,
-    });
-    assert.equal(messages.status, 200);
-    assert.equal(messages.body.length, 1);
-    assert.equal(messages.body[0].user.name, "Brand New Name");
-  },
-);
+  const messages = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, {
+    token: who.access,
+  });
+  assert.equal(messages.status, 200);
+  assert.equal(messages.body.length, 1);
+  assert.equal(messages.body[0].user.name, "Brand New Name");
+});
 
-dbTest("DELETE /auth/profile/ deactivates the account: 204, token and login refused", async () => {
+engines.test("DELETE /auth/profile/ deactivates the account: 204, token and login refused", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "DELETE", "/auth/profile/", { token: who.access });
@@ -336,35 +310,32 @@ dbTest("DELETE /auth/profile/ deactivates the account: 204, token and login refu
   assert.equal(refresh.status, 401);
 });
 
-dbTest(
-  "DELETE /auth/profile/ keeps the user's messages in the room under 'Deleted user'",
-  async () => {
-    await using srv = await startTestServer();
-    const owner = await person(srv);
-    const leaving = await person(srv);
-    const room = await createRoom(srv, owner, { name: "Stays" });
-    await srv.core.groups.send(room.id, leaving.user.id, "I was here");
-    await srv.core.groups.send(room.id, owner.user.id, "So was I");
+engines.test("DELETE /auth/profile/ keeps the user's messages in the room under 'Deleted user'", async () => {
+  await using srv = await startTestServer();
+  const owner = await person(srv);
+  const leaving = await person(srv);
+  const room = await createRoom(srv, owner, { name: "Stays" });
+  await srv.core.groups.send(room.id, leaving.user.id, "I was here");
+  await srv.core.groups.send(room.id, owner.user.id, "So was I");
 
-    const reply = await api(srv, "DELETE", "/auth/profile/", { token: leaving.access });
-    assert.equal(reply.status, 204);
+  const reply = await api(srv, "DELETE", "/auth/profile/", { token: leaving.access });
+  assert.equal(reply.status, 204);
 
-    const messages = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, {
-      token: owner.access,
-    });
-    assert.equal(messages.status, 200);
-    assert.deepEqual(messages.body.map((m: { content: string }) => m.content), [
-      "I was here",
-      "So was I",
-    ]);
-    assert.equal(messages.body[0].user.id, leaving.user.id);
-    assert.equal(messages.body[0].user.name, "Deleted user");
-    assert.notEqual(messages.body[0].user.email, leaving.email);
-    assert.deepEqual(messages.body[1].user, shownAs(owner));
-  },
-);
+  const messages = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, {
+    token: owner.access,
+  });
+  assert.equal(messages.status, 200);
+  assert.deepEqual(messages.body.map((m: { content: string }) => m.content), [
+    "I was here",
+    "So was I",
+  ]);
+  assert.equal(messages.body[0].user.id, leaving.user.id);
+  assert.equal(messages.body[0].user.name, "Deleted user");
+  assert.notEqual(messages.body[0].user.email, leaving.email);
+  assert.deepEqual(messages.body[1].user, shownAs(owner));
+});
 
-dbTest("DELETE /auth/profile/ closes the user's open /ws/chat/ socket with 4401", async () => {
+engines.test("DELETE /auth/profile/ closes the user's open /ws/chat/ socket with 4401", async () => {
   await using srv = await startTestServer();
   const owner = await person(srv);
   const leaving = await person(srv);
@@ -401,25 +372,22 @@ function protectedEndpoints(roomId: number): [string, string, unknown?][] {
   ];
 }
 
-dbTest(
-  "every protected endpoint without a token is 401 'credentials were not provided'",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const room = await createRoom(srv, who);
-    for (const [method, path, body] of protectedEndpoints(room.id)) {
-      const reply = await api(srv, method, path, { body });
-      assert.equal(reply.status, 401, `${method} ${path}`);
-      assert.deepEqual(reply.body, NOT_PROVIDED, `${method} ${path}`);
-    }
-    // Nothing happened: the room and the account are still there.
-    const detail = await api(srv, "GET", `/api/rooms/${room.id}/`, { token: who.access });
-    assert.equal(detail.status, 200);
-    assert.equal(detail.body.name, "Room");
-  },
-);
+engines.test("every protected endpoint without a token is 401 'credentials were not provided'", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const room = await createRoom(srv, who);
+  for (const [method, path, body] of protectedEndpoints(room.id)) {
+    const reply = await api(srv, method, path, { body });
+    assert.equal(reply.status, 401, `${method} ${path}`);
+    assert.deepEqual(reply.body, NOT_PROVIDED, `${method} ${path}`);
+  }
+  // Nothing happened: the room and the account are still there.
+  const detail = await api(srv, "GET", `/api/rooms/${room.id}/`, { token: who.access });
+  assert.equal(detail.status, 200);
+  assert.equal(detail.body.name, "Room");
+});
 
-dbTest("every protected endpoint with a garbage token is 401 with a detail", async () => {
+engines.test("every protected endpoint with a garbage token is 401 with a detail", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -432,7 +400,7 @@ dbTest("every protected endpoint with a garbage token is 401 with a detail", asy
   }
 });
 
-dbTest("an expired access token is refused with 401", async () => {
+engines.test("an expired access token is refused with 401", async () => {
   const clock = { now: Date.now() };
   await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "1" }, { clock });
   const who = await person(srv);
@@ -455,7 +423,7 @@ dbTest("an expired access token is refused with 401", async () => {
 
 // --- Rooms ------------------------------------------------------------------------------------
 
-dbTest("POST /api/rooms/ creates a room in the documented shape", async () => {
+engines.test("POST /api/rooms/ creates a room in the documented shape", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "POST", "/api/rooms/", {
@@ -476,7 +444,7 @@ dbTest("POST /api/rooms/ creates a room in the documented shape", async () => {
   assertIsoDate(reply.body.created_at);
 });
 
-dbTest("POST /api/rooms/ without a description stores an empty one", async () => {
+engines.test("POST /api/rooms/ without a description stores an empty one", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "POST", "/api/rooms/", {
@@ -487,7 +455,7 @@ dbTest("POST /api/rooms/ without a description stores an empty one", async () =>
   assert.equal(reply.body.description, "");
 });
 
-dbTest("POST /api/rooms/ requires a name of at most 100 characters", async () => {
+engines.test("POST /api/rooms/ requires a name of at most 100 characters", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   for (const body of [{ room_type: "chat" }, { name: "", room_type: "chat" }]) {
@@ -509,7 +477,7 @@ dbTest("POST /api/rooms/ requires a name of at most 100 characters", async () =>
   assert.equal(exact.status, 201);
 });
 
-dbTest("POST /api/rooms/ accepts only room_type chat or video", async () => {
+engines.test("POST /api/rooms/ accepts only room_type chat or video", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   for (const body of [{ name: "R", room_type: "audio" }, { name: "R" }]) {
@@ -521,23 +489,20 @@ dbTest("POST /api/rooms/ accepts only room_type chat or video", async () => {
   assert.deepEqual(list.body, []);
 });
 
-dbTest(
-  "a choice sent as an object with toString and valueOf keys is a 400 naming it, not a 500",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const reply = await api(srv, "POST", "/api/rooms/", {
-      token: who.access,
-      body: { name: "R", room_type: { toString: 1, valueOf: 2 } },
-    });
-    assert.equal(reply.status, 400);
-    assert.deepEqual(reply.body, {
-      room_type: ['"{"toString":1,"valueOf":2}" is not a valid choice.'],
-    });
-  },
-);
+engines.test("a choice sent as an object with toString and valueOf keys is a 400 naming it, not a 500", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const reply = await api(srv, "POST", "/api/rooms/", {
+    token: who.access,
+    body: { name: "R", room_type: { toString: 1, valueOf: 2 } },
+  });
+  assert.equal(reply.status, 400);
+  assert.deepEqual(reply.body, {
+    room_type: ['"{"toString":1,"valueOf":2}" is not a valid choice.'],
+  });
+});
 
-dbTest("GET /api/rooms/ lists the active rooms in the documented shape", async () => {
+engines.test("GET /api/rooms/ lists the active rooms in the documented shape", async () => {
   await using srv = await startTestServer();
   const creator = await person(srv, { name: "Creator Name" });
   const reader = await person(srv);
@@ -564,7 +529,7 @@ dbTest("GET /api/rooms/ lists the active rooms in the documented shape", async (
   });
 });
 
-dbTest("GET /api/rooms/{id}/ returns the room; an unknown id is 404 'Not found.'", async () => {
+engines.test("GET /api/rooms/{id}/ returns the room; an unknown id is 404 'Not found.'", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who, { name: "Detail", description: "d" });
@@ -587,7 +552,7 @@ dbTest("GET /api/rooms/{id}/ returns the room; an unknown id is 404 'Not found.'
   }
 });
 
-dbTest("PATCH /api/rooms/{id}/ by the creator changes the name and description", async () => {
+engines.test("PATCH /api/rooms/{id}/ by the creator changes the name and description", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who, { name: "Before", description: "old" });
@@ -619,24 +584,18 @@ dbTest("PATCH /api/rooms/{id}/ by the creator changes the name and description",
   assert.deepEqual(Object.keys(long.body), ["name"]);
 });
 
-dbTest(
-  "PATCH /api/rooms/{id}/ with no changeable field answers 200 with the room unchanged",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const room = await createRoom(srv, who, { name: "Steady", description: "as before" });
-    const reply = await api(srv, "PATCH", `/api/rooms/${room.id}/`, {
-      token: who.access,
-      body: {},
-    });
-    assert.equal(reply.status, 200, JSON.stringify(reply.body));
-    assert.deepEqual(reply.body, room);
-    const detail = await api(srv, "GET", `/api/rooms/${room.id}/`, { token: who.access });
-    assert.deepEqual(detail.body, room);
-  },
-);
+engines.test("PATCH /api/rooms/{id}/ with no changeable field answers 200 with the room unchanged", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const room = await createRoom(srv, who, { name: "Steady", description: "as before" });
+  const reply = await api(srv, "PATCH", `/api/rooms/${room.id}/`, { token: who.access, body: {} });
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  assert.deepEqual(reply.body, room);
+  const detail = await api(srv, "GET", `/api/rooms/${room.id}/`, { token: who.access });
+  assert.deepEqual(detail.body, room);
+});
 
-dbTest("PATCH /api/rooms/{id}/ by another user is 403 and changes nothing", async () => {
+engines.test("PATCH /api/rooms/{id}/ by another user is 403 and changes nothing", async () => {
   await using srv = await startTestServer();
   const creator = await person(srv);
   const other = await person(srv);
@@ -651,7 +610,7 @@ dbTest("PATCH /api/rooms/{id}/ by another user is 403 and changes nothing", asyn
   assert.equal(detail.body.name, "Mine");
 });
 
-dbTest("DELETE /api/rooms/{id}/ by another user is 403 and the room stays", async () => {
+engines.test("DELETE /api/rooms/{id}/ by another user is 403 and the room stays", async () => {
   await using srv = await startTestServer();
   const creator = await person(srv);
   const other = await person(srv);
@@ -663,37 +622,34 @@ dbTest("DELETE /api/rooms/{id}/ by another user is 403 and the room stays", asyn
   assert.equal(detail.status, 200);
 });
 
-dbTest(
-  "DELETE /api/rooms/{id}/ by the creator soft-deletes: gone from list, detail, messages",
-  async () => {
-    await using srv = await startTestServer();
-    const creator = await person(srv);
-    const other = await person(srv);
-    const room = await createRoom(srv, creator, { name: "Doomed" });
-    const kept = await createRoom(srv, creator, { name: "Kept" });
-    await srv.core.groups.send(room.id, other.user.id, "last words");
+engines.test("DELETE /api/rooms/{id}/ by the creator soft-deletes: gone from list, detail, messages", async () => {
+  await using srv = await startTestServer();
+  const creator = await person(srv);
+  const other = await person(srv);
+  const room = await createRoom(srv, creator, { name: "Doomed" });
+  const kept = await createRoom(srv, creator, { name: "Kept" });
+  await srv.core.groups.send(room.id, other.user.id, "last words");
 
-    const reply = await api(srv, "DELETE", `/api/rooms/${room.id}/`, { token: creator.access });
-    assert.equal(reply.status, 204);
+  const reply = await api(srv, "DELETE", `/api/rooms/${room.id}/`, { token: creator.access });
+  assert.equal(reply.status, 204);
 
-    const list = await api(srv, "GET", "/api/rooms/", { token: other.access });
-    assert.deepEqual(list.body.map((r: { id: number }) => r.id), [kept.id]);
-    for (const path of [`/api/rooms/${room.id}/`, `/api/rooms/${room.id}/messages/`]) {
-      const gone = await api(srv, "GET", path, { token: creator.access });
-      assert.equal(gone.status, 404, path);
-      assert.deepEqual(gone.body, NOT_FOUND, path);
-    }
-    const again = await api(srv, "DELETE", `/api/rooms/${room.id}/`, { token: creator.access });
-    assert.equal(again.status, 404);
-    const patch = await api(srv, "PATCH", `/api/rooms/${room.id}/`, {
-      token: creator.access,
-      body: { name: "Back" },
-    });
-    assert.equal(patch.status, 404);
-  },
-);
+  const list = await api(srv, "GET", "/api/rooms/", { token: other.access });
+  assert.deepEqual(list.body.map((r: { id: number }) => r.id), [kept.id]);
+  for (const path of [`/api/rooms/${room.id}/`, `/api/rooms/${room.id}/messages/`]) {
+    const gone = await api(srv, "GET", path, { token: creator.access });
+    assert.equal(gone.status, 404, path);
+    assert.deepEqual(gone.body, NOT_FOUND, path);
+  }
+  const again = await api(srv, "DELETE", `/api/rooms/${room.id}/`, { token: creator.access });
+  assert.equal(again.status, 404);
+  const patch = await api(srv, "PATCH", `/api/rooms/${room.id}/`, {
+    token: creator.access,
+    body: { name: "Back" },
+  });
+  assert.equal(patch.status, 404);
+});
 
-dbTest("GET /api/rooms/?room_type=video lists only video rooms", async () => {
+engines.test("GET /api/rooms/?room_type=video lists only video rooms", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const chat = await createRoom(srv, who, { name: "Chatty", room_type: "chat" });
@@ -708,7 +664,7 @@ dbTest("GET /api/rooms/?room_type=video lists only video rooms", async () => {
   assert.deepEqual(Object.keys(bad.body), ["room_type"]);
 });
 
-dbTest("GET /api/rooms/?search= matches names case-insensitively, % and _ literally", async () => {
+engines.test("GET /api/rooms/?search= matches names case-insensitively, % and _ literally", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const general = await createRoom(srv, who, { name: "General" });
@@ -734,38 +690,35 @@ dbTest("GET /api/rooms/?search= matches names case-insensitively, % and _ litera
 
 // --- Messages ---------------------------------------------------------------------------------
 
-dbTest(
-  "GET /api/rooms/{id}/messages/ lists messages oldest first in the documented shape",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv, { name: "User Name" });
-    const b = await person(srv, { name: "Another User" });
-    const room = await createRoom(srv, a);
-    await srv.core.groups.send(room.id, a.user.id, "Hello, world!");
-    await srv.core.groups.send(room.id, b.user.id, "Hi there!");
+engines.test("GET /api/rooms/{id}/messages/ lists messages oldest first in the documented shape", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv, { name: "User Name" });
+  const b = await person(srv, { name: "Another User" });
+  const room = await createRoom(srv, a);
+  await srv.core.groups.send(room.id, a.user.id, "Hello, world!");
+  await srv.core.groups.send(room.id, b.user.id, "Hi there!");
 
-    const reply = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: b.access });
-    assert.equal(reply.status, 200);
-    assert.equal(reply.body.length, 2);
-    for (const message of reply.body) {
-      assert.deepEqual(Object.keys(message).sort(), ["content", "created_at", "id", "user"]);
-      assertIsoDate(message.created_at);
-    }
-    const [first, second] = reply.body;
-    assert.deepEqual({ ...first, id: 0, created_at: "" }, {
-      id: 0,
-      user: shownAs(a),
-      content: "Hello, world!",
-      created_at: "",
-    });
-    assert.deepEqual(second.user, shownAs(b));
-    assert.equal(second.content, "Hi there!");
-    assert.ok(first.id < second.id);
-    assert.ok(first.created_at <= second.created_at);
-  },
-);
+  const reply = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: b.access });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body.length, 2);
+  for (const message of reply.body) {
+    assert.deepEqual(Object.keys(message).sort(), ["content", "created_at", "id", "user"]);
+    assertIsoDate(message.created_at);
+  }
+  const [first, second] = reply.body;
+  assert.deepEqual({ ...first, id: 0, created_at: "" }, {
+    id: 0,
+    user: shownAs(a),
+    content: "Hello, world!",
+    created_at: "",
+  });
+  assert.deepEqual(second.user, shownAs(b));
+  assert.equal(second.content, "Hi there!");
+  assert.ok(first.id < second.id);
+  assert.ok(first.created_at <= second.created_at);
+});
 
-dbTest("GET /api/rooms/{id}/messages/ pages with ?before=, ?after= and ?limit=", async () => {
+engines.test("GET /api/rooms/{id}/messages/ pages with ?before=, ?after= and ?limit=", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -796,37 +749,34 @@ dbTest("GET /api/rooms/{id}/messages/ pages with ?before=, ?after= and ?limit=",
   }
 });
 
-dbTest(
-  "GET /api/rooms/{id}/messages/ caps ?limit= at 100 but returns all without params",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const room = await createRoom(srv, who);
-    for (let i = 1; i <= 120; i++) await srv.core.groups.send(room.id, who.user.id, `n${i}`);
+engines.test("GET /api/rooms/{id}/messages/ caps ?limit= at 100 but returns all without params", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const room = await createRoom(srv, who);
+  for (let i = 1; i <= 120; i++) await srv.core.groups.send(room.id, who.user.id, `n${i}`);
 
-    const all = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: who.access });
-    assert.equal(all.status, 200);
-    assert.equal(all.body.length, 120);
-    assert.deepEqual(
-      all.body.map((m: { content: string }) => m.content),
-      Array.from({ length: 120 }, (_, i) => `n${i + 1}`),
-    );
-    const ids = all.body.map((m: { id: number }) => m.id);
-    assert.deepEqual(ids, [...ids].sort((x: number, y: number) => x - y));
+  const all = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: who.access });
+  assert.equal(all.status, 200);
+  assert.equal(all.body.length, 120);
+  assert.deepEqual(
+    all.body.map((m: { content: string }) => m.content),
+    Array.from({ length: 120 }, (_, i) => `n${i + 1}`),
+  );
+  const ids = all.body.map((m: { id: number }) => m.id);
+  assert.deepEqual(ids, [...ids].sort((x: number, y: number) => x - y));
 
-    const capped = await api(srv, "GET", `/api/rooms/${room.id}/messages/?limit=500`, {
-      token: who.access,
-    });
-    assert.equal(capped.status, 200);
-    assert.equal(capped.body.length, 100);
-    assert.equal(capped.body[0].content, "n21");
-    assert.equal(capped.body[99].content, "n120");
-  },
-);
+  const capped = await api(srv, "GET", `/api/rooms/${room.id}/messages/?limit=500`, {
+    token: who.access,
+  });
+  assert.equal(capped.status, 200);
+  assert.equal(capped.body.length, 100);
+  assert.equal(capped.body[0].content, "n21");
+  assert.equal(capped.body[99].content, "n120");
+});
 
 // --- HTTP details -----------------------------------------------------------------------------
 
-dbTest("an unsupported method on a known path is 405 with a detail", async () => {
+engines.test("an unsupported method on a known path is 405 with a detail", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -845,7 +795,7 @@ dbTest("an unsupported method on a known path is 405 with a detail", async () =>
   }
 });
 
-dbTest("a malformed JSON body is 400", async () => {
+engines.test("a malformed JSON body is 400", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);

@@ -11,7 +11,7 @@ import {
   assertIsoDate,
   assertRefused,
   createRoom,
-  dbTest,
+  engines,
   expectChat,
   join,
   MeetSocket,
@@ -43,7 +43,7 @@ const SIGNALS: Record<string, unknown>[] = [
 
 // --- Authentication and the room check before the upgrade -------------------------------------
 
-dbTest("ws: a token in the Authorization: Bearer header opens the connection", async () => {
+engines.test("ws: a token in the Authorization: Bearer header opens the connection", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -54,7 +54,7 @@ dbTest("ws: a token in the Authorization: Bearer header opens the connection", a
   assert.deepEqual(message.user, shownAs(who));
 });
 
-dbTest("ws: a token in ?token= opens the connection", async () => {
+engines.test("ws: a token in ?token= opens the connection", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -64,75 +64,63 @@ dbTest("ws: a token in ?token= opens the connection", async () => {
   assert.deepEqual((await expectChat(socket, "via query")).user, shownAs(who));
 });
 
-dbTest(
-  "ws: a token offered as Sec-WebSocket-Protocol ['access_token', token] opens and 'access_token' is echoed",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const room = await createRoom(srv, who);
-    await using socket = new MeetSocket(wsUrl(srv, room.id), {
-      protocols: ["access_token", who.access],
+engines.test("ws: a token offered as Sec-WebSocket-Protocol ['access_token', token] opens and 'access_token' is echoed", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const room = await createRoom(srv, who);
+  await using socket = new MeetSocket(wsUrl(srv, room.id), {
+    protocols: ["access_token", who.access],
+  });
+  await socket.waitOpen();
+  assert.equal(socket.ws.protocol, "access_token");
+  socket.say("via protocol");
+  assert.deepEqual((await expectChat(socket, "via protocol")).user, shownAs(who));
+});
+
+engines.test("ws: a token offered alone as Sec-WebSocket-Protocol opens and the token is echoed", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const room = await createRoom(srv, who);
+  await using socket = new MeetSocket(wsUrl(srv, room.id), { protocols: [who.access] });
+  await socket.waitOpen();
+  assert.equal(socket.ws.protocol, who.access);
+  socket.say("bare protocol");
+  assert.deepEqual((await expectChat(socket, "bare protocol")).user, shownAs(who));
+});
+
+engines.test("ws: without a token the upgrade is refused with HTTP 401 and the socket never opens", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const room = await createRoom(srv, who);
+  const reply = await upgradeAttempt(srv, room.id);
+  assert.equal(reply.status, 401);
+  assert.match(reply.headers.get("content-type") ?? "", /json/);
+  assert.deepEqual(reply.body, NOT_PROVIDED);
+  await assertRefused(wsUrl(srv, room.id));
+  await assertRefused(wsUrl(srv, room.id), { protocols: ["access_token"] });
+});
+
+engines.test("ws: a garbage, refresh or logged-out token is refused with HTTP 401 before the upgrade", async () => {
+  await using srv = await startTestServer();
+  const who = await person(srv);
+  const room = await createRoom(srv, who);
+  const gone = await newSession(srv, who);
+  assert.equal((await api(srv, "POST", "/auth/logout/", { token: gone.access })).status, 200);
+  for (const token of ["garbage.token.here", who.refresh, gone.access]) {
+    const viaHeader = await upgradeAttempt(srv, room.id, {
+      headers: { authorization: `Bearer ${token}` },
     });
-    await socket.waitOpen();
-    assert.equal(socket.ws.protocol, "access_token");
-    socket.say("via protocol");
-    assert.deepEqual((await expectChat(socket, "via protocol")).user, shownAs(who));
-  },
-);
+    assert.equal(viaHeader.status, 401);
+    assert.equal(typeof viaHeader.body.detail, "string");
+    const viaQuery = await upgradeAttempt(srv, room.id, { query: `?token=${token}` });
+    assert.equal(viaQuery.status, 401);
+    await assertRefused(wsUrl(srv, room.id, `?token=${token}`));
+    await assertRefused(wsUrl(srv, room.id), { bearer: token });
+    await assertRefused(wsUrl(srv, room.id), { protocols: ["access_token", token] });
+  }
+});
 
-dbTest(
-  "ws: a token offered alone as Sec-WebSocket-Protocol opens and the token is echoed",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const room = await createRoom(srv, who);
-    await using socket = new MeetSocket(wsUrl(srv, room.id), { protocols: [who.access] });
-    await socket.waitOpen();
-    assert.equal(socket.ws.protocol, who.access);
-    socket.say("bare protocol");
-    assert.deepEqual((await expectChat(socket, "bare protocol")).user, shownAs(who));
-  },
-);
-
-dbTest(
-  "ws: without a token the upgrade is refused with HTTP 401 and the socket never opens",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const room = await createRoom(srv, who);
-    const reply = await upgradeAttempt(srv, room.id);
-    assert.equal(reply.status, 401);
-    assert.match(reply.headers.get("content-type") ?? "", /json/);
-    assert.deepEqual(reply.body, NOT_PROVIDED);
-    await assertRefused(wsUrl(srv, room.id));
-    await assertRefused(wsUrl(srv, room.id), { protocols: ["access_token"] });
-  },
-);
-
-dbTest(
-  "ws: a garbage, refresh or logged-out token is refused with HTTP 401 before the upgrade",
-  async () => {
-    await using srv = await startTestServer();
-    const who = await person(srv);
-    const room = await createRoom(srv, who);
-    const gone = await newSession(srv, who);
-    assert.equal((await api(srv, "POST", "/auth/logout/", { token: gone.access })).status, 200);
-    for (const token of ["garbage.token.here", who.refresh, gone.access]) {
-      const viaHeader = await upgradeAttempt(srv, room.id, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      assert.equal(viaHeader.status, 401);
-      assert.equal(typeof viaHeader.body.detail, "string");
-      const viaQuery = await upgradeAttempt(srv, room.id, { query: `?token=${token}` });
-      assert.equal(viaQuery.status, 401);
-      await assertRefused(wsUrl(srv, room.id, `?token=${token}`));
-      await assertRefused(wsUrl(srv, room.id), { bearer: token });
-      await assertRefused(wsUrl(srv, room.id), { protocols: ["access_token", token] });
-    }
-  },
-);
-
-dbTest("ws: an expired token is refused with HTTP 401 before the upgrade", async () => {
+engines.test("ws: an expired token is refused with HTTP 401 before the upgrade", async () => {
   const clock = { now: Date.now() };
   await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "1" }, { clock });
   const who = await person(srv);
@@ -143,7 +131,7 @@ dbTest("ws: an expired token is refused with HTTP 401 before the upgrade", async
   await assertRefused(wsUrl(srv, room.id, `?token=${who.access}`));
 });
 
-dbTest("ws: an unknown room is refused with HTTP 404 before the upgrade", async () => {
+engines.test("ws: an unknown room is refused with HTTP 404 before the upgrade", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await upgradeAttempt(srv, 999999, { query: `?token=${who.access}` });
@@ -152,7 +140,7 @@ dbTest("ws: an unknown room is refused with HTTP 404 before the upgrade", async 
   await assertRefused(wsUrl(srv, 999999, `?token=${who.access}`));
 });
 
-dbTest("ws: a room of another face (a desk question) is refused with HTTP 404", async () => {
+engines.test("ws: a room of another face (a desk question) is refused with HTTP 404", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const desk = await srv.core.desk.open(who.user.id, "How do fractions work?");
@@ -161,7 +149,7 @@ dbTest("ws: a room of another face (a desk question) is refused with HTTP 404", 
   await assertRefused(wsUrl(srv, desk.id, `?token=${who.access}`));
 });
 
-dbTest("ws: a deleted (inactive) room is refused with HTTP 404 before the upgrade", async () => {
+engines.test("ws: a deleted (inactive) room is refused with HTTP 404 before the upgrade", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -175,67 +163,61 @@ dbTest("ws: a deleted (inactive) room is refused with HTTP 404 before the upgrad
 
 // --- Chat -------------------------------------------------------------------------------------
 
-dbTest(
-  "ws: a chat message reaches the sender and the other user in the documented shape",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv, { name: "Alice Anders" });
-    const b = await person(srv, { name: "Bob Berg" });
-    const room = await createRoom(srv, a);
-    await using sa = await join(srv, a, room.id);
-    await using sb = await join(srv, b, room.id);
+engines.test("ws: a chat message reaches the sender and the other user in the documented shape", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv, { name: "Alice Anders" });
+  const b = await person(srv, { name: "Bob Berg" });
+  const room = await createRoom(srv, a);
+  await using sa = await join(srv, a, room.id);
+  await using sb = await join(srv, b, room.id);
 
-    sa.say("hi");
-    const toA = await sa.nextJson();
-    const toB = await sb.nextJson();
-    assert.deepEqual(toA, toB);
-    assert.deepEqual(Object.keys(toA).sort(), ["content", "created_at", "id", "user"]);
-    assert.equal(typeof toA.id, "number");
-    assert.deepEqual(toA.user, { id: a.user.id, email: a.email, name: "Alice Anders" });
-    assert.equal(toA.content, "hi");
-    assertIsoDate(toA.created_at);
+  sa.say("hi");
+  const toA = await sa.nextJson();
+  const toB = await sb.nextJson();
+  assert.deepEqual(toA, toB);
+  assert.deepEqual(Object.keys(toA).sort(), ["content", "created_at", "id", "user"]);
+  assert.equal(typeof toA.id, "number");
+  assert.deepEqual(toA.user, { id: a.user.id, email: a.email, name: "Alice Anders" });
+  assert.equal(toA.content, "hi");
+  assertIsoDate(toA.created_at);
 
-    // Persisted: REST shows the same message.
-    const rest = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: b.access });
-    assert.deepEqual(rest.body, [toA]);
-  },
-);
+  // Persisted: REST shows the same message.
+  const rest = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: b.access });
+  assert.deepEqual(rest.body, [toA]);
+});
 
-dbTest(
-  "ws: both users see all messages sent quickly from both sides in the same order",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv);
-    const b = await person(srv);
-    const room = await createRoom(srv, a);
-    await using sa = await join(srv, a, room.id);
-    await using sb = await join(srv, b, room.id);
+engines.test("ws: both users see all messages sent quickly from both sides in the same order", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const b = await person(srv);
+  const room = await createRoom(srv, a);
+  await using sa = await join(srv, a, room.id);
+  await using sb = await join(srv, b, room.id);
 
-    const N = 8;
-    for (let i = 0; i < N; i++) {
-      sa.say(`a${i}`);
-      sb.say(`b${i}`);
-    }
-    const seenA = [];
-    const seenB = [];
-    for (let i = 0; i < 2 * N; i++) seenA.push(await sa.nextJson());
-    for (let i = 0; i < 2 * N; i++) seenB.push(await sb.nextJson());
+  const N = 8;
+  for (let i = 0; i < N; i++) {
+    sa.say(`a${i}`);
+    sb.say(`b${i}`);
+  }
+  const seenA = [];
+  const seenB = [];
+  for (let i = 0; i < 2 * N; i++) seenA.push(await sa.nextJson());
+  for (let i = 0; i < 2 * N; i++) seenB.push(await sb.nextJson());
 
-    assert.deepEqual(seenA, seenB);
-    const ids = seenA.map((m) => m.id);
-    assert.deepEqual(ids, [...ids].sort((x, y) => x - y), "in commit (id) order");
-    // Each sender's own messages keep the order they were sent in.
-    const fromA = seenA.filter((m) => m.user.id === a.user.id).map((m) => m.content);
-    const fromB = seenA.filter((m) => m.user.id === b.user.id).map((m) => m.content);
-    assert.deepEqual(fromA, Array.from({ length: N }, (_, i) => `a${i}`));
-    assert.deepEqual(fromB, Array.from({ length: N }, (_, i) => `b${i}`));
+  assert.deepEqual(seenA, seenB);
+  const ids = seenA.map((m) => m.id);
+  assert.deepEqual(ids, [...ids].sort((x, y) => x - y), "in commit (id) order");
+  // Each sender's own messages keep the order they were sent in.
+  const fromA = seenA.filter((m) => m.user.id === a.user.id).map((m) => m.content);
+  const fromB = seenA.filter((m) => m.user.id === b.user.id).map((m) => m.content);
+  assert.deepEqual(fromA, Array.from({ length: N }, (_, i) => `a${i}`));
+  assert.deepEqual(fromB, Array.from({ length: N }, (_, i) => `b${i}`));
 
-    const rest = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: a.access });
-    assert.deepEqual(rest.body, seenA, "REST shows them in the same order");
-  },
-);
+  const rest = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: a.access });
+  assert.deepEqual(rest.body, seenA, "REST shows them in the same order");
+});
 
-dbTest("ws: a chat message reaches only the sockets of its own room", async () => {
+engines.test("ws: a chat message reaches only the sockets of its own room", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -253,40 +235,37 @@ dbTest("ws: a chat message reaches only the sockets of its own room", async () =
 
 // --- Signals ----------------------------------------------------------------------------------
 
-dbTest(
-  "ws: every WebRTC signal reaches the other user with sender_id and never echoes back",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv);
-    const b = await person(srv);
-    const room = await createRoom(srv, a, { room_type: "video" });
-    await using sa = await join(srv, a, room.id);
-    await using sb = await join(srv, b, room.id);
+engines.test("ws: every WebRTC signal reaches the other user with sender_id and never echoes back", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const b = await person(srv);
+  const room = await createRoom(srv, a, { room_type: "video" });
+  await using sa = await join(srv, a, room.id);
+  await using sb = await join(srv, b, room.id);
 
-    for (const signal of SIGNALS) {
-      sa.send(signal);
-      const got = await sb.nextJson();
-      assert.deepEqual(got, { ...signal, sender_id: a.user.id }, String(signal.type));
-    }
-    // Nothing came back to A: its next frame is its own chat message.
-    sa.say("after the signals");
-    await expectChat(sa, "after the signals");
-    await expectChat(sb, "after the signals");
+  for (const signal of SIGNALS) {
+    sa.send(signal);
+    const got = await sb.nextJson();
+    assert.deepEqual(got, { ...signal, sender_id: a.user.id }, String(signal.type));
+  }
+  // Nothing came back to A: its next frame is its own chat message.
+  sa.say("after the signals");
+  await expectChat(sa, "after the signals");
+  await expectChat(sb, "after the signals");
 
-    // And the other way round.
-    sb.send({ type: "webrtc-answer", answer: ANSWER });
-    assert.deepEqual(await sa.nextJson(), {
-      type: "webrtc-answer",
-      answer: ANSWER,
-      sender_id: b.user.id,
-    });
-    sb.say("b done");
-    await expectChat(sb, "b done");
-    await expectChat(sa, "b done");
-  },
-);
+  // And the other way round.
+  sb.send({ type: "webrtc-answer", answer: ANSWER });
+  assert.deepEqual(await sa.nextJson(), {
+    type: "webrtc-answer",
+    answer: ANSWER,
+    sender_id: b.user.id,
+  });
+  sb.say("b done");
+  await expectChat(sb, "b done");
+  await expectChat(sa, "b done");
+});
 
-dbTest("ws: a client-supplied sender_id is overwritten with the sender's id", async () => {
+engines.test("ws: a client-supplied sender_id is overwritten with the sender's id", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -301,7 +280,7 @@ dbTest("ws: a client-supplied sender_id is overwritten with the sender's id", as
   }
 });
 
-dbTest("ws: a signal with a target reaches only that user's connections", async () => {
+engines.test("ws: a signal with a target reaches only that user's connections", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -342,7 +321,7 @@ dbTest("ws: a signal with a target reaches only that user's connections", async 
   for (const socket of [sa, sb1, sb2, sc]) await expectChat(socket, "sentinel 2");
 });
 
-dbTest("ws: a signal targeted at someone not in the room reaches nobody", async () => {
+engines.test("ws: a signal targeted at someone not in the room reaches nobody", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -356,102 +335,92 @@ dbTest("ws: a signal targeted at someone not in the room reaches nobody", async 
   await expectChat(sb, "sentinel");
 });
 
-dbTest(
-  "ws: a signal is relayed with whatever fields it carries (the original front-end's top-level sdp, no payload at all), sender_id set by the server",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv);
-    const b = await person(srv);
-    const room = await createRoom(srv, a, { room_type: "video" });
-    await using sa = await join(srv, a, room.id);
-    await using sb = await join(srv, b, room.id);
+engines.test("ws: a signal is relayed with whatever fields it carries (the original front-end's top-level sdp, no payload at all), sender_id set by the server", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const b = await person(srv);
+  const room = await createRoom(srv, a, { room_type: "video" });
+  await using sa = await join(srv, a, room.id);
+  await using sb = await join(srv, b, room.id);
 
-    // Each of these was once dropped as "a signal without its payload"; the original Rooms
-    // front-end sends the first three, with its own idea of sender_id (its id, or null).
-    const frames: Record<string, unknown>[] = [
-      { type: "webrtc-offer", sdp: OFFER.sdp, sender_id: a.user.id },
-      { type: "webrtc-answer", sdp: ANSWER.sdp, sender_id: null },
-      { type: "webrtc-ice-candidate", candidate: { ...CANDIDATE, usernameFragment: "u1" } },
-      { type: "webrtc-hangup", sender_id: b.user.id },
-      { type: "webrtc-offer" },
-      { type: "webrtc-answer" },
-      { type: "webrtc-ice-candidate" },
-      { type: "webrtc-offer", offer: "sdp" },
-      { type: "webrtc-answer", answer: ANSWER, extra: { nested: [1, "two", null] } },
-    ];
-    for (const frame of frames) {
-      sa.send(frame);
-      const { sender_id: _, ...sent } = frame;
-      assert.deepEqual(
-        await sb.nextJson(),
-        { ...sent, sender_id: a.user.id },
-        JSON.stringify(frame),
-      );
-    }
-    // None came back to its sender, and none was stored.
-    sa.say("after the signals");
-    await expectChat(sa, "after the signals");
-    await expectChat(sb, "after the signals");
-    const rest = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: a.access });
-    assert.deepEqual(rest.body.map((m: { content: string }) => m.content), ["after the signals"]);
-  },
-);
+  // Each of these was once dropped as "a signal without its payload"; the original Rooms
+  // front-end sends the first three, with its own idea of sender_id (its id, or null).
+  const frames: Record<string, unknown>[] = [
+    { type: "webrtc-offer", sdp: OFFER.sdp, sender_id: a.user.id },
+    { type: "webrtc-answer", sdp: ANSWER.sdp, sender_id: null },
+    { type: "webrtc-ice-candidate", candidate: { ...CANDIDATE, usernameFragment: "u1" } },
+    { type: "webrtc-hangup", sender_id: b.user.id },
+    { type: "webrtc-offer" },
+    { type: "webrtc-answer" },
+    { type: "webrtc-ice-candidate" },
+    { type: "webrtc-offer", offer: "sdp" },
+    { type: "webrtc-answer", answer: ANSWER, extra: { nested: [1, "two", null] } },
+  ];
+  for (const frame of frames) {
+    sa.send(frame);
+    const { sender_id: _, ...sent } = frame;
+    assert.deepEqual(await sb.nextJson(), { ...sent, sender_id: a.user.id }, JSON.stringify(frame));
+  }
+  // None came back to its sender, and none was stored.
+  sa.say("after the signals");
+  await expectChat(sa, "after the signals");
+  await expectChat(sb, "after the signals");
+  const rest = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: a.access });
+  assert.deepEqual(rest.body.map((m: { content: string }) => m.content), ["after the signals"]);
+});
 
 // --- Bad frames -------------------------------------------------------------------------------
 
-dbTest(
-  "ws: bad frames are dropped and the socket stays open for the next valid message",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv);
-    const b = await person(srv);
-    const room = await createRoom(srv, a);
-    await using sa = await join(srv, a, room.id);
-    await using sb = await join(srv, b, room.id);
+engines.test("ws: bad frames are dropped and the socket stays open for the next valid message", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const b = await person(srv);
+  const room = await createRoom(srv, a);
+  await using sa = await join(srv, a, room.id);
+  await using sb = await join(srv, b, room.id);
 
-    const bad: [string, string][] = [
-      ["not JSON", "this is not json"],
-      ["truncated JSON", '{"content": "half'],
-      ["a JSON array", JSON.stringify(["content", "hi"])],
-      ["a JSON string", JSON.stringify("hi")],
-      ["a JSON number", "42"],
-      ["JSON null", "null"],
-      ["an unknown type", JSON.stringify({ type: "webrtc-dance", content: "x" })],
-      ["chat without content", JSON.stringify({})],
-      ["chat with a non-string content", JSON.stringify({ content: 42 })],
-      ["chat with empty content", JSON.stringify({ content: "" })],
-      ["a signal type of the wrong type", JSON.stringify({ type: 7, offer: OFFER })],
-      ["a negative target", JSON.stringify({ type: "webrtc-offer", offer: OFFER, target: -1 })],
-      // String() of such an object throws: its wording once crashed the whole process.
-      [
-        "a type carrying toString and valueOf keys",
-        JSON.stringify({ type: { toString: 1, valueOf: 2 }, content: "x" }),
-      ],
-      ["a client_id of the wrong type", JSON.stringify({ content: "x", client_id: 7 })],
-      ["an empty client_id", JSON.stringify({ content: "x", client_id: "" })],
-      ["a client_id too long", JSON.stringify({ content: "x", client_id: "c".repeat(65) })],
-      ["a bad target", JSON.stringify({ type: "webrtc-hangup", target: "everyone" })],
-      ["content too long", JSON.stringify({ content: "x".repeat(4001) })],
-    ];
-    for (const [what, frame] of bad) {
-      sa.send(frame);
-      sa.say(`after ${what}`);
-      // Neither side got anything for the bad frame; A's socket is still open and working.
-      await expectChat(sa, `after ${what}`);
-      await expectChat(sb, `after ${what}`);
-    }
-    assert.equal(sa.ws.readyState, WebSocket.OPEN);
+  const bad: [string, string][] = [
+    ["not JSON", "this is not json"],
+    ["truncated JSON", '{"content": "half'],
+    ["a JSON array", JSON.stringify(["content", "hi"])],
+    ["a JSON string", JSON.stringify("hi")],
+    ["a JSON number", "42"],
+    ["JSON null", "null"],
+    ["an unknown type", JSON.stringify({ type: "webrtc-dance", content: "x" })],
+    ["chat without content", JSON.stringify({})],
+    ["chat with a non-string content", JSON.stringify({ content: 42 })],
+    ["chat with empty content", JSON.stringify({ content: "" })],
+    ["a signal type of the wrong type", JSON.stringify({ type: 7, offer: OFFER })],
+    ["a negative target", JSON.stringify({ type: "webrtc-offer", offer: OFFER, target: -1 })],
+    // String() of such an object throws: its wording once crashed the whole process.
+    [
+      "a type carrying toString and valueOf keys",
+      JSON.stringify({ type: { toString: 1, valueOf: 2 }, content: "x" }),
+    ],
+    ["a client_id of the wrong type", JSON.stringify({ content: "x", client_id: 7 })],
+    ["an empty client_id", JSON.stringify({ content: "x", client_id: "" })],
+    ["a client_id too long", JSON.stringify({ content: "x", client_id: "c".repeat(65) })],
+    ["a bad target", JSON.stringify({ type: "webrtc-hangup", target: "everyone" })],
+    ["content too long", JSON.stringify({ content: "x".repeat(4001) })],
+  ];
+  for (const [what, frame] of bad) {
+    sa.send(frame);
+    sa.say(`after ${what}`);
+    // Neither side got anything for the bad frame; A's socket is still open and working.
+    await expectChat(sa, `after ${what}`);
+    await expectChat(sb, `after ${what}`);
+  }
+  assert.equal(sa.ws.readyState, WebSocket.OPEN);
 
-    // None of the bad frames was stored.
-    const rest = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: a.access });
-    assert.deepEqual(
-      rest.body.map((m: { content: string }) => m.content),
-      bad.map(([what]) => `after ${what}`),
-    );
-  },
-);
+  // None of the bad frames was stored.
+  const rest = await api(srv, "GET", `/api/rooms/${room.id}/messages/`, { token: a.access });
+  assert.deepEqual(
+    rest.body.map((m: { content: string }) => m.content),
+    bad.map(([what]) => `after ${what}`),
+  );
+});
 
-dbTest("ws: a binary frame is dropped and the socket stays open", async () => {
+engines.test("ws: a binary frame is dropped and the socket stays open", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const room = await createRoom(srv, a);
@@ -461,7 +430,7 @@ dbTest("ws: a binary frame is dropped and the socket stays open", async () => {
   await expectChat(sa, "text");
 });
 
-dbTest("ws: a chat message of exactly MESSAGE_MAX_LENGTH characters is accepted", async () => {
+engines.test("ws: a chat message of exactly MESSAGE_MAX_LENGTH characters is accepted", async () => {
   await using srv = await startTestServer({ MESSAGE_MAX_LENGTH: "50" });
   const a = await person(srv);
   const room = await createRoom(srv, a);
@@ -471,7 +440,7 @@ dbTest("ws: a chat message of exactly MESSAGE_MAX_LENGTH characters is accepted"
   await expectChat(sa, "z".repeat(50));
 });
 
-dbTest("ws: a frame over WS_MAX_MESSAGE_BYTES closes the socket with 1009", async () => {
+engines.test("ws: a frame over WS_MAX_MESSAGE_BYTES closes the socket with 1009", async () => {
   await using srv = await startTestServer({ WS_MAX_MESSAGE_BYTES: "1024" });
   const a = await person(srv);
   const b = await person(srv);
@@ -499,7 +468,7 @@ dbTest("ws: a frame over WS_MAX_MESSAGE_BYTES closes the socket with 1009", asyn
 
 // --- Closing ----------------------------------------------------------------------------------
 
-dbTest("ws: deleting the room closes every socket in it with 4404", async () => {
+engines.test("ws: deleting the room closes every socket in it with 4404", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -522,7 +491,7 @@ dbTest("ws: deleting the room closes every socket in it with 4404", async () => 
   await expectChat(elsewhere, "unaffected");
 });
 
-dbTest("ws: renaming the room keeps its sockets open", async () => {
+engines.test("ws: renaming the room keeps its sockets open", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const room = await createRoom(srv, a);
@@ -536,29 +505,26 @@ dbTest("ws: renaming the room keeps its sockets open", async () => {
   await expectChat(sa, "still open");
 });
 
-dbTest(
-  "ws: logging out closes that session's socket with 4401, another session's stays open",
-  async () => {
-    await using srv = await startTestServer();
-    const a = await person(srv);
-    const second = await newSession(srv, a);
-    const room = await createRoom(srv, a);
-    await using s1 = await join(srv, a, room.id);
-    await using s2 = await join(srv, second, room.id);
+engines.test("ws: logging out closes that session's socket with 4401, another session's stays open", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const second = await newSession(srv, a);
+  const room = await createRoom(srv, a);
+  await using s1 = await join(srv, a, room.id);
+  await using s2 = await join(srv, second, room.id);
 
-    const out = await api(srv, "POST", "/auth/logout/", { token: a.access });
-    assert.equal(out.status, 200);
-    const closed = await s1.closedBy();
-    assert.equal(closed.code, 4401);
-    assert.ok(closed.reason.length > 0, "a close reason");
+  const out = await api(srv, "POST", "/auth/logout/", { token: a.access });
+  assert.equal(out.status, 200);
+  const closed = await s1.closedBy();
+  assert.equal(closed.code, 4401);
+  assert.ok(closed.reason.length > 0, "a close reason");
 
-    s2.say("other session");
-    await expectChat(s2, "other session");
-    assert.equal(s2.ws.readyState, WebSocket.OPEN);
-  },
-);
+  s2.say("other session");
+  await expectChat(s2, "other session");
+  assert.equal(s2.ws.readyState, WebSocket.OPEN);
+});
 
-dbTest("ws: after PATCH /auth/profile/ the user's chat messages carry the new name", async () => {
+engines.test("ws: after PATCH /auth/profile/ the user's chat messages carry the new name", async () => {
   await using srv = await startTestServer();
   const a = await person(srv, { name: "First Name" });
   const room = await createRoom(srv, a);

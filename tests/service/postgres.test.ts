@@ -10,7 +10,7 @@ import { Conflict } from "@/lib/errors.ts";
 import {
   api,
   createPostgresDatabase,
-  dbTest,
+  engines,
   makeUser,
   openTestCore,
   person,
@@ -255,7 +255,7 @@ Deno.test({
   },
 });
 
-dbTest("a message with a NUL character is stored and read back on either engine", async () => {
+engines.test("a message with a NUL character is stored and read back on either engine", async () => {
   await using t = await openTestCore();
   const { user: ann } = await makeUser(t.core);
   const { user: bob } = await makeUser(t.core);
