@@ -276,3 +276,138 @@ engines.test("a message with a NUL character is stored and read back on either e
   const page = await t.core.messages.history(room.id, bob.id);
   assert.equal(page.messages.length, 1);
 });
+
+const SECRET = "a-test-secret-of-at-least-thirty-two-characters";
+const script = (path: string) => new URL(import.meta.resolve(path)).pathname;
+
+/** Runs a Deno script with `env` and `args`; its exit code and output. */
+async function run(path: string, env: Record<string, string>, args: string[] = []) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script(path), ...args],
+    env: { NO_COLOR: "1", PASSWORD_ITERATIONS: "1000", ...env },
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { code: out.code, text };
+}
+
+Deno.test({
+  name: "deno task migrate and deno task user:create work against PostgreSQL",
+  ignore,
+  async fn() {
+    const database = await createPostgresDatabase();
+    try {
+      const env = { DATABASE_URL: database.url, JWT_SECRET: SECRET };
+      const first = await run("@/scripts/migrate.ts", env);
+      assert.equal(first.code, 0, first.text);
+      assert.match(first.text, /applied migrations: 1, 2, 3/);
+      const again = await run("@/scripts/migrate.ts", env);
+      assert.match(again.text, /database is up to date/);
+      const created = await run("@/scripts/user_create.ts", env, [
+        "--username",
+        "ada",
+        "--password",
+        "pleasant-walrus-42",
+        "--role",
+        "teacher",
+        "--email",
+        "Ada@Example.com",
+      ]);
+      assert.equal(created.code, 0, created.text);
+      assert.match(created.text, /created teacher ada \(id 1\)/);
+      const twice = await run("@/scripts/user_create.ts", env, [
+        "--username",
+        "ada2",
+        "--password",
+        "pleasant-walrus-42",
+        "--email",
+        "ADA@example.COM",
+      ]);
+      assert.notEqual(twice.code, 0, "an e-mail is taken whatever its case");
+      assert.match(twice.text, /email/i);
+    } finally {
+      await database.drop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a second service process on the same PostgreSQL database: the pair's direct room is one room",
+  ignore,
+  async fn() {
+    const database = await migrated();
+    const dataDir = await Deno.makeTempDir({ prefix: "chat-pg-process-" });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", script("@/main.ts")],
+      env: {
+        NO_COLOR: "1",
+        DATABASE_URL: database.url,
+        JWT_SECRET: SECRET,
+        DATA_DIR: dataDir,
+        HOST: "127.0.0.1",
+        PORT: "0",
+        LOG_LEVEL: "info",
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      // Its first log line with a URL says where it listens.
+      let url = "";
+      let buffer = "";
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      while (!url) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("the second process ended before listening");
+        buffer += value;
+        url = /"url":"(http:[^"]+)"/.exec(buffer)?.[1] ?? "";
+      }
+      reader.releaseLock();
+      child.stdout.cancel().catch(() => {});
+
+      await using srv = await startTestServer({ JWT_SECRET: SECRET }, { database });
+      const ann = await person(srv);
+      const bob = await person(srv);
+      // inbox opens the direct room by username; this process opens it through the core.
+      const remote = Array.from(
+        { length: 10 },
+        () =>
+          fetch(`${url}/api/rooms/${bob.user.username}/messages`, {
+            headers: { authorization: `Bearer ${ann.access}` },
+          }).then(async (r) => {
+            await r.body?.cancel();
+            return r.status;
+          }),
+      );
+      const local = Array.from(
+        { length: 10 },
+        (_, i) =>
+          i % 2 ? srv.core.rooms.direct(ann.user.id, bob.user.id) : srv.core.rooms.direct(
+            bob.user.id,
+            ann.user.id,
+          ),
+      );
+      const [statuses, rooms] = await Promise.all([Promise.all(remote), Promise.all(local)]);
+      assert.deepEqual(statuses, Array(10).fill(200));
+      assert.equal(new Set(rooms.map((r) => r.id)).size, 1);
+      const check = await openDatabase({ url: database.url });
+      try {
+        const direct = await check.db.selectFrom("rooms").select("id")
+          .where("kind", "=", "direct").execute();
+        assert.equal(direct.length, 1, "one direct room in the database");
+        const members = await check.db.selectFrom("members").select("user_id")
+          .where("room_id", "=", direct[0].id).execute();
+        assert.equal(members.length, 2);
+      } finally {
+        await check.close();
+      }
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await database.drop();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
