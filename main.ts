@@ -5,6 +5,7 @@ import { migrate } from "@/db/migrate.ts";
 import { ConfigError, coreSettings, loadConfig, resolveJwtSecret } from "@/lib/config.ts";
 import type { Config } from "@/lib/config.ts";
 import { type Core, createCore } from "@/lib/core.ts";
+import { databaseUnavailable } from "@/lib/errors.ts";
 import { DEMO_USERNAMES, seedDemoAccounts } from "@/lib/demo.ts";
 import { createLogger, type Logger } from "@/lib/log.ts";
 import { createMailer } from "@/lib/mail.ts";
@@ -61,7 +62,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const log = createLogger(config.logLevel);
   const jwtSecret = await resolveJwtSecret(config);
 
-  const database = await openDatabase(config.database);
+  const database = await openDatabase({ ...config.database, unavailable: databaseUnavailable });
   const applied = await migrate(database);
   if (applied.length > 0) log.info("migrations applied", { versions: applied });
 

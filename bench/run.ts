@@ -9,6 +9,7 @@
 //   deno task bench --quick --only=persisted --cpu-prof   (V8 profiles of every server run
 //                                 in bench/results/profiles/; read them with bench/profile.ts)
 import { createClient } from "@libsql/client";
+import { countPostgresRows, dropBenchDatabase } from "./lib/postgres.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -79,6 +80,13 @@ async function machine() {
 }
 
 async function countRows(db: string, table: string): Promise<number> {
+  if (db.startsWith("postgres")) {
+    try {
+      return await countPostgresRows(db, table);
+    } finally {
+      await dropBenchDatabase(db);
+    }
+  }
   const client = createClient({ url: `file:${db}` });
   try {
     const rs = await client.execute(`SELECT count(*) AS n FROM ${table}`);

@@ -1,5 +1,6 @@
-// Opens the database named by the configuration: a local libSQL file (the default) or a
-// remote libsql:// / http(s):// server.
+// Opens the database named by the configuration: a local libSQL file (the default), a remote
+// libsql:// / http(s):// server, or PostgreSQL (postgres:// or postgresql://, db/postgres.ts).
+// Which one it is stays in here: the core gets a Kysely instance and nothing else.
 import { resolve } from "node:path";
 import { createClient, type InStatement } from "@libsql/client";
 import {
@@ -12,6 +13,9 @@ import {
 import { LibsqlDriver, mutexForFile } from "./driver.ts";
 import { LocalDatabase, type SqlExecutor } from "./local.ts";
 import type { Database } from "./schema.ts";
+import type { Engine } from "./engine.ts";
+import type { UnavailableFactory } from "./errors.ts";
+import { openPostgres } from "./postgres.ts";
 
 export type Db = Kysely<Database>;
 
@@ -22,18 +26,66 @@ export interface DatabaseOptions {
   busyTimeoutMs?: number;
   /** WAL + NORMAL survives a process crash; FULL also survives power loss, at a cost. */
   synchronous?: "NORMAL" | "FULL";
+  /** PostgreSQL: most connections this process holds open (10 if unset). */
+  poolSize?: number;
+  /** PostgreSQL: longest a statement may run, ms (0 or unset: no limit). */
+  statementTimeoutMs?: number;
+  /** PostgreSQL: longest to wait for a connection, ms (5000 if unset). */
+  connectTimeoutMs?: number;
+  /** The error to throw when the database cannot be reached (db/errors.ts by default). */
+  unavailable?: UnavailableFactory;
 }
 
 export interface DatabaseHandle {
   db: Db;
+  engine: Engine;
+  /** A libSQL file on this machine. */
   local: boolean;
   /**
-   * Runs a multi-statement `script` in one write transaction, unless `skipIf` (checked inside
-   * that transaction) returns a row. True when the script ran and committed; a failing
-   * statement rolls the whole script back.
+   * Runs a multi-statement `script` in one write transaction, unless schema_migrations already
+   * records `version` (checked inside that transaction; null: always run). True when the
+   * script ran and committed; a failing statement rolls the whole script back. Two processes
+   * doing this at once take turns (BEGIN IMMEDIATE; an advisory lock on PostgreSQL).
    */
-  runScriptOnce(skipIf: InStatement, script: string): Promise<boolean>;
+  runScriptOnce(version: number | null, script: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** True for the URLs that name a PostgreSQL server. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/** Any number held by the migration lock; a constant, so every process takes the same one. */
+const MIGRATION_LOCK = 7_284_016;
+
+function openPostgresHandle(options: DatabaseOptions): DatabaseHandle {
+  const pg = openPostgres(options);
+  async function runScriptOnce(version: number | null, script: string): Promise<boolean> {
+    return await pg.withClient(async (client) => {
+      await client.query("BEGIN");
+      try {
+        // Held until COMMIT/ROLLBACK: concurrent migrators apply each script once, in turn.
+        await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+        if (version !== null) {
+          const done = await client.query("SELECT 1 FROM schema_migrations WHERE version = $1", [
+            version,
+          ]);
+          if ((done.rowCount ?? 0) > 0) {
+            await client.query("COMMIT");
+            return false;
+          }
+        }
+        await client.query(script);
+        await client.query("COMMIT");
+        return true;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw err;
+      }
+    });
+  }
+  return { db: pg.db, engine: "postgres", local: false, runScriptOnce, close: pg.close };
 }
 
 /** SQLite's SQL dialect over our libSQL driver (see driver.ts for why not kysely-libsql's). */
@@ -54,6 +106,7 @@ export function localPath(url: string): string | undefined {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (isPostgresUrl(options.url)) return openPostgresHandle(options);
   const local = options.url.startsWith("file:");
   const path = localPath(options.url);
   if (path && path.includes("/")) {
@@ -82,7 +135,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   const driver = new LibsqlDriver(file ?? remote!, mutex);
   const db = new Kysely<Database>({ dialect: libsqlDialect(driver) });
 
-  async function runScriptOnce(skipIf: InStatement, script: string): Promise<boolean> {
+  async function runScriptOnce(version: number | null, script: string): Promise<boolean> {
+    const skipIf: InStatement = version === null
+      ? { sql: "SELECT 1 WHERE 0" }
+      : { sql: "SELECT 1 FROM schema_migrations WHERE version = ?", args: [version] };
     if (remote) {
       const tx = await remote.transaction("write");
       try {
@@ -121,5 +177,5 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     }
   }
 
-  return { db, local, runScriptOnce, close: () => db.destroy() };
+  return { db, engine: "sqlite", local, runScriptOnce, close: () => db.destroy() };
 }

@@ -3,6 +3,7 @@
 // database, round trips), so items queue while a batch's transaction runs and the next
 // transaction takes everything that queued. Knows nothing of what the items are.
 import type { Db } from "./client.ts";
+import { isDatabaseUnavailable, isRetryable } from "./errors.ts";
 
 export interface GroupCommitOptions<T, R> {
   db: Db;
@@ -11,7 +12,15 @@ export interface GroupCommitOptions<T, R> {
    * thrown before the item writes anything: the batch commits without it.
    */
   apply(trx: Db, item: T): Promise<R>;
-  /** Errors that refuse one item only; any other error rolls the whole batch back. */
+  /**
+   * Runs first in each batch's transaction, with every item of the batch: the row locks that
+   * PostgreSQL needs where SQLite's write transaction already runs alone.
+   */
+  beforeBatch?(trx: Db, items: T[]): Promise<void>;
+  /**
+   * Errors that refuse one item only; any other error rolls the whole batch back. An
+   * unreachable database (db/errors.ts) is never a refusal, whatever its class.
+   */
   isRefusal(err: unknown): boolean;
   /**
    * Runs for each applied item after its transaction committed, in apply order, before any
@@ -42,6 +51,9 @@ interface Pending<T, R> {
 type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 export const DEFAULT_MAX_BATCH = 256;
+
+/** Times an item alone is run again after a deadlock or a conflict with another process. */
+const MAX_RETRIES = 5;
 
 export class GroupCommitter<T, R> {
   readonly #options: GroupCommitOptions<T, R>;
@@ -86,8 +98,8 @@ export class GroupCommitter<T, R> {
     }
   }
 
-  async #commit(batch: Pending<T, R>[]): Promise<void> {
-    const { db, apply, isRefusal } = this.#options;
+  async #commit(batch: Pending<T, R>[], attempt = 0): Promise<void> {
+    const { db, apply, isRefusal, beforeBatch } = this.#options;
     this.#stats.transactions++;
     this.#stats.largestBatch = Math.max(this.#stats.largestBatch, batch.length);
     let outcomes: Outcome<R>[] = [];
@@ -95,17 +107,22 @@ export class GroupCommitter<T, R> {
     try {
       await db.transaction().execute(async (trx) => {
         outcomes = [];
+        await beforeBatch?.(trx, batch.map((p) => p.item));
         for (const { item } of batch) {
           try {
             outcomes.push({ ok: true, value: await apply(trx, item) });
           } catch (err) {
-            if (!isRefusal(err)) throw err;
+            if (isDatabaseUnavailable(err) || !isRefusal(err)) throw err;
             outcomes.push({ ok: false, error: err });
           }
         }
       });
     } catch (err) {
       if (batch.length === 1) {
+        // Another process won a race (PostgreSQL): run again, it then sees what that one wrote.
+        if (isRetryable(err) && attempt < MAX_RETRIES) {
+          return await this.#commit(batch, attempt + 1);
+        }
         batch[0].reject(err);
         return;
       }

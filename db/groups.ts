@@ -16,7 +16,8 @@ export async function listActiveGroups(db: Db, filter: GroupFilter = {}): Promis
   if (filter.roomType) query = query.where("room_type", "=", filter.roomType);
   if (filter.search) {
     const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where(sql<boolean>`name LIKE ${pattern} ESCAPE '\\'`);
+    // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    query = query.where(sql<boolean>`lower(name) LIKE lower(${pattern}) ESCAPE '\\'`);
   }
   return await query.orderBy("id").execute();
 }

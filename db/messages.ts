@@ -127,7 +127,10 @@ export async function selectHistoryBeforeTime(
   page: { beforeTime?: number; limit: number },
 ): Promise<MessageRow[]> {
   let query = db.selectFrom("messages").selectAll().where("room_id", "=", roomId);
-  if (page.beforeTime !== undefined) query = query.where("created_at", "<", page.beforeTime);
+  // Times are whole ms: "before 12.5" is "before 13", which an integer column takes.
+  if (page.beforeTime !== undefined) {
+    query = query.where("created_at", "<", Math.ceil(page.beforeTime));
+  }
   const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc")
     .limit(page.limit).execute();
   return rows.reverse();
@@ -147,7 +150,11 @@ export async function selectHistoryByTime(
   // Without a time there is nothing to be "since": the newest messages.
   const before = page.before || page.time === undefined;
   let query = db.selectFrom("messages").selectAll().where("room_id", "=", roomId);
-  if (page.time !== undefined) query = query.where("created_at", before ? "<" : ">", page.time);
+  if (page.time !== undefined) {
+    // Whole ms, as stored (an integer column refuses 12.5 on PostgreSQL).
+    const time = before ? Math.ceil(page.time) : Math.floor(page.time);
+    query = query.where("created_at", before ? "<" : ">", time);
+  }
   const order = before ? "desc" : "asc";
   const rows = await query.orderBy("created_at", order).orderBy("id", order)
     .limit(page.limit + 1).execute();

@@ -1,6 +1,7 @@
 // Queries on rooms and their members.
 import type { Member, Room } from "@/lib/records.ts";
 import type { Db } from "./client.ts";
+import { engineOf } from "./engine.ts";
 import type { MemberRole, MemberRow, NewRoom, RoomKind, RoomRow } from "./schema.ts";
 
 export function toRoom(row: RoomRow): Room {
@@ -31,6 +32,18 @@ export function toMember(row: MemberRow): Member {
     joinedAt: row.joined_at,
     lastReadId: row.last_read_id,
   };
+}
+
+/**
+ * Locks rooms' rows until the transaction ends, in id order (so that two transactions cannot
+ * deadlock on them): on PostgreSQL, sends to one room then commit in the order their ids and
+ * times were given. SQLite's write transaction already holds the whole database.
+ */
+export async function lockRooms(db: Db, ids: number[]): Promise<void> {
+  if (ids.length === 0 || engineOf(db) !== "postgres") return;
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  await db.selectFrom("rooms").select("id").where("id", "in", sorted).orderBy("id").forUpdate()
+    .execute();
 }
 
 export async function insertRoom(db: Db, room: NewRoom): Promise<RoomRow> {

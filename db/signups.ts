@@ -2,6 +2,7 @@
 import type { Db } from "./client.ts";
 import type { Selectable } from "kysely";
 import type { PendingSignupsTable } from "./schema.ts";
+import { lockKey } from "./engine.ts";
 
 export type PendingSignupRow = Selectable<PendingSignupsTable>;
 
@@ -18,11 +19,12 @@ export interface NewPendingSignup {
 
 /**
  * Stores a pending sign-up in place of any earlier one for the same address (and drops the
- * expired ones of everybody, so the table holds live links only). One write transaction: two
- * registrations of one address at once leave exactly one row.
+ * expired ones of everybody, so the table holds live links only). One write transaction that
+ * holds the address's lock: two registrations of one address at once leave exactly one row.
  */
 export async function replacePendingSignup(db: Db, row: NewPendingSignup): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    await lockKey(trx, `signup:${row.email.toLowerCase()}`);
     await trx.deleteFrom("pending_signups")
       .where((eb) => eb.or([eb("email", "=", row.email), eb("expires_at", "<=", row.createdAt)]))
       .execute();

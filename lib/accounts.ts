@@ -2,6 +2,7 @@
 // profile changes and deactivation. Every rule about accounts lives here.
 import type { Db } from "@/db/client.ts";
 import type { Role } from "@/db/schema.ts";
+import { isUniqueViolation } from "@/db/errors.ts";
 import {
   countUsers,
   emailTaken,
@@ -114,10 +115,6 @@ export function* usernameCandidates(email: string): Generator<string> {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function isUniqueViolation(err: unknown, column: string): boolean {
-  return /UNIQUE constraint failed/i.test(String(err)) && String(err).includes(column);
-}
 
 export function createAccounts(deps: AccountsDeps) {
   const { db, events, tokens, now, metrics } = deps;

@@ -54,8 +54,8 @@ const list = (fallback: string) =>
   );
 
 const databaseUrl = z.string().default("file:./data/chat.db").refine(
-  (url) => /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/.test(url),
-  "must start with file:, libsql://, http(s):// or ws(s)://",
+  (url) => /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/|postgres(ql)?:\/\/)/.test(url),
+  "must start with file:, libsql://, http(s)://, ws(s)://, postgres:// or postgresql://",
 );
 
 /** The environment variables, their defaults and their checks. README lists the same table. */
@@ -71,6 +71,9 @@ const envSchema = z.object({
     ctx.addIssue({ code: "custom", message: "must be normal or full" });
     return z.NEVER;
   }),
+  DATABASE_POOL_SIZE: int(10, 1, 1000),
+  DATABASE_STATEMENT_TIMEOUT: duration("30s", { zeroIsOff: true }),
+  DATABASE_CONNECT_TIMEOUT: duration("5s"),
   UPLOAD_DIR: z.string().min(1).optional(),
   UPLOAD_MAX_BYTES: int(10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   // S3 signs a GET URL for at most 7 days.
@@ -171,8 +174,18 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
-  /** `synchronous`: NORMAL survives a process crash, FULL also a power loss (local files). */
-  database: { url: string; authToken?: string; synchronous: "NORMAL" | "FULL" };
+  /**
+   * `synchronous`: NORMAL survives a process crash, FULL also a power loss (local files).
+   * PostgreSQL: connections per process, statement and connect timeouts (ms; 0: none).
+   */
+  database: {
+    url: string;
+    authToken?: string;
+    synchronous: "NORMAL" | "FULL";
+    poolSize: number;
+    statementTimeoutMs: number;
+    connectTimeoutMs: number;
+  };
   uploadDir: string;
   /** Attachments: where (uploadDir, or S3 when S3_BUCKET is set), how large, URL lifetime. */
   uploads: UploadSettings;
@@ -292,6 +305,8 @@ const SECRETS = new Set([
 ]);
 
 function redact(variable: string, value: string): string {
+  // A database URL may carry a password (postgres://user:secret@host/db).
+  if (variable === "DATABASE_URL") return value.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1<redacted>@");
   return SECRETS.has(variable) ? "<redacted>" : value;
 }
 
@@ -330,6 +345,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       url: e.DATABASE_URL,
       authToken: e.DATABASE_AUTH_TOKEN,
       synchronous: e.DATABASE_SYNC,
+      poolSize: e.DATABASE_POOL_SIZE,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT * 1000,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT * 1000,
     },
     uploadDir,
     uploads: {

@@ -160,7 +160,7 @@ export class Overloaded extends ChatError {
 }
 
 /** What an unavailable outside service was for. */
-export type Service = "mail";
+export type Service = "mail" | "database";
 
 /**
  * An outside service the request needs (the mail server) failed; nothing was kept, and the
@@ -172,4 +172,12 @@ export class Unavailable extends ChatError {
     super(`${service} unavailable; retry in ${retryAfter} s`);
     this.name = "Unavailable";
   }
+}
+
+/**
+ * What the database layer throws when the database cannot be reached or does not answer in
+ * time (DatabaseOptions.unavailable): a 503 with Retry-After, never a driver's message.
+ */
+export function databaseUnavailable(): Unavailable {
+  return new Unavailable("database", 2);
 }

@@ -15,7 +15,7 @@ import {
   selectHistoryRange,
   toMessage,
 } from "@/db/messages.ts";
-import { findMemberRow, findRoomForUser } from "@/db/rooms.ts";
+import { findMemberRow, findRoomForUser, lockRooms } from "@/db/rooms.ts";
 import type { RoomRow } from "@/db/schema.ts";
 import { findUserRow, toUser } from "@/db/users.ts";
 import { type GroupCommitStats, GroupCommitter } from "@/db/group_commit.ts";
@@ -203,6 +203,8 @@ export function createMessages(deps: MessagesDeps) {
   const committer = new GroupCommitter<NewMessageInput, Stored>({
     db,
     apply: store,
+    // One room's sends commit in the order of their ids and times, also across processes.
+    beforeBatch: (trx, items) => lockRooms(trx, items.map((item) => item.roomId)),
     isRefusal: (err) => err instanceof ChatError,
     afterCommit({ message, author, attachment }) {
       if (author) {

@@ -4,6 +4,7 @@
 // its pending row with it, and a link creates one account at most, also when opened twice at
 // once.
 import type { Db } from "@/db/client.ts";
+import { isUniqueViolation } from "@/db/errors.ts";
 import { replacePendingSignup, takePendingSignup } from "@/db/signups.ts";
 import { emailTaken, insertUser, toUser, usernameTaken } from "@/db/users.ts";
 import { type Accounts, RESERVED_USERNAMES, usernameCandidates } from "./accounts.ts";
@@ -214,7 +215,7 @@ export function createSignups(deps: SignupsDeps) {
       });
     } catch (err) {
       // Only another process could slip in between; the pending row stays (rolled back).
-      if (/UNIQUE constraint failed/i.test(String(err)) && String(err).includes("users.email")) {
+      if (isUniqueViolation(err, "users.email")) {
         throw ValidationError.of("email", { code: "email_taken" });
       }
       throw err;

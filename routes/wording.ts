@@ -133,6 +133,7 @@ const NOT_FOUND: Record<NotFound["what"], string> = {
 
 const UNAVAILABLE: Record<Service, string> = {
   mail: "The confirmation e-mail could not be sent.",
+  database: "The database is not answering.",
 };
 
 /** The one-line `detail` of any core error, in DRF's words. */

@@ -11,6 +11,7 @@ import {
   connected,
   createRoom,
   disconnected,
+  engines,
   join,
   lounge,
   loungeSocket,
@@ -63,7 +64,7 @@ async function statuses(srv: TestServer, token: string): Promise<Record<string, 
 const ALL_OK = { desk: 200, inbox: 200, meet: 200, lounge: 200, live: 200 };
 const ALL_REFUSED = { desk: 401, inbox: 401, meet: 401, lounge: 401, live: 401 };
 
-Deno.test("an account made on meet signs in on desk by e-mail, on lounge, and its token works on live", async () => {
+engines.test("an account made on meet signs in on desk by e-mail, on lounge, and its token works on live", async () => {
   await using srv = await startTestServer();
   const ann = await meetSignUp(srv, "ann@example.com", "Ann Lee");
 
@@ -89,7 +90,7 @@ Deno.test("an account made on meet signs in on desk by e-mail, on lounge, and it
   });
 });
 
-Deno.test("a token from one face opens every face's socket, and that face's logout closes them all", async () => {
+engines.test("a token from one face opens every face's socket, and that face's logout closes them all", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const ann = await meetSignUp(srv, "ann@example.com", "Ann Lee");
@@ -121,7 +122,7 @@ Deno.test("a token from one face opens every face's socket, and that face's logo
   assert.deepEqual(await statuses(srv, other.body.access), ALL_OK);
 });
 
-Deno.test("an account deleted on one face is refused everywhere and its sockets close on every face", async () => {
+engines.test("an account deleted on one face is refused everywhere and its sockets close on every face", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const ann = await meetSignUp(srv, "ann@example.com", "Ann Lee");

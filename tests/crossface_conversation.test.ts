@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   api,
   chatWith,
+  engines,
   lounge,
   loungeOk,
   loungeSocket,
@@ -41,7 +42,7 @@ async function countReaches(socket: InboxSocket, type: string, count: number) {
   while ((await socket.frame(type)).unread_count !== count) { /* an older count */ }
 }
 
-Deno.test("a message sent on lounge is on inbox's socket and history and in live's room, and back", async () => {
+engines.test("a message sent on lounge is on inbox's socket and history and in live's room, and back", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -85,7 +86,7 @@ Deno.test("a message sent on lounge is on inbox's socket and history and in live
   assert.deepEqual(rooms.map((r: { chat_room_id: number }) => r.chat_room_id), [echo.chat_room_id]);
 });
 
-Deno.test("reading on one face clears unread on the others: inbox, lounge and live", async () => {
+engines.test("reading on one face clears unread on the others: inbox, lounge and live", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });

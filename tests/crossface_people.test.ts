@@ -8,6 +8,7 @@ import {
   chatWith,
   Clients,
   disconnected,
+  engines,
   lounge,
   loungeOk,
   loungeSocket,
@@ -26,7 +27,7 @@ async function loungeUserOf(srv: TestServer, viewer: Person, who: Person) {
 const live = (srv: TestServer, who: Person, path: string) =>
   api(srv, "GET", path, { headers: { authorization: `Token ${who.access}` } });
 
-Deno.test("someone online on desk alone is online on lounge, live and inbox, and offline everywhere after", async () => {
+engines.test("someone online on desk alone is online on lounge, live and inbox, and offline everywhere after", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const ann = await person(srv, { username: "ann" });
@@ -51,7 +52,7 @@ Deno.test("someone online on desk alone is online on lounge, live and inbox, and
   assert.ok(!(await live(srv, ann, "/room/list")).body.online_ids.includes(bob.user.id));
 });
 
-Deno.test("a name changed on meet or lounge shows on lounge, meet and desk, and lounge sockets hear it", async () => {
+engines.test("a name changed on meet or lounge shows on lounge, meet and desk, and lounge sockets hear it", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob", firstName: "Bob", lastName: "Stone" });
@@ -93,7 +94,7 @@ Deno.test("a name changed on meet or lounge shows on lounge, meet and desk, and 
   assert.equal(await deskName(), "Bobby Stone");
 });
 
-Deno.test("live's camera flag shows in lounge's and live's user lists", async () => {
+engines.test("live's camera flag shows in lounge's and live's user lists", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });

@@ -10,6 +10,7 @@
 import { startServer } from "@/main.ts";
 import { redisAdapter, SocketServer } from "@/realtime/socketio/mod.ts";
 import { memoryStats } from "./stats.ts";
+import { createBenchDatabase } from "../lib/postgres.ts";
 
 interface Options {
   mode?: "broadcast" | "persisted";
@@ -20,6 +21,8 @@ interface Options {
   sync?: "normal" | "full";
   /** Cluster scenarios: a node of several sharing this Redis through redisAdapter(). */
   redis?: string;
+  /** The database: a libSQL file under `dir` (default), or a fresh PostgreSQL database. */
+  database?: "libsql" | "postgres";
 }
 
 const options: Options = JSON.parse(Deno.args[0] ?? "{}");
@@ -53,12 +56,14 @@ async function broadcast(): Promise<void> {
 
 async function persisted(): Promise<void> {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "chat-bench-" });
+  // bench/run.ts counts the rows and drops a PostgreSQL database after the server stopped.
+  const db = options.database === "postgres" ? await createBenchDatabase() : `${dir}/chat.db`;
   const running = await startServer({
     env: {
       HOST: "127.0.0.1",
       PORT: "0",
       DATA_DIR: dir,
-      DATABASE_URL: `file:${dir}/chat.db`,
+      DATABASE_URL: db.startsWith("postgres") ? db : `file:${db}`,
       DATABASE_SYNC: options.sync ?? "normal",
       LOG_LEVEL: "warn",
       // Seeding only: a thousand accounts at the production cost would take minutes.
@@ -109,7 +114,7 @@ async function persisted(): Promise<void> {
     statsPort,
     pid: Deno.pid,
     clientsFile,
-    db: `${dir}/chat.db`,
+    db,
   }));
 }
 

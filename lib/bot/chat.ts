@@ -3,6 +3,7 @@
 // asks the bot with a deadline and stores its answer, or a short apology when it failed, so
 // every question gets exactly one stored reply.
 import type { Db } from "@/db/client.ts";
+import { isUniqueViolation } from "@/db/errors.ts";
 import { findUserRowByUsername, insertUser, toUser } from "@/db/users.ts";
 import type { Accounts } from "../accounts.ts";
 import { RateLimited } from "../errors.ts";
@@ -90,7 +91,7 @@ export function createBotChat(deps: BotChatDeps) {
         });
         events.publish(topic.everyone, { type: "user.updated", user: toUser(row) });
       } catch (err) {
-        if (!/UNIQUE constraint failed/i.test(String(err))) throw err;
+        if (!isUniqueViolation(err)) throw err;
         row = await findUserRowByUsername(db, BOT_USERNAME);
         if (!row) throw err;
       }

@@ -8,6 +8,7 @@ import { APOLOGY, BOT_USERNAME } from "@/lib/bot/chat.ts";
 import { FALLBACK_TEXT, HELP_TEXT } from "@/lib/bot/builtin.ts";
 import { createOpenAiBot } from "@/lib/bot/openai.ts";
 import {
+  engines,
   makeUser,
   openTestCore,
   PASSWORD,
@@ -20,7 +21,7 @@ import {
 const llmBot = (llm: TestLlmServer, apiKey?: string) =>
   createOpenAiBot({ apiUrl: llm.url, apiKey, model: "test-model-1" });
 
-Deno.test("the bot is one account with is_bot, created once even when asked for at once", async () => {
+engines.test("the bot is one account with is_bot, created once even when asked for at once", async () => {
   await using t = await openTestCore();
   const bots = await Promise.all([1, 2, 3, 4].map(() => t.core.botChat.botUser()));
   assert.equal(new Set(bots.map((b) => b.id)).size, 1);
@@ -35,7 +36,7 @@ Deno.test("the bot is one account with is_bot, created once even when asked for 
   await assert.rejects(makeUser(t.core, { username: "bot" }));
 });
 
-Deno.test("a user's bot chat is their direct room with the bot", async () => {
+engines.test("a user's bot chat is their direct room with the bot", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const room = await t.core.botChat.room(user.id);
@@ -45,7 +46,7 @@ Deno.test("a user's bot chat is their direct room with the bot", async () => {
   assert.equal((await t.core.botChat.room(user.id)).id, room.id);
 });
 
-Deno.test("the built-in bot answers help, and a friendly pointer to help otherwise", async () => {
+engines.test("the built-in bot answers help, and a friendly pointer to help otherwise", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const { user: mine, bot } = await t.core.botChat.send(user.id, "help");
@@ -69,7 +70,7 @@ Deno.test("the built-in bot answers help, and a friendly pointer to help otherwi
   ]);
 });
 
-Deno.test("the built-in bot says who is online", async () => {
+engines.test("the built-in bot says who is online", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core, { firstName: "Asker", lastName: "One" });
   assert.equal(
@@ -84,7 +85,7 @@ Deno.test("the built-in bot says who is online", async () => {
   leave.forEach((f) => f());
 });
 
-Deno.test("the built-in bot counts your unread messages by conversation", async () => {
+engines.test("the built-in bot counts your unread messages by conversation", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   assert.equal(
@@ -108,7 +109,7 @@ Deno.test("the built-in bot counts your unread messages by conversation", async 
   assert.equal(bot.text, 'You have 3 unread messages: Grace Hopper: 2 and group "Tea": 1.');
 });
 
-Deno.test("the OpenAI-compatible bot gets the model, the key and the conversation; its answer is stored", async () => {
+engines.test("the OpenAI-compatible bot gets the model, the key and the conversation; its answer is stored", async () => {
   await using llm = await startLlmServer();
   await using t = await openTestCore({}, { bot: llmBot(llm, "sk-test-key") });
   const { user } = await makeUser(t.core);
@@ -139,7 +140,7 @@ Deno.test("the OpenAI-compatible bot gets the model, the key and the conversatio
   ]);
 });
 
-Deno.test("without a key no Authorization header is sent", async () => {
+engines.test("without a key no Authorization header is sent", async () => {
   await using llm = await startLlmServer();
   await using t = await openTestCore({}, { bot: llmBot(llm) });
   const { user } = await makeUser(t.core);
@@ -147,7 +148,7 @@ Deno.test("without a key no Authorization header is sent", async () => {
   assert.equal(llm.requests[0].authorization, null);
 });
 
-Deno.test("the context is bounded to the last 20 messages", async () => {
+engines.test("the context is bounded to the last 20 messages", async () => {
   await using llm = await startLlmServer();
   await using t = await openTestCore({}, { bot: llmBot(llm) });
   const { user } = await makeUser(t.core);
@@ -159,7 +160,7 @@ Deno.test("the context is bounded to the last 20 messages", async () => {
   assert.deepEqual(messages[1], { role: "user", content: "q1" });
 });
 
-Deno.test("a bot slower than BOT_TIMEOUT gives the stored apology", async () => {
+engines.test("a bot slower than BOT_TIMEOUT gives the stored apology", async () => {
   await using llm = await startLlmServer();
   llm.mode = "slow";
   await using t = await openTestCore({ botTimeoutMs: 300 }, { bot: llmBot(llm) });
@@ -171,7 +172,7 @@ Deno.test("a bot slower than BOT_TIMEOUT gives the stored apology", async () => 
   assert.deepEqual(page.messages.map((m) => m.text), ["are you there?", APOLOGY]);
 });
 
-Deno.test("a failing or malformed API answer gives the apology", async () => {
+engines.test("a failing or malformed API answer gives the apology", async () => {
   await using llm = await startLlmServer();
   await using t = await openTestCore({}, { bot: llmBot(llm, "sk-secret") });
   const { user } = await makeUser(t.core);
@@ -186,7 +187,7 @@ Deno.test("a failing or malformed API answer gives the apology", async () => {
   assert.deepEqual(context.map((m) => m.role), ["user", "user", "user"]);
 });
 
-Deno.test("an API that is not there gives the apology", async () => {
+engines.test("an API that is not there gives the apology", async () => {
   const llm = await startLlmServer();
   await llm.close();
   await using t = await openTestCore({}, { bot: llmBot(llm) });
@@ -194,7 +195,7 @@ Deno.test("an API that is not there gives the apology", async () => {
   assert.equal((await t.core.botChat.send(user.id, "anyone?")).bot.text, APOLOGY);
 });
 
-Deno.test("the user's message is committed before the bot is asked", async () => {
+engines.test("the user's message is committed before the bot is asked", async () => {
   const opened: { db?: TestCore["database"]["db"] } = {};
   let seen: string[] = [];
   const bot: Bot = {
@@ -215,7 +216,7 @@ Deno.test("the user's message is committed before the bot is asked", async () =>
   assert.equal(told.length, 2, "both published");
 });
 
-Deno.test("one question at a time per user; others are not held up", async () => {
+engines.test("one question at a time per user; others are not held up", async () => {
   const gate = Promise.withResolvers<void>();
   const bot: Bot = {
     async reply({ text }) {
@@ -239,7 +240,7 @@ Deno.test("one question at a time per user; others are not held up", async () =>
   assert.equal((await t.core.botChat.send(a.id, "again")).bot.text, "re: again");
 });
 
-Deno.test("the bot's answers are not held back by the per-user send limit", async () => {
+engines.test("the bot's answers are not held back by the per-user send limit", async () => {
   await using t = await openTestCore({ sendRate: 1, sendBurst: 2 });
   const users = await Promise.all([1, 2, 3, 4].map(() => makeUser(t.core)));
   for (const { user } of users) {

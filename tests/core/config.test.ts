@@ -36,6 +36,31 @@ Deno.test("durations, lists and flags are parsed", () => {
   assert.equal(config.database.url, "libsql://chat.example.turso.io");
 });
 
+Deno.test("PostgreSQL URLs are taken with pool size and timeouts; the password is never echoed", () => {
+  const config = loadConfig({
+    DATABASE_URL: "postgresql://chat:s3cret@db.internal:5432/chat",
+    DATABASE_POOL_SIZE: "20",
+    DATABASE_STATEMENT_TIMEOUT: "0",
+  });
+  assert.equal(config.database.url, "postgresql://chat:s3cret@db.internal:5432/chat");
+  assert.equal(config.database.poolSize, 20);
+  assert.equal(config.database.statementTimeoutMs, 0, "0 turns the statement timeout off");
+  assert.equal(config.database.connectTimeoutMs, 5000);
+  const defaults = loadConfig({ DATABASE_URL: "postgres://localhost/chat" }).database;
+  assert.equal(defaults.poolSize, 10);
+  assert.equal(defaults.statementTimeoutMs, 30_000);
+  assert.throws(
+    () => loadConfig({ DATABASE_URL: "postgres://chat:s3cret@db/chat", DATABASE_POOL_SIZE: "x" }),
+    (err) => err instanceof ConfigError && !err.message.includes("s3cret"),
+  );
+  assert.throws(
+    () => loadConfig({ DATABASE_URL: "mysql://chat:s3cret@db/chat" }),
+    (err) =>
+      err instanceof ConfigError && !err.message.includes("s3cret") &&
+      err.message.includes("<redacted>"),
+  );
+});
+
 Deno.test("each bad value is refused with an error naming its variable", () => {
   const cases: [string, string][] = [
     ["PORT", "70000"],
@@ -43,7 +68,10 @@ Deno.test("each bad value is refused with an error naming its variable", () => {
     ["ACCESS_TOKEN_TTL", "forever"],
     ["DATABASE_SYNC", "off"],
     ["PASSWORD_ITERATIONS", "10"],
-    ["DATABASE_URL", "postgres://x"],
+    ["DATABASE_URL", "mysql://x"],
+    ["DATABASE_POOL_SIZE", "0"],
+    ["DATABASE_STATEMENT_TIMEOUT", "soon"],
+    ["DATABASE_CONNECT_TIMEOUT", "0"],
     ["LOG_LEVEL", "loud"],
     ["SEED_DEMO", "maybe"],
   ];

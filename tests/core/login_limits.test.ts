@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { AuthenticationError, Overloaded, RateLimited } from "@/lib/errors.ts";
 import { createGate } from "@/lib/gate.ts";
-import { makeUser, openTestCore, PASSWORD, refusal } from "../fixtures/mod.ts";
+import { engines, makeUser, openTestCore, PASSWORD, refusal } from "../fixtures/mod.ts";
 
-Deno.test("a gate runs at most its concurrency, queues up to its bound and refuses the rest", async () => {
+engines.test("a gate runs at most its concurrency, queues up to its bound and refuses the rest", async () => {
   let refusals = 0;
   const gate = createGate({ concurrency: 2, queue: 3, onRefused: () => refusals++ });
   const release = Promise.withResolvers<void>();
@@ -34,7 +34,7 @@ Deno.test("a gate runs at most its concurrency, queues up to its bound and refus
   assert.equal(gate.running, 0);
 });
 
-Deno.test("parallel logins never hash more passwords at once than the bound", async () => {
+engines.test("parallel logins never hash more passwords at once than the bound", async () => {
   await using t = await openTestCore({ passwordConcurrency: 2, passwordQueue: 100 });
   const { user } = await makeUser(t.core);
   const attempts = Array.from(
@@ -54,7 +54,7 @@ Deno.test("parallel logins never hash more passwords at once than the bound", as
   assert.equal(gate.running, 0);
 });
 
-Deno.test("a full hashing queue refuses logins and sign-ups with Overloaded, and counts nothing against the name", async () => {
+engines.test("a full hashing queue refuses logins and sign-ups with Overloaded, and counts nothing against the name", async () => {
   await using t = await openTestCore({
     passwordConcurrency: 1,
     passwordQueue: 1,
@@ -77,7 +77,7 @@ Deno.test("a full hashing queue refuses logins and sign-ups with Overloaded, and
   assert.equal(pair.user.id, user.id);
 });
 
-Deno.test("logins and sign-ups share a per-address budget; in-process callers have none", async () => {
+engines.test("logins and sign-ups share a per-address budget; in-process callers have none", async () => {
   await using t = await openTestCore({ loginRate: 1, loginBurst: 2 });
   const { user } = await makeUser(t.core);
   const here = "198.51.100.4";

@@ -1,14 +1,22 @@
 // Group commit of sends: messages that arrive together share one transaction, a refusal fails
 // only its own send, and nothing is published or answered before the batch committed.
 import assert from "node:assert/strict";
-import { createClient, type ResultSet } from "@libsql/client";
 import { toMessage } from "@/db/messages.ts";
 import { Conflict, NotFound, PermissionDenied } from "@/lib/errors.ts";
 import { detailOf } from "@/routes/wording.ts";
 import type { DomainEvent } from "@/lib/events.ts";
 import { type NewMessageInput, SEND_MAX_BATCH } from "@/lib/messages.ts";
 import type { Message, User } from "@/lib/records.ts";
-import { delay, makeUser, openTestCore, refusal, type TestCore } from "../fixtures/mod.ts";
+import { lockRooms } from "@/db/rooms.ts";
+import {
+  delay,
+  engines,
+  makeUser,
+  openObserver,
+  openTestCore,
+  refusal,
+  type TestCore,
+} from "../fixtures/mod.ts";
 
 type Created = Extract<DomainEvent, { type: "message.created" }>;
 
@@ -52,7 +60,7 @@ async function storedMessages(t: TestCore): Promise<Message[]> {
   return rows.map(toMessage);
 }
 
-Deno.test("200 concurrent sends in several rooms all commit, each resolves with its row, published in id order", async () => {
+engines.test("200 concurrent sends in several rooms all commit, each resolves with its row, published in id order", async () => {
   await using t = await openTestCore();
   const rooms = await groups(t, 5, 8);
   const sent = inputs(rooms, 200);
@@ -87,7 +95,7 @@ Deno.test("200 concurrent sends in several rooms all commit, each resolves with 
   }
 });
 
-Deno.test("200 concurrent sends take far fewer transactions than messages", async () => {
+engines.test("200 concurrent sends take far fewer transactions than messages", async () => {
   await using t = await openTestCore();
   const rooms = await groups(t, 4, 5);
   const before = t.core.messages.sendStats();
@@ -104,7 +112,7 @@ Deno.test("200 concurrent sends take far fewer transactions than messages", asyn
   assert.equal(t.core.messages.sendStats().transactions, before.transactions + transactions);
 });
 
-Deno.test("a batch is capped: 600 concurrent sends use at least three transactions", async () => {
+engines.test("a batch is capped: 600 concurrent sends use at least three transactions", async () => {
   await using t = await openTestCore();
   const rooms = await groups(t, 3, 2);
   const before = t.core.messages.sendStats();
@@ -115,7 +123,7 @@ Deno.test("a batch is capped: 600 concurrent sends use at least three transactio
   assert.equal((await storedMessages(t)).length, 600);
 });
 
-Deno.test("a single send when idle commits on its own, in one transaction", async () => {
+engines.test("a single send when idle commits on its own, in one transaction", async () => {
   await using t = await openTestCore();
   const [room] = await groups(t, 1, 2);
   const before = t.core.messages.sendStats();
@@ -128,7 +136,7 @@ Deno.test("a single send when idle commits on its own, in one transaction", asyn
   assert.deepEqual(await storedMessages(t), [message]);
 });
 
-Deno.test("a refused message in a concurrent batch rejects only itself; its neighbours commit", async () => {
+engines.test("a refused message in a concurrent batch rejects only itself; its neighbours commit", async () => {
   await using t = await openTestCore();
   const rooms = await groups(t, 2, 3);
   const { user: outsider } = await makeUser(t.core);
@@ -170,7 +178,7 @@ Deno.test("a refused message in a concurrent batch rejects only itself; its neig
   );
 });
 
-Deno.test("an SQL error in one message rolls its batch back; each message is retried alone", async () => {
+engines.test("an SQL error in one message rolls its batch back; each message is retried alone", async () => {
   await using t = await openTestCore();
   const rooms = await groups(t, 2, 2);
   const good = inputs(rooms, 10);
@@ -193,7 +201,7 @@ Deno.test("an SQL error in one message rolls its batch back; each message is ret
   assert.deepEqual(created(t).map((e) => e.message.id), stored.map((m) => m.id));
 });
 
-Deno.test("the same client_id twice in one batch: the second is a duplicate of the first", async () => {
+engines.test("the same client_id twice in one batch: the second is a duplicate of the first", async () => {
   await using t = await openTestCore();
   const [room, other] = await groups(t, 2, 2);
   const author = room.members[0];
@@ -218,13 +226,13 @@ Deno.test("the same client_id twice in one batch: the second is a duplicate of t
   assert.deepEqual(created(t).map((e) => e.message.id), [a.message.id, n.message.id]);
 });
 
-Deno.test("a batch's events are published only once its rows are visible to another reader", async () => {
+engines.test("a batch's events are published only once its rows are visible to another reader", async () => {
   await using t = await openTestCore();
   const rooms = await groups(t, 3, 3);
   // A second connection sees only committed data; its query runs as the event is delivered.
-  const observer = createClient({ url: `file:${t.dir}/chat.db` });
+  const observer = await openObserver(t.url);
   try {
-    const seen: { id: number; found: Promise<ResultSet> }[] = [];
+    const seen: { id: number; found: Promise<Record<string, unknown>[]> }[] = [];
     let settled = 0;
     let settledBeforePublish = 0;
     for (const room of rooms) {
@@ -232,10 +240,7 @@ Deno.test("a batch's events are published only once its rows are visible to anot
         if (event.type !== "message.created") return;
         seen.push({
           id: event.message.id,
-          found: observer.execute({
-            sql: "SELECT id FROM messages WHERE id = ?",
-            args: [event.message.id],
-          }),
+          found: observer.query("SELECT id FROM messages WHERE id = ?", [event.message.id]),
         });
         if (settled > 0) settledBeforePublish++;
       });
@@ -246,22 +251,28 @@ Deno.test("a batch's events are published only once its rows are visible to anot
     assert.equal(seen.length, 60);
     assert.equal(settledBeforePublish, 0, "every event of the batch came before any answer");
     for (const { id, found } of seen) {
-      assert.deepEqual((await found).rows.map((r) => r.id), [id], `message ${id} committed`);
+      assert.deepEqual((await found).map((r) => r.id), [id], `message ${id} committed`);
     }
     assert.deepEqual(seen.map((s) => s.id), results.map((r) => r.message.id));
   } finally {
-    observer.close();
+    await observer.close();
   }
 });
 
-Deno.test("sends arriving while a batch's transaction runs all go into the next one", async () => {
+engines.test("sends arriving while a batch's transaction runs all go into the next one", async () => {
   await using t = await openTestCore();
   const rooms = await groups(t, 2, 3);
   const [head, ...rest] = inputs(rooms, 51);
-  // Another writer holds the database, so the first send's transaction waits on it.
+  // Another writer holds the rooms (the whole database, on libSQL), so the first send's
+  // transaction waits on it.
   const { promise: released, resolve: release } = Promise.withResolvers<void>();
-  const holder = t.database.db.transaction().execute(() => released);
-  await delay(5);
+  const locked = Promise.withResolvers<void>();
+  const holder = t.database.db.transaction().execute(async (trx) => {
+    await lockRooms(trx, rooms.map((room) => room.id));
+    locked.resolve();
+    await released;
+  });
+  await locked.promise;
 
   const before = t.core.messages.sendStats();
   const first = t.core.messages.send(head);

@@ -1,12 +1,18 @@
 // Rooms and messages: one direct room per pair, idempotent sends, commit-before-publish,
 // history pages, read pointers and unread counts, group and desk creation.
 import assert from "node:assert/strict";
-import { createClient, type ResultSet } from "@libsql/client";
 import { Conflict, NotFound, PermissionDenied, ValidationError } from "@/lib/errors.ts";
 import { detailOf, fieldErrors } from "@/routes/wording.ts";
 import type { DomainEvent } from "@/lib/events.ts";
 import type { Message } from "@/lib/records.ts";
-import { makeUser, openTestCore, refusal, type TestCore } from "../fixtures/mod.ts";
+import {
+  engines,
+  makeUser,
+  openObserver,
+  openTestCore,
+  refusal,
+  type TestCore,
+} from "../fixtures/mod.ts";
 
 /** Events of one type published to one topic, in order. */
 function published<T extends DomainEvent["type"]>(t: TestCore, topic: string, type: T) {
@@ -25,7 +31,7 @@ const ids = (messages: Message[]) => messages.map((m) => m.id);
 
 // --- direct rooms ---------------------------------------------------------------------------
 
-Deno.test("direct(a, b) and direct(b, a) are the same room, with both as members", async () => {
+engines.test("direct(a, b) and direct(b, a) are the same room, with both as members", async () => {
   await using t = await openTestCore();
   const { user: a } = await makeUser(t.core);
   const { user: b } = await makeUser(t.core);
@@ -42,7 +48,7 @@ Deno.test("direct(a, b) and direct(b, a) are the same room, with both as members
   assert.deepEqual(members.map((m) => m.role), ["member", "member"]);
 });
 
-Deno.test("20 concurrent direct() calls in both orders create exactly one room with two members", async () => {
+engines.test("20 concurrent direct() calls in both orders create exactly one room with two members", async () => {
   await using t = await openTestCore();
   const { user: a } = await makeUser(t.core);
   const { user: b } = await makeUser(t.core);
@@ -68,7 +74,7 @@ Deno.test("20 concurrent direct() calls in both orders create exactly one room w
   assert.equal(published(t, `user:${b.id}`, "room.created").length, 1);
 });
 
-Deno.test("a direct room with yourself is a ValidationError and with an unknown or deactivated user NotFound", async () => {
+engines.test("a direct room with yourself is a ValidationError and with an unknown or deactivated user NotFound", async () => {
   await using t = await openTestCore();
   const { user: a } = await makeUser(t.core);
   const self = await refusal(t.core.rooms.direct(a.id, a.id), ValidationError);
@@ -84,7 +90,7 @@ Deno.test("a direct room with yourself is a ValidationError and with an unknown 
 
 // --- sending ---------------------------------------------------------------------------------
 
-Deno.test("a retried send with the same clientId stores one message and publishes it once", async () => {
+engines.test("a retried send with the same clientId stores one message and publishes it once", async () => {
   await using t = await openTestCore();
   const { a, room } = await twoUsersInDirectRoom(t);
   const input = { roomId: room.id, authorId: a.id, text: "hello", clientId: "c-1" };
@@ -105,7 +111,7 @@ Deno.test("a retried send with the same clientId stores one message and publishe
   }]);
 });
 
-Deno.test("concurrent sends with one clientId store one message and publish it once", async () => {
+engines.test("concurrent sends with one clientId store one message and publish it once", async () => {
   await using t = await openTestCore();
   const { a, room } = await twoUsersInDirectRoom(t);
   const results = await Promise.all(
@@ -122,7 +128,7 @@ Deno.test("concurrent sends with one clientId store one message and publish it o
   assert.equal(published(t, `room:${room.id}`, "message.created").length, 1);
 });
 
-Deno.test("the same clientId from a different author is a different message", async () => {
+engines.test("the same clientId from a different author is a different message", async () => {
   await using t = await openTestCore();
   const { a, b, room } = await twoUsersInDirectRoom(t);
   const fromA = await t.core.messages.send({
@@ -143,7 +149,7 @@ Deno.test("the same clientId from a different author is a different message", as
   assert.equal(published(t, `room:${room.id}`, "message.created").length, 2);
 });
 
-Deno.test("send refuses non-members, empty and overlong text, unknown rooms and closed desks", async () => {
+engines.test("send refuses non-members, empty and overlong text, unknown rooms and closed desks", async () => {
   await using t = await openTestCore({ messageMaxLength: 20 });
   const { a, room } = await twoUsersInDirectRoom(t);
   const { user: outsider } = await makeUser(t.core);
@@ -201,20 +207,19 @@ Deno.test("send refuses non-members, empty and overlong text, unknown rooms and 
   assert.equal(stored.length, 3, "only the three accepted messages were stored");
 });
 
-Deno.test("message.created is published only after the message row is committed", async () => {
+engines.test("message.created is published only after the message row is committed", async () => {
   await using t = await openTestCore();
   const { a, room } = await twoUsersInDirectRoom(t);
   // A second connection sees only committed data; its query runs as the event is delivered.
-  const observer = createClient({ url: `file:${t.dir}/chat.db` });
+  const observer = await openObserver(t.url);
   try {
-    const committed: Promise<ResultSet>[] = [];
+    const committed: Promise<Record<string, unknown>[]>[] = [];
     const viaCore: Promise<unknown>[] = [];
     t.hub.subscribe(`room:${room.id}`, (event) => {
       if (event.type !== "message.created") return;
-      committed.push(observer.execute({
-        sql: "SELECT id, body FROM messages WHERE id = ?",
-        args: [event.message.id],
-      }));
+      committed.push(
+        observer.query("SELECT id, body FROM messages WHERE id = ?", [event.message.id]),
+      );
       viaCore.push(
         t.database.db.selectFrom("messages").select(["id", "body"])
           .where("id", "=", event.message.id).executeTakeFirst(),
@@ -228,18 +233,18 @@ Deno.test("message.created is published only after the message row is committed"
     assert.equal(committed.length, 1);
     const seen = await committed[0];
     assert.deepEqual(
-      seen.rows.map((r) => ({ id: r.id, body: r.body })),
+      seen.map((r) => ({ id: r.id, body: r.body })),
       [{ id: message.id, body: "committed first" }],
     );
     assert.deepEqual(await viaCore[0], { id: message.id, body: "committed first" });
   } finally {
-    observer.close();
+    await observer.close();
   }
 });
 
 // --- history -------------------------------------------------------------------------------
 
-Deno.test("history pages: latest first page, capped limit, before, after, ranges and both ends", async () => {
+engines.test("history pages: latest first page, capped limit, before, after, ranges and both ends", async () => {
   await using t = await openTestCore();
   const { a, b, room } = await twoUsersInDirectRoom(t);
   const { user: c } = await makeUser(t.core);
@@ -300,7 +305,7 @@ Deno.test("history pages: latest first page, capped limit, before, after, ranges
   assert.ok(asB.messages.every((m) => m.roomId === room.id));
 });
 
-Deno.test("history refuses a zero or negative limit and readers who are not members", async () => {
+engines.test("history refuses a zero or negative limit and readers who are not members", async () => {
   await using t = await openTestCore();
   const { a, room } = await twoUsersInDirectRoom(t);
   const { user: outsider } = await makeUser(t.core);
@@ -317,7 +322,7 @@ Deno.test("history refuses a zero or negative limit and readers who are not memb
 
 // --- read pointers and unread counts ----------------------------------------------------------
 
-Deno.test("unread counts only others' messages past the read pointer", async () => {
+engines.test("unread counts only others' messages past the read pointer", async () => {
   await using t = await openTestCore();
   const { a, b, room } = await twoUsersInDirectRoom(t);
   for (let i = 0; i < 3; i++) {
@@ -332,7 +337,7 @@ Deno.test("unread counts only others' messages past the read pointer", async () 
   assert.equal(await t.core.messages.unreadCount(room.id, b.id), 3, "own messages never count");
 });
 
-Deno.test("markRead without upTo moves the pointer to the newest message and publishes it", async () => {
+engines.test("markRead without upTo moves the pointer to the newest message and publishes it", async () => {
   await using t = await openTestCore();
   const { a, b, room } = await twoUsersInDirectRoom(t);
   await t.core.messages.send({ roomId: room.id, authorId: a.id, text: "1" });
@@ -349,7 +354,7 @@ Deno.test("markRead without upTo moves the pointer to the newest message and pub
   assert.deepEqual(published(t, `user:${b.id}`, "read.updated"), [event]);
 });
 
-Deno.test("the read pointer never moves back nor past the newest message, and only moves publish", async () => {
+engines.test("the read pointer never moves back nor past the newest message, and only moves publish", async () => {
   await using t = await openTestCore();
   const { a, b, room } = await twoUsersInDirectRoom(t);
   const sent: number[] = [];
@@ -379,7 +384,7 @@ Deno.test("the read pointer never moves back nor past the newest message, and on
   assert.deepEqual(reads(), [sent[2], sent[4]]);
 });
 
-Deno.test("markRead in an empty room stays at 0 and publishes nothing", async () => {
+engines.test("markRead in an empty room stays at 0 and publishes nothing", async () => {
   await using t = await openTestCore();
   const { b, room } = await twoUsersInDirectRoom(t);
   assert.equal(await t.core.messages.markRead(room.id, b.id), 0);
@@ -387,7 +392,7 @@ Deno.test("markRead in an empty room stays at 0 and publishes nothing", async ()
   assert.deepEqual(published(t, `room:${room.id}`, "read.updated"), []);
 });
 
-Deno.test("unreadTotal sums every room and unreadByRoom maps each room to its count", async () => {
+engines.test("unreadTotal sums every room and unreadByRoom maps each room to its count", async () => {
   await using t = await openTestCore();
   const { a, b, room: direct } = await twoUsersInDirectRoom(t);
   const { user: c } = await makeUser(t.core);
@@ -425,7 +430,7 @@ Deno.test("unreadTotal sums every room and unreadByRoom maps each room to its co
   assert.equal(await t.core.messages.unreadTotal(c.id), 2);
 });
 
-Deno.test("a deleted group's messages stop counting as unread", async () => {
+engines.test("a deleted group's messages stop counting as unread", async () => {
   await using t = await openTestCore();
   const { user: owner } = await makeUser(t.core);
   const { user: reader } = await makeUser(t.core);
@@ -452,7 +457,7 @@ Deno.test("a deleted group's messages stop counting as unread", async () => {
 
 // --- groups and desks ------------------------------------------------------------------------
 
-Deno.test("createGroup refuses a blank or overlong name and makes its creator the owner", async () => {
+engines.test("createGroup refuses a blank or overlong name and makes its creator the owner", async () => {
   await using t = await openTestCore();
   const { user: owner } = await makeUser(t.core);
   for (const name of ["", "   "]) {
@@ -491,7 +496,7 @@ Deno.test("createGroup refuses a blank or overlong name and makes its creator th
   assert.equal(longest.name, "n".repeat(100));
 });
 
-Deno.test("createDesk refuses a teacher and opens an active desk with the student in it", async () => {
+engines.test("createDesk refuses a teacher and opens an active desk with the student in it", async () => {
   await using t = await openTestCore();
   const { user: teacher } = await makeUser(t.core, { role: "teacher" });
   const { user: student } = await makeUser(t.core);
@@ -518,7 +523,7 @@ Deno.test("createDesk refuses a teacher and opens an active desk with the studen
   assert.equal(published(t, "role:teacher", "room.created").length, 1);
 });
 
-Deno.test("one author reusing a clientId in another room is refused, not answered with the first room's message", async () => {
+engines.test("one author reusing a clientId in another room is refused, not answered with the first room's message", async () => {
   await using t = await openTestCore();
   const { a, room } = await twoUsersInDirectRoom(t);
   const { user: c } = await makeUser(t.core);

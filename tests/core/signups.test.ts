@@ -16,6 +16,7 @@ import { detailOf, retryAfterOf } from "@/routes/wording.ts";
 import { statusOf } from "@/routes/errors.ts";
 import {
   closedPort,
+  engines,
   makeUser,
   openTestCore,
   PASSWORD,
@@ -51,7 +52,7 @@ const input = (email: string) => ({
 
 const pending = (t: TestCore, email?: string) => countPendingSignups(t.database.db, email);
 
-Deno.test("a sign-up mails a working link over SMTP; opening it creates a verified account and tells everyone", async () => {
+engines.test("a sign-up mails a working link over SMTP; opening it creates a verified account and tells everyone", async () => {
   await using smtp = await startSmtpServer();
   const mailer = createMailer({
     smtpUrl: smtp.url,
@@ -94,7 +95,7 @@ Deno.test("a sign-up mails a working link over SMTP; opening it creates a verifi
   assert.equal(session.user.id, user.id);
 });
 
-Deno.test("a link works once, also when opened twice at once", async () => {
+engines.test("a link works once, also when opened twice at once", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await t.core.signups.start(input("twice@example.com"), LINK);
@@ -114,7 +115,7 @@ Deno.test("a link works once, also when opened twice at once", async () => {
   assert.equal(users.length, 1);
 });
 
-Deno.test("expired and forged links are refused and create nothing", async () => {
+engines.test("expired and forged links are refused and create nothing", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({ signupTokenTtl: 3600 }, { mailer });
   await t.core.signups.start(input("late@example.com"), LINK);
@@ -133,7 +134,7 @@ Deno.test("expired and forged links are refused and create nothing", async () =>
   await refusal(t.core.accounts.login("late@example.com", PASSWORD), AuthenticationError);
 });
 
-Deno.test("a newer registration of an address replaces the pending one", async () => {
+engines.test("a newer registration of an address replaces the pending one", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await t.core.signups.start(input("again@example.com"), LINK);
@@ -147,7 +148,7 @@ Deno.test("a newer registration of an address replaces the pending one", async (
   assert.equal(user.firstName, "Newer");
 });
 
-Deno.test("sign-up checks the fields as account creation does", async () => {
+engines.test("sign-up checks the fields as account creation does", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   const { user } = await makeUser(t.core, { email: "taken@example.com" });
@@ -172,7 +173,7 @@ Deno.test("sign-up checks the fields as account creation does", async () => {
   assert.equal(await pending(t), 0);
 });
 
-Deno.test("an address that got an account after signing up is refused on confirm", async () => {
+engines.test("an address that got an account after signing up is refused on confirm", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await t.core.signups.start(input("race@example.com"), LINK);
@@ -182,7 +183,7 @@ Deno.test("an address that got an account after signing up is refused on confirm
   assert.deepEqual(err.problems, { email: [{ code: "email_taken" }] });
 });
 
-Deno.test("the derived username skips taken and reserved names", async () => {
+engines.test("the derived username skips taken and reserved names", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({}, { mailer });
   await makeUser(t.core, { username: "grace" });
@@ -194,7 +195,7 @@ Deno.test("the derived username skips taken and reserved names", async () => {
   assert.equal(bot.username, "bot2", "bot is the lounge bot's");
 });
 
-Deno.test("a mail server that is down gives the 503 error and keeps no pending sign-up", async () => {
+engines.test("a mail server that is down gives the 503 error and keeps no pending sign-up", async () => {
   const mailer = createMailer({
     smtpUrl: `smtp://u:p@127.0.0.1:${closedPort()}`,
     from: "chat <no-reply@chat.test>",
@@ -212,7 +213,7 @@ Deno.test("a mail server that is down gives the 503 error and keeps no pending s
   assert.equal(again.service, "mail");
 });
 
-Deno.test("a mail the server refuses gives the 503 error and keeps no pending sign-up", async () => {
+engines.test("a mail the server refuses gives the 503 error and keeps no pending sign-up", async () => {
   await using smtp = await startSmtpServer({ refuseWith: 550 });
   const mailer = createMailer({ smtpUrl: smtp.url, from: "chat <a@chat.test>", log: silent });
   await using t = await openTestCore({}, { mailer });
@@ -221,7 +222,7 @@ Deno.test("a mail the server refuses gives the 503 error and keeps no pending si
   assert.equal(smtp.mails.length, 0);
 });
 
-Deno.test("repeated sign-ups of one address and from one client are throttled", async () => {
+engines.test("repeated sign-ups of one address and from one client are throttled", async () => {
   const mailer = keptMails();
   await using t = await openTestCore({
     signupEmailInterval: 60,
@@ -251,7 +252,7 @@ Deno.test("repeated sign-ups of one address and from one client are throttled", 
   assert.equal(mailer.mails.filter((m) => m.to === "often@example.com").length, 2);
 });
 
-Deno.test("without SMTP_URL the mail is one JSON line in the log", async () => {
+engines.test("without SMTP_URL the mail is one JSON line in the log", async () => {
   const lines: string[] = [];
   const original = console.log;
   console.log = (line: string) => void lines.push(line);

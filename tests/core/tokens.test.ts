@@ -6,7 +6,7 @@ import { SignJWT } from "jose";
 import { createCore } from "@/lib/core.ts";
 import { AuthenticationError } from "@/lib/errors.ts";
 import { detailOf } from "@/routes/wording.ts";
-import { makeUser, openTestCore, refusal } from "../fixtures/mod.ts";
+import { engines, makeUser, openTestCore, refusal } from "../fixtures/mod.ts";
 
 const ACCESS_TTL = 3600;
 const REFRESH_TTL = 7 * 86400;
@@ -54,7 +54,7 @@ interface Claims {
   exp: number;
 }
 
-Deno.test("issue() returns HS256 access and refresh JWTs with SimpleJWT's claims and lifetimes", async () => {
+engines.test("issue() returns HS256 access and refresh JWTs with SimpleJWT's claims and lifetimes", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -82,14 +82,14 @@ Deno.test("issue() returns HS256 access and refresh JWTs with SimpleJWT's claims
   assert.equal(session.revoked_at, null);
 });
 
-Deno.test("the access lifetime follows the configured accessTokenTtl", async () => {
+engines.test("the access lifetime follows the configured accessTokenTtl", async () => {
   await using t = await openTestCore({ accessTokenTtl: 300 });
   const { user } = await makeUser(t.core);
   const { payload } = decodeJwt((await t.core.tokens.issue(user.id)).access);
   assert.equal(payload.exp - payload.iat, 300);
 });
 
-Deno.test("an access token authenticates its user and session", async () => {
+engines.test("an access token authenticates its user and session", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -99,7 +99,7 @@ Deno.test("an access token authenticates its user and session", async () => {
   assert.equal(principal.sessionId, decodeJwt(pair.access).payload.sid);
 });
 
-Deno.test("a refresh token is refused as an access token and an access token is refused by refresh()", async () => {
+engines.test("a refresh token is refused as an access token and an access token is refused by refresh()", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -113,7 +113,7 @@ Deno.test("a refresh token is refused as an access token and an access token is 
   assert.ok((await t.core.tokens.refresh(pair.refresh)).access);
 });
 
-Deno.test("an unsigned alg=none token with valid claims is refused", async () => {
+engines.test("an unsigned alg=none token with valid claims is refused", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const { payload } = decodeJwt((await t.core.tokens.issue(user.id)).access);
@@ -126,7 +126,7 @@ Deno.test("an unsigned alg=none token with valid claims is refused", async () =>
   );
 });
 
-Deno.test("a token signed with another key is refused even with a live session id", async () => {
+engines.test("a token signed with another key is refused even with a live session id", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const genuine = decodeJwt((await t.core.tokens.issue(user.id)).access).payload;
@@ -153,7 +153,7 @@ Deno.test("a token signed with another key is refused even with a live session i
   assert.equal((await t.core.tokens.authenticate(sameKey)).user.id, user.id);
 });
 
-Deno.test("garbage strings are refused as tokens", async () => {
+engines.test("garbage strings are refused as tokens", async () => {
   await using t = await openTestCore();
   for (const garbage of ["", "garbage", "a.b.c", "....", "eyJhbGciOiJIUzI1NiJ9.e30.", "🙂.🙂.🙂"]) {
     await assertTokenRefused(t.core.tokens.authenticate(garbage));
@@ -162,7 +162,7 @@ Deno.test("garbage strings are refused as tokens", async () => {
   }
 });
 
-Deno.test("an access token is refused once its lifetime has passed", async () => {
+engines.test("an access token is refused once its lifetime has passed", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -175,7 +175,7 @@ Deno.test("an access token is refused once its lifetime has passed", async () =>
   assert.equal((await t.core.tokens.authenticate(next.access)).user.id, user.id);
 });
 
-Deno.test("a refresh token is refused once its lifetime has passed", async () => {
+engines.test("a refresh token is refused once its lifetime has passed", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -183,7 +183,7 @@ Deno.test("a refresh token is refused once its lifetime has passed", async () =>
   await assertTokenRefused(t.core.tokens.refresh(pair.refresh), "Token is invalid or expired");
 });
 
-Deno.test("with rotation, refresh rotates the pair; reusing the old refresh token past the leeway is blacklisted and revokes its whole session", async () => {
+engines.test("with rotation, refresh rotates the pair; reusing the old refresh token past the leeway is blacklisted and revokes its whole session", async () => {
   await using t = await openTestCore(rotating);
   const { user } = await makeUser(t.core);
   const first = await t.core.tokens.issue(user.id);
@@ -216,7 +216,7 @@ Deno.test("with rotation, refresh rotates the pair; reusing the old refresh toke
   }]);
 });
 
-Deno.test("with rotation and no leeway, two concurrent refreshes of one refresh token: exactly one succeeds", async () => {
+engines.test("with rotation and no leeway, two concurrent refreshes of one refresh token: exactly one succeeds", async () => {
   await using t = await openTestCore(strict);
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -240,7 +240,7 @@ Deno.test("with rotation and no leeway, two concurrent refreshes of one refresh 
   assert.equal(issued.length, 2, "the original and exactly one rotated refresh token");
 });
 
-Deno.test("ending a session kills its tokens but not the user's other sessions", async () => {
+engines.test("ending a session kills its tokens but not the user's other sessions", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const phone = await t.core.tokens.issue(user.id);
@@ -260,7 +260,7 @@ Deno.test("ending a session kills its tokens but not the user's other sessions",
   );
 });
 
-Deno.test("logout with a refresh token kills that session only", async () => {
+engines.test("logout with a refresh token kills that session only", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const phone = await t.core.tokens.issue(user.id);
@@ -276,7 +276,7 @@ Deno.test("logout with a refresh token kills that session only", async () => {
   await assertTokenRefused(t.core.tokens.logoutWithRefresh(laptop.access));
 });
 
-Deno.test("deactivating a user kills their tokens and tells their connections", async () => {
+engines.test("deactivating a user kills their tokens and tells their connections", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const { user: other } = await makeUser(t.core);
@@ -299,7 +299,7 @@ Deno.test("deactivating a user kills their tokens and tells their connections", 
   assert.equal(kept.email, user.email);
 });
 
-Deno.test("deactivating with anonymise renames the user deleted-<id> and drops the e-mail", async () => {
+engines.test("deactivating with anonymise renames the user deleted-<id> and drops the e-mail", async () => {
   await using t = await openTestCore();
   const { user, password } = await makeUser(t.core, { firstName: "Rosalind", lastName: "F" });
   const pair = await t.core.tokens.issue(user.id);
@@ -323,7 +323,7 @@ Deno.test("deactivating with anonymise renames the user deleted-<id> and drops t
   assert.equal(again.email, user.email);
 });
 
-Deno.test("changing the password ends every session of the user", async () => {
+engines.test("changing the password ends every session of the user", async () => {
   await using t = await openTestCore();
   const { user, password } = await makeUser(t.core);
   const a = await t.core.tokens.issue(user.id);
@@ -344,7 +344,7 @@ Deno.test("changing the password ends every session of the user", async () => {
   assert.equal(t.events.filter((e) => e.event.type === "session.revoked").length, 2);
 });
 
-Deno.test("with rotation, replaying a refresh token of an already revoked session announces no second revocation", async () => {
+engines.test("with rotation, replaying a refresh token of an already revoked session announces no second revocation", async () => {
   await using t = await openTestCore(strict);
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -357,7 +357,7 @@ Deno.test("with rotation, replaying a refresh token of an already revoked sessio
 
 // --- Without rotation (the default) ---------------------------------------------------------
 
-Deno.test("by default a refresh answers an access token only, and the refresh token keeps working", async () => {
+engines.test("by default a refresh answers an access token only, and the refresh token keeps working", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -377,7 +377,7 @@ Deno.test("by default a refresh answers an access token only, and the refresh to
   assert.equal(t.events.filter((e) => e.event.type === "session.revoked").length, 0);
 });
 
-Deno.test("by default two parallel refreshes of one token both succeed", async () => {
+engines.test("by default two parallel refreshes of one token both succeed", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -391,7 +391,7 @@ Deno.test("by default two parallel refreshes of one token both succeed", async (
   assert.ok((await t.core.tokens.refresh(pair.refresh)).access, "and it still works after");
 });
 
-Deno.test("by default logout and deactivation end the refresh token with its session", async () => {
+engines.test("by default logout and deactivation end the refresh token with its session", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);
   const phone = await t.core.tokens.issue(user.id);
@@ -407,7 +407,7 @@ Deno.test("by default logout and deactivation end the refresh token with its ses
   await assertTokenRefused(t.core.tokens.refresh(laptop.refresh), "Token is invalid or expired");
 });
 
-Deno.test("a refresh token replaced while rotation was on stays refused after it is turned off", async () => {
+engines.test("a refresh token replaced while rotation was on stays refused after it is turned off", async () => {
   await using t = await openTestCore(strict);
   const { user } = await makeUser(t.core);
   const first = await t.core.tokens.issue(user.id);
@@ -435,7 +435,7 @@ Deno.test("a refresh token replaced while rotation was on stays refused after it
 
 // --- With rotation: the reuse leeway --------------------------------------------------------
 
-Deno.test("with rotation, the just-replaced token gets the same pair again within the leeway and revokes the session after it", async () => {
+engines.test("with rotation, the just-replaced token gets the same pair again within the leeway and revokes the session after it", async () => {
   await using t = await openTestCore(rotating);
   const { user } = await makeUser(t.core);
   const first = await t.core.tokens.issue(user.id);
@@ -456,7 +456,7 @@ Deno.test("with rotation, the just-replaced token gets the same pair again withi
   assert.equal(t.events.filter((e) => e.event.type === "session.revoked").length, 1);
 });
 
-Deno.test("with rotation, two parallel refreshes of one token both get the same pair", async () => {
+engines.test("with rotation, two parallel refreshes of one token both get the same pair", async () => {
   await using t = await openTestCore(rotating);
   const { user } = await makeUser(t.core);
   const pair = await t.core.tokens.issue(user.id);
@@ -471,7 +471,7 @@ Deno.test("with rotation, two parallel refreshes of one token both get the same 
   assert.ok(next.refresh, "the shared successor rotates on as usual");
 });
 
-Deno.test("with rotation, a logged-out session gets nothing back within the leeway", async () => {
+engines.test("with rotation, a logged-out session gets nothing back within the leeway", async () => {
   await using t = await openTestCore(rotating);
   const { user } = await makeUser(t.core);
   const first = await t.core.tokens.issue(user.id);

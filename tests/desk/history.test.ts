@@ -6,6 +6,7 @@ import { counterValue } from "@/lib/metrics.ts";
 import {
   api,
   engagedRoom,
+  engines,
   seedMessages,
   startTestServer,
   student,
@@ -46,7 +47,7 @@ async function bigRoom(srv: TestServer) {
   return { s, t, room, sent, pages: count / LIMITS.historyStreamPage };
 }
 
-Deno.test("GET /api/<room>/messages/ streams thousands of messages oldest first, holding at most one page of rows", async () => {
+engines.test("GET /api/<room>/messages/ streams thousands of messages oldest first, holding at most one page of rows", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const t = await teacher(srv);
@@ -67,7 +68,7 @@ Deno.test("GET /api/<room>/messages/ streams thousands of messages oldest first,
   assert.equal(await streams(srv, "complete"), 1);
 });
 
-Deno.test("GET /api/<room>/messages/ beyond HISTORY_MAX returns the newest HISTORY_MAX, oldest first, and links to the older ones", async () => {
+engines.test("GET /api/<room>/messages/ beyond HISTORY_MAX returns the newest HISTORY_MAX, oldest first, and links to the older ones", async () => {
   await using srv = await startTestServer({ HISTORY_MAX: "50" });
   const s = await student(srv);
   const t = await teacher(srv);
@@ -96,7 +97,7 @@ Deno.test("GET /api/<room>/messages/ beyond HISTORY_MAX returns the newest HISTO
   assert.equal(all.headers.get("link"), null);
 });
 
-Deno.test("GET /api/<room>/messages/ derives seen from the read pointers in the streamed form too", async () => {
+engines.test("GET /api/<room>/messages/ derives seen from the read pointers in the streamed form too", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const t = await teacher(srv);
@@ -113,7 +114,7 @@ Deno.test("GET /api/<room>/messages/ derives seen from the read pointers in the 
   );
 });
 
-Deno.test("a message sent while GET /api/<room>/messages/ streams is not in that response", async () => {
+engines.test("a message sent while GET /api/<room>/messages/ streams is not in that response", async () => {
   await using srv = await startTestServer();
   const { s, room, sent, pages } = await bigRoom(srv);
   const { reader } = await openHistory(srv, room.id, s.access);
@@ -134,7 +135,7 @@ Deno.test("a message sent while GET /api/<room>/messages/ streams is not in that
   assert.ok(!body.some((m: { id: number }) => m.id === late.message.id));
 });
 
-Deno.test("a client that leaves during GET /api/<room>/messages/ stops the reading of pages", async () => {
+engines.test("a client that leaves during GET /api/<room>/messages/ stops the reading of pages", async () => {
   await using srv = await startTestServer();
   const { s, room, pages } = await bigRoom(srv);
   const { reader, aborter } = await openHistory(srv, room.id, s.access);

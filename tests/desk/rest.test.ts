@@ -7,6 +7,7 @@ import {
   assertDeskRoom,
   Clients,
   engagedRoom,
+  engines,
   ISO,
   openRoom,
   startTestServer,
@@ -16,7 +17,7 @@ import {
 
 // --- tokens -----------------------------------------------------------------------------------
 
-Deno.test("POST /api/token/ with good credentials returns an access and a refresh token that authenticate", async () => {
+engines.test("POST /api/token/ with good credentials returns an access and a refresh token that authenticate", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const res = await api(srv, "POST", "/api/token/", {
@@ -32,7 +33,7 @@ Deno.test("POST /api/token/ with good credentials returns an access and a refres
   assert.deepEqual(rooms.body, []);
 });
 
-Deno.test("POST /api/token/ with a wrong password or an unknown user is 401 with a detail", async () => {
+engines.test("POST /api/token/ with a wrong password or an unknown user is 401 with a detail", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   for (
@@ -49,14 +50,14 @@ Deno.test("POST /api/token/ with a wrong password or an unknown user is 401 with
   }
 });
 
-Deno.test("POST /api/token/ without a username or password is 400 with field errors", async () => {
+engines.test("POST /api/token/ without a username or password is 400 with field errors", async () => {
   await using srv = await startTestServer();
   const res = await api(srv, "POST", "/api/token/", { body: { username: "someone" } });
   assert.equal(res.status, 400);
   assert.ok(Array.isArray(res.body.password));
 });
 
-Deno.test("POST /api/token/refresh/ answers {access} only, as the document shows, and the refresh token keeps working", async () => {
+engines.test("POST /api/token/refresh/ answers {access} only, as the document shows, and the refresh token keeps working", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   for (let i = 0; i < 2; i++) {
@@ -67,7 +68,7 @@ Deno.test("POST /api/token/refresh/ answers {access} only, as the document shows
   }
 });
 
-Deno.test("with REFRESH_ROTATION, POST /api/token/refresh/ returns a working access token and a rotated refresh token; the old refresh token is then refused", async () => {
+engines.test("with REFRESH_ROTATION, POST /api/token/refresh/ returns a working access token and a rotated refresh token; the old refresh token is then refused", async () => {
   await using srv = await startTestServer({ REFRESH_ROTATION: "true", REFRESH_REUSE_LEEWAY: "0" });
   const s = await student(srv);
   const res = await api(srv, "POST", "/api/token/refresh/", { body: { refresh: s.refresh } });
@@ -86,7 +87,7 @@ Deno.test("with REFRESH_ROTATION, POST /api/token/refresh/ returns a working acc
   assert.equal(typeof reused.body.detail, "string");
 });
 
-Deno.test("POST /api/token/refresh/ with an access token or garbage is 401", async () => {
+engines.test("POST /api/token/refresh/ with an access token or garbage is 401", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   for (const refresh of [s.access, "not-a-token"]) {
@@ -98,7 +99,7 @@ Deno.test("POST /api/token/refresh/ with an access token or garbage is 401", asy
 
 // --- GET /api/room/ ---------------------------------------------------------------------------
 
-Deno.test("GET /api/room/ without a token, or with a garbage or refresh token, is 401 with a detail", async () => {
+engines.test("GET /api/room/ without a token, or with a garbage or refresh token, is 401 with a detail", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   for (const token of [undefined, "garbage", s.refresh]) {
@@ -108,7 +109,7 @@ Deno.test("GET /api/room/ without a token, or with a garbage or refresh token, i
   }
 });
 
-Deno.test("GET /api/room/ for a student lists only their own rooms, newest first, in the documented shape", async () => {
+engines.test("GET /api/room/ for a student lists only their own rooms, newest first, in the documented shape", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const other = await student(srv);
@@ -146,7 +147,7 @@ Deno.test("GET /api/room/ for a student lists only their own rooms, newest first
   assert.equal(Date.parse(res.body[2].timestamp), first.createdAt);
 });
 
-Deno.test("GET /api/room/ for a teacher lists the waiting rooms and the rooms they hold, not other teachers' engaged or closed rooms", async () => {
+engines.test("GET /api/room/ for a teacher lists the waiting rooms and the rooms they hold, not other teachers' engaged or closed rooms", async () => {
   await using srv = await startTestServer();
   const s1 = await student(srv);
   const s2 = await student(srv);
@@ -184,7 +185,7 @@ Deno.test("GET /api/room/ for a teacher lists the waiting rooms and the rooms th
   );
 });
 
-Deno.test("GET /api/room/: teacher is null until a teacher joins, then the teacher object with an absolute image URL", async () => {
+engines.test("GET /api/room/: teacher is null until a teacher joins, then the teacher object with an absolute image URL", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const t = await teacher(srv, { firstName: "Ada", lastName: "Lovelace" });
@@ -207,7 +208,7 @@ Deno.test("GET /api/room/: teacher is null until a teacher joins, then the teach
   assert.ok(after.body[0].teacher.image.startsWith("http"));
 });
 
-Deno.test("GET /api/room/ leaves out direct rooms", async () => {
+engines.test("GET /api/room/ leaves out direct rooms", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const t = await teacher(srv);
@@ -220,7 +221,7 @@ Deno.test("GET /api/room/ leaves out direct rooms", async () => {
 
 // --- POST /api/room/ --------------------------------------------------------------------------
 
-Deno.test("POST /api/room/ by a student opens an active room: 201 with the room shape, and it is listed", async () => {
+engines.test("POST /api/room/ by a student opens an active room: 201 with the room shape, and it is listed", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const res = await api(srv, "POST", "/api/room/", {
@@ -239,7 +240,7 @@ Deno.test("POST /api/room/ by a student opens an active room: 201 with the room 
   assert.deepEqual(list.body, [res.body]);
 });
 
-Deno.test("POST /api/room/ with an image and no text opens a room", async () => {
+engines.test("POST /api/room/ with an image and no text opens a room", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const res = await api(srv, "POST", "/api/room/", {
@@ -251,7 +252,7 @@ Deno.test("POST /api/room/ with an image and no text opens a room", async () => 
   assert.equal(res.body.image, "https://example.com/q.png");
 });
 
-Deno.test("POST /api/room/ by a teacher is 403 with a detail and opens nothing", async () => {
+engines.test("POST /api/room/ by a teacher is 403 with a detail and opens nothing", async () => {
   await using srv = await startTestServer();
   const t = await teacher(srv);
   const res = await api(srv, "POST", "/api/room/", { token: t.access, body: { text: "hi" } });
@@ -260,7 +261,7 @@ Deno.test("POST /api/room/ by a teacher is 403 with a detail and opens nothing",
   assert.deepEqual((await api(srv, "GET", "/api/room/", { token: t.access })).body, []);
 });
 
-Deno.test("POST /api/room/ with empty or blank text and no image is 400 with a text field error", async () => {
+engines.test("POST /api/room/ with empty or blank text and no image is 400 with a text field error", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   for (const body of [{ text: "", image: "" }, { text: "   " }, {}]) {
@@ -272,7 +273,7 @@ Deno.test("POST /api/room/ with empty or blank text and no image is 400 with a t
   assert.deepEqual((await api(srv, "GET", "/api/room/", { token: s.access })).body, []);
 });
 
-Deno.test("POST /api/room/ with text over MESSAGE_MAX_LENGTH is 400 with a text field error", async () => {
+engines.test("POST /api/room/ with text over MESSAGE_MAX_LENGTH is 400 with a text field error", async () => {
   await using srv = await startTestServer({ MESSAGE_MAX_LENGTH: "10" });
   const s = await student(srv);
   const tooLong = await api(srv, "POST", "/api/room/", {
@@ -288,7 +289,7 @@ Deno.test("POST /api/room/ with text over MESSAGE_MAX_LENGTH is 400 with a text 
   assert.equal(fits.status, 201);
 });
 
-Deno.test("POST /api/room/ without a token is 401", async () => {
+engines.test("POST /api/room/ without a token is 401", async () => {
   await using srv = await startTestServer();
   const res = await api(srv, "POST", "/api/room/", { body: { text: "hello" } });
   assert.equal(res.status, 401);
@@ -297,7 +298,7 @@ Deno.test("POST /api/room/ without a token is 401", async () => {
 
 // --- GET /api/<room>/messages/ ----------------------------------------------------------------
 
-Deno.test("GET /api/<room>/messages/ returns the room's messages oldest first in the documented shape", async () => {
+engines.test("GET /api/<room>/messages/ returns the room's messages oldest first in the documented shape", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const t = await teacher(srv);
@@ -349,7 +350,7 @@ Deno.test("GET /api/<room>/messages/ returns the room's messages oldest first in
   }
 });
 
-Deno.test("GET /api/<room>/messages/ of a room without messages is an empty list", async () => {
+engines.test("GET /api/<room>/messages/ of a room without messages is an empty list", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const room = await openRoom(srv, s);
@@ -358,7 +359,7 @@ Deno.test("GET /api/<room>/messages/ of a room without messages is an empty list
   assert.deepEqual(res.body, []);
 });
 
-Deno.test("GET /api/<room>/messages/ is 403 for another student and for a teacher who has not joined; 401 without a token", async () => {
+engines.test("GET /api/<room>/messages/ is 403 for another student and for a teacher who has not joined; 401 without a token", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const other = await student(srv);
@@ -384,7 +385,7 @@ Deno.test("GET /api/<room>/messages/ is 403 for another student and for a teache
   assert.deepEqual(res.body.map((m: { text: string }) => m.text), ["secret"]);
 });
 
-Deno.test("GET /api/<room>/messages/ of a closed room still lists its messages for its student and teacher", async () => {
+engines.test("GET /api/<room>/messages/ of a closed room still lists its messages for its student and teacher", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const t = await teacher(srv);
@@ -398,7 +399,7 @@ Deno.test("GET /api/<room>/messages/ of a closed room still lists its messages f
   }
 });
 
-Deno.test("GET /api/<room>/messages/ is 404 for no such room and for a room that is not a desk room", async () => {
+engines.test("GET /api/<room>/messages/ is 404 for no such room and for a room that is not a desk room", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const t = await teacher(srv);
@@ -411,7 +412,7 @@ Deno.test("GET /api/<room>/messages/ is 404 for no such room and for a room that
   }
 });
 
-Deno.test("GET /api/<room>/messages/?before=<id>&limit=N pages backwards, each page oldest first", async () => {
+engines.test("GET /api/<room>/messages/?before=<id>&limit=N pages backwards, each page oldest first", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const t = await teacher(srv);
@@ -444,7 +445,7 @@ Deno.test("GET /api/<room>/messages/?before=<id>&limit=N pages backwards, each p
   assert.deepEqual(page2.body.map((m: { text: string }) => m.text), ["m1", "m2", "m3"]);
 });
 
-Deno.test("GET /api/<room>/messages/ with a non-numeric limit or before is 400", async () => {
+engines.test("GET /api/<room>/messages/ with a non-numeric limit or before is 400", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const room = await openRoom(srv, s);
@@ -454,7 +455,7 @@ Deno.test("GET /api/<room>/messages/ with a non-numeric limit or before is 400",
   }
 });
 
-Deno.test("GET /api/<room>/messages/ without paging parameters returns every message, also more than 100", async () => {
+engines.test("GET /api/<room>/messages/ without paging parameters returns every message, also more than 100", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   const t = await teacher(srv);
@@ -477,7 +478,7 @@ Deno.test("GET /api/<room>/messages/ without paging parameters returns every mes
   assert.equal(res.body[129].text, "message 129");
 });
 
-Deno.test("GET /api/<room>/messages/: seen is false until the other person emits seen, then true for their messages only", async () => {
+engines.test("GET /api/<room>/messages/: seen is false until the other person emits seen, then true for their messages only", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);

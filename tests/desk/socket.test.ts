@@ -6,6 +6,7 @@ import {
   ask,
   Clients,
   engagedRoom,
+  engines,
   events,
   next,
   noEvent,
@@ -25,7 +26,7 @@ async function statusOf(srv: TestServer, roomId: number): Promise<string | null>
 
 // --- join_room --------------------------------------------------------------------------------
 
-Deno.test("join_room by a teacher on an active room: room_joined {room, teacher, status: engaged} to the student and the teacher", async () => {
+engines.test("join_room by a teacher on an active room: room_joined {room, teacher, status: engaged} to the student and the teacher", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -61,7 +62,7 @@ Deno.test("join_room by a teacher on an active room: room_joined {room, teacher,
   assert.equal(listed.body[0].teacher.id, t.user.id);
 });
 
-Deno.test("join_room reaches every tab of the student and of the joining teacher, once each", async () => {
+engines.test("join_room reaches every tab of the student and of the joining teacher, once each", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -84,7 +85,7 @@ Deno.test("join_room reaches every tab of the student and of the joining teacher
   assert.deepEqual((await ask(sockets[3], "rooms")).rooms, [room.id]);
 });
 
-Deno.test("join_room while the student is offline still answers room_joined to the teacher", async () => {
+engines.test("join_room while the student is offline still answers room_joined to the teacher", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -98,7 +99,7 @@ Deno.test("join_room while the student is offline still answers room_joined to t
   assert.equal(await statusOf(srv, room.id), "engaged");
 });
 
-Deno.test("join_room by a student is refused through the ack, and with an error event without one; the socket stays connected", async () => {
+engines.test("join_room by a student is refused through the ack, and with an error event without one; the socket stays connected", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -122,7 +123,7 @@ Deno.test("join_room by a student is refused through the ack, and with an error 
   assert.equal(await statusOf(srv, room.id), "active");
 });
 
-Deno.test("join_room by a second teacher on an engaged room is refused; the first teacher keeps it and nobody hears room_joined", async () => {
+engines.test("join_room by a second teacher on an engaged room is refused; the first teacher keeps it and nobody hears room_joined", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -148,7 +149,7 @@ Deno.test("join_room by a second teacher on an engaged room is refused; the firs
   refused(await ask(lateSocket, "message", { room: room.id, text: "me too" }), "message");
 });
 
-Deno.test("the holding teacher re-joining after a reconnect is accepted without a second room_joined", async () => {
+engines.test("the holding teacher re-joining after a reconnect is accepted without a second room_joined", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -173,7 +174,7 @@ Deno.test("the holding teacher re-joining after a reconnect is accepted without 
   assert.deepEqual((await ask(again, "rooms")).rooms, [room.id]);
 });
 
-Deno.test("join_room on a room that does not exist, or on a direct room, is refused with not_found", async () => {
+engines.test("join_room on a room that does not exist, or on a direct room, is refused with not_found", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -188,7 +189,7 @@ Deno.test("join_room on a room that does not exist, or on a direct room, is refu
 
 // --- close_room -------------------------------------------------------------------------------
 
-Deno.test("close_room by the room's teacher: room_closed {status: closed, room} to both; then a message is refused and not broadcast", async () => {
+engines.test("close_room by the room's teacher: room_closed {status: closed, room} to both; then a message is refused and not broadcast", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -226,7 +227,7 @@ Deno.test("close_room by the room's teacher: room_closed {status: closed, room} 
   assert.deepEqual(messages.body, []);
 });
 
-Deno.test("close_room by the student or by another teacher is refused and the room stays engaged", async () => {
+engines.test("close_room by the student or by another teacher is refused and the room stays engaged", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -258,7 +259,7 @@ Deno.test("close_room by the student or by another teacher is refused and the ro
   assert.equal((await message).text, "still here");
 });
 
-Deno.test("close_room while the student is offline tells the teacher; the student reconnects outside the room", async () => {
+engines.test("close_room while the student is offline tells the teacher; the student reconnects outside the room", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -275,7 +276,7 @@ Deno.test("close_room while the student is offline tells the teacher; the studen
 
 // --- the status machine -----------------------------------------------------------------------
 
-Deno.test("status machine: active → engaged → closed; close_room on an active room and join_room on a closed room are refused", async () => {
+engines.test("status machine: active → engaged → closed; close_room on an active room and join_room on a closed room are refused", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -315,7 +316,7 @@ Deno.test("status machine: active → engaged → closed; close_room on an activ
   assert.equal((await srv.core.rooms.get(room.id)).teacherId, t.user.id);
 });
 
-Deno.test("two teachers racing to join one room: exactly one is accepted", async () => {
+engines.test("two teachers racing to join one room: exactly one is accepted", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);

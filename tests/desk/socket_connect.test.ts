@@ -9,6 +9,7 @@ import {
   connectError,
   disconnected,
   engagedRoom,
+  engines,
   events,
   newSession,
   next,
@@ -28,7 +29,7 @@ const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
 
 // --- refusals ---------------------------------------------------------------------------------
 
-Deno.test("connect without a token is refused: connect_error says credentials were not provided", async () => {
+engines.test("connect without a token is refused: connect_error says credentials were not provided", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -42,7 +43,7 @@ Deno.test("connect without a token is refused: connect_error says credentials we
   }
 });
 
-Deno.test("connect with a garbage token is refused with a connect_error about the token", async () => {
+engines.test("connect with a garbage token is refused with a connect_error about the token", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -52,7 +53,7 @@ Deno.test("connect with a garbage token is refused with a connect_error about th
   }
 });
 
-Deno.test("connect with a token whose user is not `id` is refused with a connect_error", async () => {
+engines.test("connect with a token whose user is not `id` is refused with a connect_error", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -62,7 +63,7 @@ Deno.test("connect with a token whose user is not `id` is refused with a connect
   assert.notEqual(err.message, "Authentication credentials were not provided.");
 });
 
-Deno.test("connect with a refresh token as the access token is refused with a connect_error", async () => {
+engines.test("connect with a refresh token as the access token is refused with a connect_error", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -70,7 +71,7 @@ Deno.test("connect with a refresh token as the access token is refused with a co
   assert.match(err.message, /token/i);
 });
 
-Deno.test("connect with the access token of a logged-out session is refused", async () => {
+engines.test("connect with the access token of a logged-out session is refused", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -80,7 +81,7 @@ Deno.test("connect with the access token of a logged-out session is refused", as
   assert.match(err.message, /token/i);
 });
 
-Deno.test("connect with a valid token and its user's id is accepted, also with the id as a string", async () => {
+engines.test("connect with a valid token and its user's id is accepted, also with the id as a string", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -93,7 +94,7 @@ Deno.test("connect with a valid token and its user's id is accepted, also with t
 
 // --- rooms on connect -------------------------------------------------------------------------
 
-Deno.test("on connect a student's socket is in their open rooms: `rooms` answers by event and by ack", async () => {
+engines.test("on connect a student's socket is in their open rooms: `rooms` answers by event and by ack", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -118,7 +119,7 @@ Deno.test("on connect a student's socket is in their open rooms: `rooms` answers
   assert.deepEqual(sorted((await viaEvent).rooms), sorted([waiting.id, engaged.id]));
 });
 
-Deno.test("on connect a teacher's socket is in the open rooms they hold, not in waiting or closed ones", async () => {
+engines.test("on connect a teacher's socket is in the open rooms they hold, not in waiting or closed ones", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -131,7 +132,7 @@ Deno.test("on connect a teacher's socket is in the open rooms they hold, not in 
   assert.deepEqual((await ask(client, "rooms")).rooms, [held.id]);
 });
 
-Deno.test("a user without desk rooms connects with no rooms", async () => {
+engines.test("a user without desk rooms connects with no rooms", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -141,7 +142,7 @@ Deno.test("a user without desk rooms connects with no rooms", async () => {
 
 // --- presence ---------------------------------------------------------------------------------
 
-Deno.test("online {user} reaches the other party in a shared room when a user connects, not a teacher of another room", async () => {
+engines.test("online {user} reaches the other party in a shared room when a user connects, not a teacher of another room", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -164,7 +165,7 @@ Deno.test("online {user} reaches the other party in a shared room when a user co
   );
 });
 
-Deno.test("online reaches the student when their teacher connects", async () => {
+engines.test("online reaches the student when their teacher connects", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -176,7 +177,7 @@ Deno.test("online reaches the student when their teacher connects", async () => 
   assert.deepEqual(await online, { user: t.user.id });
 });
 
-Deno.test("offline {user} goes out only when the user's last socket disconnects (two tabs)", async () => {
+engines.test("offline {user} goes out only when the user's last socket disconnects (two tabs)", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -205,7 +206,7 @@ Deno.test("offline {user} goes out only when the user's last socket disconnects 
   assert.deepEqual(events(seen, "offline"), [{ user: s.user.id }]);
 });
 
-Deno.test("offline reaches the student when their teacher's only socket disconnects", async () => {
+engines.test("offline reaches the student when their teacher's only socket disconnects", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -220,7 +221,7 @@ Deno.test("offline reaches the student when their teacher's only socket disconne
 
 // --- sessions ended from the server -----------------------------------------------------------
 
-Deno.test("a deactivated user's sockets are all disconnected and reconnecting is refused", async () => {
+engines.test("a deactivated user's sockets are all disconnected and reconnecting is refused", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -244,7 +245,7 @@ Deno.test("a deactivated user's sockets are all disconnected and reconnecting is
   assert.ok(err.message.length > 0);
 });
 
-Deno.test("ending a login session disconnects that session's sockets only", async () => {
+engines.test("ending a login session disconnects that session's sockets only", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -273,7 +274,7 @@ Deno.test("ending a login session disconnects that session's sockets only", asyn
   await clients.connect(phone);
 });
 
-Deno.test("with REFRESH_ROTATION, presenting a used refresh token again ends its session and disconnects that session's sockets", async () => {
+engines.test("with REFRESH_ROTATION, presenting a used refresh token again ends its session and disconnects that session's sockets", async () => {
   await using srv = await startTestServer({ REFRESH_ROTATION: "true", REFRESH_REUSE_LEEWAY: "0" });
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -290,7 +291,7 @@ Deno.test("with REFRESH_ROTATION, presenting a used refresh token again ends its
   assert.ok(otherSocket.connected);
 });
 
-Deno.test("a deactivated user's REST token is refused with 401", async () => {
+engines.test("a deactivated user's REST token is refused with 401", async () => {
   await using srv = await startTestServer();
   const s = await student(srv);
   await srv.core.accounts.deactivate(s.user.id);
@@ -302,7 +303,7 @@ Deno.test("a deactivated user's REST token is refused with 401", async () => {
   assert.equal(login.status, 401);
 });
 
-Deno.test("a socket that connects later is told who in its rooms is already online", async () => {
+engines.test("a socket that connects later is told who in its rooms is already online", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -317,7 +318,7 @@ Deno.test("a socket that connects later is told who in its rooms is already onli
   });
 });
 
-Deno.test("an opaque Origin with no token is refused as unauthenticated, not with a parse error", async () => {
+engines.test("an opaque Origin with no token is refused as unauthenticated, not with a parse error", async () => {
   await using srv = await startTestServer();
   const ws = new WebSocket(
     `${srv.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`,

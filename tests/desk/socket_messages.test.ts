@@ -7,6 +7,7 @@ import {
   assertDeskRoom,
   Clients,
   engagedRoom,
+  engines,
   events,
   ISO,
   next,
@@ -32,7 +33,7 @@ function assertMessageEvent(actual: any, expected: Record<string, unknown>) {
 
 // --- message ----------------------------------------------------------------------------------
 
-Deno.test("message from the student reaches the teacher and the student; the ack carries the stored message", async () => {
+engines.test("message from the student reaches the teacher and the student; the ack carries the stored message", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -59,7 +60,7 @@ Deno.test("message from the student reaches the teacher and the student; the ack
   );
 });
 
-Deno.test("message from the teacher reaches the student and the teacher, image included", async () => {
+engines.test("message from the teacher reaches the student and the teacher, image included", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -78,7 +79,7 @@ Deno.test("message from the teacher reaches the student and the teacher, image i
   assertMessageEvent(await toTeacher, expected);
 });
 
-Deno.test("message with only an image and no text is accepted", async () => {
+engines.test("message with only an image and no text is accepted", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -96,7 +97,7 @@ Deno.test("message with only an image and no text is accepted", async () => {
   assertMessageEvent(await toTeacher, { text: "", image: "https://example.com/x.png" });
 });
 
-Deno.test("message by the student in a waiting room is stored; teachers who have not joined do not receive it", async () => {
+engines.test("message by the student in a waiting room is stored; teachers who have not joined do not receive it", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -121,7 +122,7 @@ Deno.test("message by the student in a waiting room is stored; teachers who have
   assert.equal((await toTeacher).text, "thanks for joining");
 });
 
-Deno.test("message from a socket connected before the room was opened (over REST) still comes back to the sender", async () => {
+engines.test("message from a socket connected before the room was opened (over REST) still comes back to the sender", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -134,7 +135,7 @@ Deno.test("message from a socket connected before the room was opened (over REST
   assertMessageEvent(await back, { text: "first", user: s.user.id, room: opened.body.id });
 });
 
-Deno.test("message with the same client_id sent twice is stored and broadcast once; both acks carry the same id", async () => {
+engines.test("message with the same client_id sent twice is stored and broadcast once; both acks carry the same id", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -161,7 +162,7 @@ Deno.test("message with the same client_id sent twice is stored and broadcast on
   assert.equal(stored.body[0].id, first.id);
 });
 
-Deno.test("message with empty or blank text and no image is refused and not broadcast", async () => {
+engines.test("message with empty or blank text and no image is refused and not broadcast", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -188,7 +189,7 @@ Deno.test("message with empty or blank text and no image is refused and not broa
   assert.ok(studentSocket.connected);
 });
 
-Deno.test("message text over 4000 characters is refused; 4000 is accepted", async () => {
+engines.test("message text over 4000 characters is refused; 4000 is accepted", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -208,7 +209,7 @@ Deno.test("message text over 4000 characters is refused; 4000 is accepted", asyn
   assert.deepEqual(events(seen, "message").map((m) => m.text.length), [4000]);
 });
 
-Deno.test("MESSAGE_MAX_LENGTH sets the message limit", async () => {
+engines.test("MESSAGE_MAX_LENGTH sets the message limit", async () => {
   await using srv = await startTestServer({ MESSAGE_MAX_LENGTH: "10" });
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -220,7 +221,7 @@ Deno.test("MESSAGE_MAX_LENGTH sets the message limit", async () => {
   assert.equal(ok?.error, undefined, JSON.stringify(ok));
 });
 
-Deno.test("message from a user who is not in the room is refused and not broadcast", async () => {
+engines.test("message from a user who is not in the room is refused and not broadcast", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -259,7 +260,7 @@ Deno.test("message from a user who is not in the room is refused and not broadca
 
 // --- seen -------------------------------------------------------------------------------------
 
-Deno.test("seen by the teacher after the student's message: seen {room, user: teacher} to both; REST shows it seen", async () => {
+engines.test("seen by the teacher after the student's message: seen {room, user: teacher} to both; REST shows it seen", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -284,7 +285,7 @@ Deno.test("seen by the teacher after the student's message: seen {room, user: te
   ]);
 });
 
-Deno.test("seen by a user who is not in the room is refused", async () => {
+engines.test("seen by a user who is not in the room is refused", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -300,7 +301,7 @@ Deno.test("seen by a user who is not in the room is refused", async () => {
 
 // --- new_room ---------------------------------------------------------------------------------
 
-Deno.test("new_room by the room's own student: every connected teacher gets new_room with the REST room shape", async () => {
+engines.test("new_room by the room's own student: every connected teacher gets new_room with the REST room shape", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -350,7 +351,7 @@ Deno.test("new_room by the room's own student: every connected teacher gets new_
   assert.equal((await joined).teacher.id, t2.user.id);
 });
 
-Deno.test("new_room by another student, or by a teacher, is refused and no teacher hears of it", async () => {
+engines.test("new_room by another student, or by a teacher, is refused and no teacher hears of it", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);
@@ -384,7 +385,7 @@ const BAD_PAYLOADS: [string, unknown[]][] = [
 ];
 
 for (const event of ["join_room", "close_room", "message", "seen", "new_room"]) {
-  Deno.test(`${event} with a bad payload is refused through the ack or an error event; the socket stays connected and works`, async () => {
+  engines.test(`${event} with a bad payload is refused through the ack or an error event; the socket stays connected and works`, async () => {
     await using srv = await startTestServer();
     using clients = new Clients(srv);
     const s = await student(srv);
@@ -419,7 +420,7 @@ for (const event of ["join_room", "close_room", "message", "seen", "new_room"]) 
 
 // --- the whole conversation -------------------------------------------------------------------
 
-Deno.test("a whole conversation: ask, announce, join, talk both ways with seen following, close", async () => {
+engines.test("a whole conversation: ask, announce, join, talk both ways with seen following, close", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);

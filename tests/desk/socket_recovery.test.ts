@@ -12,6 +12,7 @@ import {
   connected,
   connectError,
   engagedRoom,
+  engines,
   events,
   newSession,
   once,
@@ -137,7 +138,7 @@ const revocations: [string, (srv: TestServer, s: Person) => Promise<void>][] = [
 ];
 
 for (const [what, revoke] of revocations) {
-  Deno.test(`a dropped desk client is not recovered after ${what}: refused, its kept state forgotten, no room messages`, async () => {
+  engines.test(`a dropped desk client is not recovered after ${what}: refused, its kept state forgotten, no room messages`, async () => {
     // Reuse only revokes with rotation on and no leeway.
     await using srv = await startTestServer({
       REFRESH_ROTATION: "true",
@@ -151,7 +152,7 @@ for (const [what, revoke] of revocations) {
   });
 }
 
-Deno.test("a dropped desk client whose access token expired is refused; with a refreshed token of the same login it recovers what it missed", async () => {
+engines.test("a dropped desk client whose access token expired is refused; with a refreshed token of the same login it recovers what it missed", async () => {
   const clock: Clock = { now: Date.now() };
   await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "15m" }, { clock });
   using clients = new Clients(srv);
@@ -171,7 +172,7 @@ Deno.test("a dropped desk client whose access token expired is refused; with a r
   assert.deepEqual(events(seen, "message").map((m) => m.text), ["after the drop"]);
 });
 
-Deno.test("a dropped desk client that asked for recovery gets back its socket id and the room messages it missed", async () => {
+engines.test("a dropped desk client that asked for recovery gets back its socket id and the room messages it missed", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const d = await droppedStudent(srv, clients);
@@ -191,7 +192,7 @@ Deno.test("a dropped desk client that asked for recovery gets back its socket id
   assert.equal(((await live)[0] as { text: string }).text, "welcome back");
 });
 
-Deno.test("a pid presented with another login's token starts a fresh connection: none of the old state, no room messages; the owner still recovers", async () => {
+engines.test("a pid presented with another login's token starts a fresh connection: none of the old state, no room messages; the owner still recovers", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const d = await droppedStudent(srv, clients);
@@ -232,7 +233,7 @@ Deno.test("a pid presented with another login's token starts a fresh connection:
   ]);
 });
 
-Deno.test("a desk client that does not ask for recovery gets no pid and exactly one payload per event", async () => {
+engines.test("a desk client that does not ask for recovery gets no pid and exactly one payload per event", async () => {
   await using srv = await startTestServer();
   using clients = new Clients(srv);
   const s = await student(srv);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   chatWith,
   createRoom,
+  engines,
   type InboxSocket,
   notificationsOf,
   person,
@@ -22,7 +23,7 @@ async function countReaches(socket: InboxSocket, type: string, count: number) {
   }
 }
 
-Deno.test("both notification sockets count on open, nudge and recount on a message, and drop to zero on read", async () => {
+engines.test("both notification sockets count on open, nudge and recount on a message, and drop to zero on read", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -53,7 +54,7 @@ Deno.test("both notification sockets count on open, nudge and recount on a messa
   await countReaches(bobWithAnn, "single_conversation_unread_count", 0);
 });
 
-Deno.test("one's own messages never count or nudge, and an outsider hears nothing", async () => {
+engines.test("one's own messages never count or nudge, and an outsider hears nothing", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   await person(srv, { username: "bob" });
@@ -91,7 +92,7 @@ Deno.test("one's own messages never count or nudge, and an outsider hears nothin
   assert.equal(annWithBob.received.length, 1, "only the count on open");
 });
 
-Deno.test("the all-rooms count follows conversations and group rooms joined after it opened", async () => {
+engines.test("the all-rooms count follows conversations and group rooms joined after it opened", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   api,
   assertIsoDate,
+  engines,
   type Person,
   person,
   seedMessages,
@@ -28,7 +29,7 @@ function bare(srv: TestServer, who: Person, path: string) {
   return api(srv, "GET", path, { headers: { authorization: who.access } });
 }
 
-Deno.test("conversations list the other person and the last message, most recent first", async () => {
+engines.test("conversations list the other person and the last message, most recent first", async () => {
   // A clock of the test's own: each message a second after the last, so the order is certain.
   const clock = { now: Date.now() };
   await using srv = await startTestServer({}, { clock });
@@ -76,7 +77,7 @@ Deno.test("conversations list the other person and the last message, most recent
   assert.deepEqual((await bare(srv, dan, "/api/conversations")).body, []);
 });
 
-Deno.test("the url of every user in a payload answers with that user", async () => {
+engines.test("the url of every user in a payload answers with that user", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -95,7 +96,7 @@ Deno.test("the url of every user in a payload answers with that user", async () 
   assert.equal((await api(srv, "GET", `/api/userauth/users/${bob.user.id}/`)).status, 401);
 });
 
-Deno.test("a conversation's messages come oldest first: all of them, or a page before an id", async () => {
+engines.test("a conversation's messages come oldest first: all of them, or a page before an id", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -128,7 +129,7 @@ Deno.test("a conversation's messages come oldest first: all of them, or a page b
   assert.ok(Array.isArray(bad.body.limit));
 });
 
-Deno.test("messages by username refuse strangers to the URL, oneself, and the unauthenticated", async () => {
+engines.test("messages by username refuse strangers to the URL, oneself, and the unauthenticated", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -151,7 +152,7 @@ Deno.test("messages by username refuse strangers to the URL, oneself, and the un
   assert.ok(listed.every((c: { id: number }) => c.id !== room.id));
 });
 
-Deno.test("conversations page by cursor when a limit is asked, following the Link header", async () => {
+engines.test("conversations page by cursor when a limit is asked, following the Link header", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const rooms: number[] = [];

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   assertIsoDate,
   chatWith,
+  engines,
   InboxSocket,
   inboxUrl,
   notificationsOf,
@@ -18,7 +19,7 @@ import {
   WsConn,
 } from "../fixtures/mod.ts";
 
-Deno.test("two people with two tabs each all get each message once, with the documented fields", async () => {
+engines.test("two people with two tabs each all get each message once, with the documented fields", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -55,7 +56,7 @@ Deno.test("two people with two tabs each all get each message once, with the doc
   }
 });
 
-Deno.test("the opener gets who is there, then everyone hears user_join; user_leave comes with the last tab", async () => {
+engines.test("the opener gets who is there, then everyone hears user_join; user_leave comes with the last tab", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -91,7 +92,7 @@ Deno.test("the opener gets who is there, then everyone hears user_join; user_lea
   assert.equal((await bobTab.nextJson()).type, "chat_message");
 });
 
-Deno.test("a retried chat_message with the same client_id is stored once and told to the sender alone", async () => {
+engines.test("a retried chat_message with the same client_id is stored once and told to the sender alone", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -112,7 +113,7 @@ Deno.test("a retried chat_message with the same client_id is stored once and tol
   assert.deepEqual(messages.map((m) => m.text), ["once", "next"]);
 });
 
-Deno.test("read_messages moves the reader's pointer to the newest message of the conversation", async () => {
+engines.test("read_messages moves the reader's pointer to the newest message of the conversation", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -132,7 +133,7 @@ Deno.test("read_messages moves the reader's pointer to the newest message of the
   assert.equal((await srv.core.rooms.membership(room.id, bob.user.id))?.lastReadId, newest.id);
 });
 
-Deno.test("bad frames get an error frame, store nothing, and the socket goes on", async () => {
+engines.test("bad frames get an error frame, store nothing, and the socket goes on", async () => {
   await using srv = await startTestServer({ WS_MAX_MESSAGE_BYTES: "8192" });
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -175,7 +176,7 @@ Deno.test("bad frames get an error frame, store nothing, and the socket goes on"
   assert.equal((await annTab.closedBy()).code, 1009);
 });
 
-Deno.test("the socket URL is checked before the upgrade: unknown, oneself, deactivated, reserved", async () => {
+engines.test("the socket URL is checked before the upgrade: unknown, oneself, deactivated, reserved", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const gone = await person(srv, { username: "gone" });
@@ -201,7 +202,7 @@ Deno.test("the socket URL is checked before the upgrade: unknown, oneself, deact
   assert.equal((await upgradeAt(srv, "/ws/ann/?token=forged")).status, 401);
 });
 
-Deno.test("every accepted way of carrying the token opens a conversation socket", async () => {
+engines.test("every accepted way of carrying the token opens a conversation socket", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   await person(srv, { username: "bob" });
@@ -224,7 +225,7 @@ Deno.test("every accepted way of carrying the token opens a conversation socket"
   }
 });
 
-Deno.test("logout and deactivation close the socket with 4401", async () => {
+engines.test("logout and deactivation close the socket with 4401", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -240,7 +241,7 @@ Deno.test("logout and deactivation close the socket with 4401", async () => {
   assert.equal((await bobTab.closedBy()).code, 4401);
 });
 
-Deno.test("shutting the server down closes conversation and notification sockets with 1001", async () => {
+engines.test("shutting the server down closes conversation and notification sockets with 1001", async () => {
   const srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   await person(srv, { username: "bob" });

@@ -6,13 +6,14 @@ import {
   api,
   chatWith,
   download,
+  engines,
   person,
   startTestServer,
   textFrame,
   uploadFile,
 } from "../fixtures/mod.ts";
 
-Deno.test("a file uploaded over REST is sent on the socket by its identifier and found again by its message", async () => {
+engines.test("a file uploaded over REST is sent on the socket by its identifier and found again by its message", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -52,7 +53,7 @@ Deno.test("a file uploaded over REST is sent on the socket by its identifier and
   assert.equal(refresh.body.file_location, up.body.file_location);
 });
 
-Deno.test("someone else's upload cannot be sent on the socket", async () => {
+engines.test("someone else's upload cannot be sent on the socket", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });

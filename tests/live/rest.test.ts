@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   api,
   chatWith,
+  engines,
   type Person,
   person,
   startTestServer,
@@ -56,7 +57,7 @@ async function say(
   return reply.body;
 }
 
-Deno.test("add opens the owner's room with the abonent: the core's direct room, current, in the documented shape", async () => {
+engines.test("add opens the owner's room with the abonent: the core's direct room, current, in the documented shape", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv);
   const bob = await person(srv);
@@ -77,7 +78,7 @@ Deno.test("add opens the owner's room with the abonent: the core's direct room, 
   assert.equal((await addRoom(srv, ann, bob)).id, direct.id);
 });
 
-Deno.test("only the owner adds a room (an admin may act for anyone), with anyone but oneself", async () => {
+engines.test("only the owner adds a room (an admin may act for anyone), with anyone but oneself", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv);
   const bob = await person(srv);
@@ -108,7 +109,7 @@ Deno.test("only the owner adds a room (an admin may act for anyone), with anyone
   assert.equal(unknown.status, 404);
 });
 
-Deno.test("sending by either path stores as the caller; messages are keyed by id with is_readed", async () => {
+engines.test("sending by either path stores as the caller; messages are keyed by id with is_readed", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv);
   const bob = await person(srv);
@@ -143,7 +144,7 @@ Deno.test("sending by either path stores as the caller; messages are keyed by id
   assert.equal(reply.author_id, bob.user.id);
 });
 
-Deno.test("a room is active once the abonent answers; select makes it current and reads it for the other side", async () => {
+engines.test("a room is active once the abonent answers; select makes it current and reads it for the other side", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv);
   const bob = await person(srv);
@@ -175,7 +176,7 @@ Deno.test("a room is active once the abonent answers; select makes it current an
   assert.deepEqual(list.room_ids.sort(), [withBob, withCarol].sort());
 });
 
-Deno.test("stop suspends a room: not current, not active, no messages until it is added again", async () => {
+engines.test("stop suspends a room: not current, not active, no messages until it is added again", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv);
   const bob = await person(srv);
@@ -201,7 +202,7 @@ Deno.test("stop suspends a room: not current, not active, no messages until it i
   assert.equal((await say(srv, bob, id, "back")).is_active, true);
 });
 
-Deno.test("the room list names contacts with their profile extras and who is online anywhere", async () => {
+engines.test("the room list names contacts with their profile extras and who is online anywhere", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv, { username: "ann" });
   const bob = await person(srv, { username: "bob" });
@@ -238,7 +239,7 @@ Deno.test("the room list names contacts with their profile extras and who is onl
   assert.equal(list.contact_users[ann.user.id].is_online, false);
 });
 
-Deno.test("camera on and off is a profile flag, shown as is_camera and published as user.updated", async () => {
+engines.test("camera on and off is a profile flag, shown as is_camera and published as user.updated", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv);
   const bob = await person(srv);
@@ -263,7 +264,7 @@ Deno.test("camera on and off is a profile flag, shown as is_camera and published
   assert.deepEqual(updates, [true, false]);
 });
 
-Deno.test("every refusal is in DRF shape and no body makes a 500", async () => {
+engines.test("every refusal is in DRF shape and no body makes a 500", async () => {
   await using srv = await startTestServer();
   const ann = await person(srv);
   const bob = await person(srv);

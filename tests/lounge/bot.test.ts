@@ -3,6 +3,7 @@
 // other frames, and gives the stored apology after BOT_TIMEOUT.
 import assert from "node:assert/strict";
 import {
+  engines,
   loungeOk,
   loungeSocket,
   person,
@@ -10,7 +11,7 @@ import {
   startTestServer,
 } from "../fixtures/mod.ts";
 
-Deno.test("the built-in bot answers over the socket in one bot_chat_message frame, and GET /http/chat_bot pages the conversation", async () => {
+engines.test("the built-in bot answers over the socket in one bot_chat_message frame, and GET /http/chat_bot pages the conversation", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   await using socket = await loungeSocket(srv, a);
@@ -49,7 +50,7 @@ Deno.test("the built-in bot answers over the socket in one bot_chat_message fram
   assert.deepEqual(await loungeOk(srv, "GET", "/notifications", a), []);
 });
 
-Deno.test("an OpenAI-compatible bot answers with the conversation as context", async () => {
+engines.test("an OpenAI-compatible bot answers with the conversation as context", async () => {
   await using llm = await startLlmServer();
   await using srv = await startTestServer({ BOT_API_URL: llm.url, BOT_API_KEY: "sk-test" });
   const a = await person(srv);
@@ -69,7 +70,7 @@ Deno.test("an OpenAI-compatible bot answers with the conversation as context", a
   assert.ok(contents.includes("first question") && contents.includes("Echo: first question"));
 });
 
-Deno.test("a slow bot never holds up the socket's other frames, and after BOT_TIMEOUT the stored answer is the apology", async () => {
+engines.test("a slow bot never holds up the socket's other frames, and after BOT_TIMEOUT the stored answer is the apology", async () => {
   await using llm = await startLlmServer();
   llm.mode = "slow";
   llm.slowMs = 30_000;

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import {
   createRoom,
+  engines,
   lounge,
   loungeOk,
   loungeSocket,
@@ -10,7 +11,7 @@ import {
   startTestServer,
 } from "../fixtures/mod.ts";
 
-Deno.test("a group is created for everyone to see, entered, talked in and left; a non-member hears nothing of it", async () => {
+engines.test("a group is created for everyone to see, entered, talked in and left; a non-member hears nothing of it", async () => {
   await using srv = await startTestServer();
   const owner = await person(srv, { name: "Olga Owner" });
   const member = await person(srv, { name: "Mia Member" });
@@ -101,7 +102,7 @@ Deno.test("a group is created for everyone to see, entered, talked in and left; 
   assert.deepEqual(await loungeOk(srv, "GET", "/notifications", outsider), []);
 });
 
-Deno.test("only the owner renames a group (403 otherwise), by chat_group_id or by path, and everyone hears the new name", async () => {
+engines.test("only the owner renames a group (403 otherwise), by chat_group_id or by path, and everyone hears the new name", async () => {
   await using srv = await startTestServer();
   const owner = await person(srv);
   const other = await person(srv);
@@ -139,7 +140,7 @@ Deno.test("only the owner renames a group (403 otherwise), by chat_group_id or b
   );
 });
 
-Deno.test("meet's rooms and lounge's groups are one model: each face lists the other's", async () => {
+engines.test("meet's rooms and lounge's groups are one model: each face lists the other's", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const meetRoom = await createRoom(srv, a, { name: "From meet" });

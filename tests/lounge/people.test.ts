@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
   api,
+  engines,
   lounge,
   loungeGetWithBody,
   loungeOk,
@@ -11,7 +12,7 @@ import {
   startTestServer,
 } from "../fixtures/mod.ts";
 
-Deno.test("login by POST, by GET with the query, and at /http//login, answers a token the lounge accepts", async () => {
+engines.test("login by POST, by GET with the query, and at /http//login, answers a token the lounge accepts", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const credentials = { email: a.email, password: a.password };
@@ -40,7 +41,7 @@ Deno.test("login by POST, by GET with the query, and at /http//login, answers a 
   assert.deepEqual(Object.keys(missing.body).sort(), ["email", "password"]);
 });
 
-Deno.test("a GET's JSON body never reaches the routes (Deno's server drops it): its fields are asked for in the query, as a 400, never a 500", async () => {
+engines.test("a GET's JSON body never reaches the routes (Deno's server drops it): its fields are asked for in the query, as a 400, never a 500", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const reply = await loungeGetWithBody(srv, "/login", undefined, {
@@ -51,7 +52,7 @@ Deno.test("a GET's JSON body never reaches the routes (Deno's server drops it): 
   assert.deepEqual(Object.keys(reply.body).sort(), ["email", "password"]);
 });
 
-Deno.test("socket init tells other online users user_activity login true; GET /http/logout ends the session and tells login false", async () => {
+engines.test("socket init tells other online users user_activity login true; GET /http/logout ends the session and tells login false", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -88,7 +89,7 @@ Deno.test("socket init tells other online users user_activity login true; GET /h
   assert.equal((await lounge(srv, "GET", "/users/profile", again)).status, 401);
 });
 
-Deno.test("a profile change reaches every online user as user_update; a password change ends the other sessions only", async () => {
+engines.test("a profile change reaches every online user as user_update; a password change ends the other sessions only", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -126,7 +127,7 @@ Deno.test("a profile change reaches every online user as user_update; a password
   assert.equal(login.status, 200);
 });
 
-Deno.test("a direct message from the lounge socket is the core's direct room of the pair, heard by the receiver on every socket and by the sender", async () => {
+engines.test("a direct message from the lounge socket is the core's direct room of the pair, heard by the receiver on every socket and by the sender", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);

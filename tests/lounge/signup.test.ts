@@ -2,6 +2,7 @@
 // link is taken from the received mail and opened; used, expired and forged links are refused.
 import assert from "node:assert/strict";
 import {
+  engines,
   lounge,
   loungeOk,
   loungeSocket,
@@ -16,7 +17,7 @@ const linkIn = (text: string) => {
   return found[0];
 };
 
-Deno.test("sign-up through the real SMTP server: the link from the mail creates the account, everyone online hears user_update, and the link works once", async () => {
+engines.test("sign-up through the real SMTP server: the link from the mail creates the account, everyone online hears user_update, and the link works once", async () => {
   await using smtp = await startSmtpServer();
   await using srv = await startTestServer({
     SMTP_URL: smtp.url,
@@ -77,7 +78,7 @@ Deno.test("sign-up through the real SMTP server: the link from the mail creates 
   assert.ok(duplicate.body.email);
 });
 
-Deno.test("a link opened in a browser answers a small page; the link is built from the request's origin without PUBLIC_URL", async () => {
+engines.test("a link opened in a browser answers a small page; the link is built from the request's origin without PUBLIC_URL", async () => {
   await using smtp = await startSmtpServer();
   await using srv = await startTestServer({ SMTP_URL: smtp.url });
   const email = "browser@example.com";
@@ -95,7 +96,7 @@ Deno.test("a link opened in a browser answers a small page; the link is built fr
   assert.match(await page.text(), /ready/);
 });
 
-Deno.test("expired and forged links are refused; a mail server that refuses gives a 503 and keeps nothing", async () => {
+engines.test("expired and forged links are refused; a mail server that refuses gives a 503 and keeps nothing", async () => {
   const clock = { now: Date.now() };
   await using smtp = await startSmtpServer();
   await using srv = await startTestServer({ SMTP_URL: smtp.url, SIGNUP_TOKEN_TTL: "1h" }, {

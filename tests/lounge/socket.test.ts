@@ -2,6 +2,7 @@
 // same user's token, refusals answered as {"type": "error"} frames with nothing stored.
 import assert from "node:assert/strict";
 import {
+  engines,
   lounge,
   LoungeSocket,
   loungeSocket,
@@ -10,7 +11,7 @@ import {
   waitFor,
 } from "../fixtures/mod.ts";
 
-Deno.test("a socket hears nothing before its init frame but the failed-init errors, and is closed after the init timeout", async () => {
+engines.test("a socket hears nothing before its init frame but the failed-init errors, and is closed after the init timeout", async () => {
   await using srv = await startTestServer({ LOUNGE_INIT_TIMEOUT: "1" });
   const a = await person(srv);
   await using watcher = await loungeSocket(srv, await person(srv));
@@ -31,7 +32,7 @@ Deno.test("a socket hears nothing before its init frame but the failed-init erro
   assert.ok(other.all("error").length === 0);
 });
 
-Deno.test("a bad token in the init frame is refused with an error frame, and a good one then initialises", async () => {
+engines.test("a bad token in the init frame is refused with an error frame, and a good one then initialises", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   await using raw = new LoungeSocket(srv);
@@ -45,7 +46,7 @@ Deno.test("a bad token in the init frame is refused with an error frame, and a g
   assert.ok(srv.core.presence.isOnline(a.user.id));
 });
 
-Deno.test("every kind of bad frame after init is refused with an error frame, stores nothing and leaves the socket up", async () => {
+engines.test("every kind of bad frame after init is refused with an error frame, stores nothing and leaves the socket up", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -85,7 +86,7 @@ Deno.test("every kind of bad frame after init is refused with an error frame, st
   assert.equal(echo.message, "after all that");
 });
 
-Deno.test("a group message from a non-member is refused and reaches nobody", async () => {
+engines.test("a group message from a non-member is refused and reaches nobody", async () => {
   await using srv = await startTestServer();
   const owner = await person(srv);
   const outsider = await person(srv);
@@ -107,7 +108,7 @@ Deno.test("a group message from a non-member is refused and reaches nobody", asy
   assert.equal(outsiderSocket.all("group_chat_message").length, 0);
 });
 
-Deno.test("frames sent right behind the init frame wait for it and are handled in order", async () => {
+engines.test("frames sent right behind the init frame wait for it and are handled in order", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -128,7 +129,7 @@ Deno.test("frames sent right behind the init frame wait for it and are handled i
   assert.deepEqual(socket.all("error"), []);
 });
 
-Deno.test("an init frame with a token of a deactivated account is refused, and three failed inits close the socket", async () => {
+engines.test("an init frame with a token of a deactivated account is refused, and three failed inits close the socket", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   await srv.core.accounts.deactivate(a.user.id);

@@ -9,6 +9,7 @@ import {
   api,
   type Clock,
   createRoom,
+  engines,
   person,
   seedMessages,
   shownAs,
@@ -17,7 +18,7 @@ import {
 
 const ids = (body: { id: number }[]) => body.map((m) => m.id);
 
-Deno.test("GET /api/rooms/{id}/messages/ streams a long history oldest first in the documented shape, one page of rows at a time", async () => {
+engines.test("GET /api/rooms/{id}/messages/ streams a long history oldest first in the documented shape, one page of rows at a time", async () => {
   await using srv = await startTestServer();
   const a = await person(srv, { name: "Ada Lovelace" });
   const b = await person(srv, { name: "Alan Turing" });
@@ -46,7 +47,7 @@ Deno.test("GET /api/rooms/{id}/messages/ streams a long history oldest first in 
   assert.ok(pages >= 1000 / LIMITS.historyStreamPage);
 });
 
-Deno.test("GET /api/rooms/{id}/messages/ beyond HISTORY_MAX returns the newest ones and links to the older ones", async () => {
+engines.test("GET /api/rooms/{id}/messages/ beyond HISTORY_MAX returns the newest ones and links to the older ones", async () => {
   await using srv = await startTestServer({ HISTORY_MAX: "30" });
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -62,7 +63,7 @@ Deno.test("GET /api/rooms/{id}/messages/ beyond HISTORY_MAX returns the newest o
   assert.deepEqual(ids(older.body), sent.slice(0, 15));
 });
 
-Deno.test("a whole history is a snapshot: messages sent while its pages are read are left out", async () => {
+engines.test("a whole history is a snapshot: messages sent while its pages are read are left out", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -102,7 +103,7 @@ async function timedRoom(count: number) {
   return { srv, who, room, sent, clock, get };
 }
 
-Deno.test("with MEET_MESSAGES_SHAPE=results the history is {results}: the newest 50, ?limit= of them, ?before= a time strictly older", async () => {
+engines.test("with MEET_MESSAGES_SHAPE=results the history is {results}: the newest 50, ?limit= of them, ?before= a time strictly older", async () => {
   const { srv, sent, clock, get, room, who } = await timedRoom(60);
   await using _ = srv;
   const contents = (reply: { body: { results: { content: string }[] } }) =>
@@ -146,7 +147,7 @@ Deno.test("with MEET_MESSAGES_SHAPE=results the history is {results}: the newest
   assert.deepEqual(contents(await get(`?before=${sameMoment}&limit=1`)), ["t58"]);
 });
 
-Deno.test("with MEET_MESSAGES_SHAPE=results a bad ?before= or ?limit= is 400 with a field error", async () => {
+engines.test("with MEET_MESSAGES_SHAPE=results a bad ?before= or ?limit= is 400 with a field error", async () => {
   const { srv, get, who } = await timedRoom(1);
   await using _ = srv;
   for (

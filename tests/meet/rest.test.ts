@@ -5,6 +5,7 @@ import {
   api,
   assertIsoDate,
   createRoom,
+  engines,
   join,
   newSession,
   PASSWORD,
@@ -19,7 +20,7 @@ const NOT_FOUND = { detail: "Not found." };
 
 // --- Register ---------------------------------------------------------------------------------
 
-Deno.test("register answers 201 with exactly id, email, name and date_joined", async () => {
+engines.test("register answers 201 with exactly id, email, name and date_joined", async () => {
   await using srv = await startTestServer();
   const reply = await api(srv, "POST", "/auth/register/", {
     body: { email: "john@example.com", name: "John Doe", password: PASSWORD },
@@ -32,7 +33,7 @@ Deno.test("register answers 201 with exactly id, email, name and date_joined", a
   assertIsoDate(reply.body.date_joined);
 });
 
-Deno.test("register refuses an e-mail already taken, whatever its case, with 400", async () => {
+engines.test("register refuses an e-mail already taken, whatever its case, with 400", async () => {
   await using srv = await startTestServer();
   const first = await api(srv, "POST", "/auth/register/", {
     body: { email: "dup@example.com", name: "First", password: PASSWORD },
@@ -47,7 +48,7 @@ Deno.test("register refuses an e-mail already taken, whatever its case, with 400
   }
 });
 
-Deno.test("register refuses an invalid e-mail with 400 {email: [...]}", async () => {
+engines.test("register refuses an invalid e-mail with 400 {email: [...]}", async () => {
   await using srv = await startTestServer();
   for (const email of ["not-an-email", "a@", "@b.com", "two words@example.com"]) {
     const reply = await api(srv, "POST", "/auth/register/", {
@@ -60,7 +61,7 @@ Deno.test("register refuses an invalid e-mail with 400 {email: [...]}", async ()
   }
 });
 
-Deno.test("register refuses a common or weak password with 400 {password: [...]}", async () => {
+engines.test("register refuses a common or weak password with 400 {password: [...]}", async () => {
   await using srv = await startTestServer();
   const common = await api(srv, "POST", "/auth/register/", {
     body: { email: "weak@example.com", name: "Weak", password: "password123" },
@@ -83,7 +84,7 @@ Deno.test("register refuses a common or weak password with 400 {password: [...]}
   assert.equal(ok.status, 201);
 });
 
-Deno.test("register derives a unique username from e-mails with the same local part", async () => {
+engines.test("register derives a unique username from e-mails with the same local part", async () => {
   await using srv = await startTestServer();
   const a = await api(srv, "POST", "/auth/register/", {
     body: { email: "ann@a.com", name: "Ann A", password: PASSWORD },
@@ -105,7 +106,7 @@ Deno.test("register derives a unique username from e-mails with the same local p
   }
 });
 
-Deno.test("register and PATCH /auth/profile/ report a name too long to store under the name field", async () => {
+engines.test("register and PATCH /auth/profile/ report a name too long to store under the name field", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   // 200 characters fit the 301-character name, but not the 150-character first or last name.
@@ -123,7 +124,7 @@ Deno.test("register and PATCH /auth/profile/ report a name too long to store und
   assert.equal(profile.body.name, who.name);
 });
 
-Deno.test("PATCH /auth/profile/ refuses a blank name with 400 {name: [...]}", async () => {
+engines.test("PATCH /auth/profile/ refuses a blank name with 400 {name: [...]}", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "PATCH", "/auth/profile/", {
@@ -139,7 +140,7 @@ Deno.test("PATCH /auth/profile/ refuses a blank name with 400 {name: [...]}", as
 
 // --- Login, refresh, logout -------------------------------------------------------------------
 
-Deno.test("login with e-mail and password returns access and refresh tokens", async () => {
+engines.test("login with e-mail and password returns access and refresh tokens", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "POST", "/auth/login/", {
@@ -152,7 +153,7 @@ Deno.test("login with e-mail and password returns access and refresh tokens", as
   assert.equal(profile.body.id, who.user.id);
 });
 
-Deno.test("login with a wrong password or unknown e-mail is 401 with the documented detail", async () => {
+engines.test("login with a wrong password or unknown e-mail is 401 with the documented detail", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   for (
@@ -167,7 +168,7 @@ Deno.test("login with a wrong password or unknown e-mail is 401 with the documen
   }
 });
 
-Deno.test("token refresh answers {access} only, as documented; the refresh token works again, also twice at once", async () => {
+engines.test("token refresh answers {access} only, as documented; the refresh token works again, also twice at once", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const refresh = () =>
@@ -181,7 +182,7 @@ Deno.test("token refresh answers {access} only, as documented; the refresh token
   }
 });
 
-Deno.test("logout ends the refresh token too", async () => {
+engines.test("logout ends the refresh token too", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const out = await api(srv, "POST", "/auth/logout/", {
@@ -194,7 +195,7 @@ Deno.test("logout ends the refresh token too", async () => {
   assert.equal(reply.body.code, "token_not_valid");
 });
 
-Deno.test("with REFRESH_ROTATION, token refresh returns a new access token and rotates the refresh token", async () => {
+engines.test("with REFRESH_ROTATION, token refresh returns a new access token and rotates the refresh token", async () => {
   await using srv = await startTestServer({ REFRESH_ROTATION: "true", REFRESH_REUSE_LEEWAY: "0" });
   const who = await person(srv);
   const reply = await api(srv, "POST", "/auth/token/refresh/", {
@@ -215,7 +216,7 @@ Deno.test("with REFRESH_ROTATION, token refresh returns a new access token and r
   assert.equal(typeof again.body.detail, "string");
 });
 
-Deno.test("token refresh refuses an access token or garbage with 401", async () => {
+engines.test("token refresh refuses an access token or garbage with 401", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   for (const refresh of [who.access, "garbage", "a.b.c"]) {
@@ -225,7 +226,7 @@ Deno.test("token refresh refuses an access token or garbage with 401", async () 
   }
 });
 
-Deno.test("logout answers 200 with the documented message and the access token stops working", async () => {
+engines.test("logout answers 200 with the documented message and the access token stops working", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const other = await newSession(srv, who);
@@ -242,7 +243,7 @@ Deno.test("logout answers 200 with the documented message and the access token s
 
 // --- Profile ----------------------------------------------------------------------------------
 
-Deno.test("GET /auth/profile/ returns the signed-in user's profile", async () => {
+engines.test("GET /auth/profile/ returns the signed-in user's profile", async () => {
   await using srv = await startTestServer();
   const who = await person(srv, { name: "Grace Brewster Hopper" });
   const reply = await api(srv, "GET", "/auth/profile/", { token: who.access });
@@ -254,7 +255,7 @@ Deno.test("GET /auth/profile/ returns the signed-in user's profile", async () =>
   assertIsoDate(reply.body.date_joined);
 });
 
-Deno.test("PATCH /auth/profile/ renames the user in the profile, room creators and messages", async () => {
+engines.test("PATCH /auth/profile/ renames the user in the profile, room creators and messages", async () => {
   await using srv = await startTestServer();
   const who = await person(srv, { name: "Old Name" });
   const room = await createRoom(srv, who, { name: "Renames" });
@@ -290,7 +291,7 @@ Deno.test("PATCH /auth/profile/ renames the user in the profile, room creators a
   assert.equal(messages.body[0].user.name, "Brand New Name");
 });
 
-Deno.test("DELETE /auth/profile/ deactivates the account: 204, token and login refused", async () => {
+engines.test("DELETE /auth/profile/ deactivates the account: 204, token and login refused", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "DELETE", "/auth/profile/", { token: who.access });
@@ -309,7 +310,7 @@ Deno.test("DELETE /auth/profile/ deactivates the account: 204, token and login r
   assert.equal(refresh.status, 401);
 });
 
-Deno.test("DELETE /auth/profile/ keeps the user's messages in the room under 'Deleted user'", async () => {
+engines.test("DELETE /auth/profile/ keeps the user's messages in the room under 'Deleted user'", async () => {
   await using srv = await startTestServer();
   const owner = await person(srv);
   const leaving = await person(srv);
@@ -334,7 +335,7 @@ Deno.test("DELETE /auth/profile/ keeps the user's messages in the room under 'De
   assert.deepEqual(messages.body[1].user, shownAs(owner));
 });
 
-Deno.test("DELETE /auth/profile/ closes the user's open /ws/chat/ socket with 4401", async () => {
+engines.test("DELETE /auth/profile/ closes the user's open /ws/chat/ socket with 4401", async () => {
   await using srv = await startTestServer();
   const owner = await person(srv);
   const leaving = await person(srv);
@@ -371,7 +372,7 @@ function protectedEndpoints(roomId: number): [string, string, unknown?][] {
   ];
 }
 
-Deno.test("every protected endpoint without a token is 401 'credentials were not provided'", async () => {
+engines.test("every protected endpoint without a token is 401 'credentials were not provided'", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -386,7 +387,7 @@ Deno.test("every protected endpoint without a token is 401 'credentials were not
   assert.equal(detail.body.name, "Room");
 });
 
-Deno.test("every protected endpoint with a garbage token is 401 with a detail", async () => {
+engines.test("every protected endpoint with a garbage token is 401 with a detail", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -399,7 +400,7 @@ Deno.test("every protected endpoint with a garbage token is 401 with a detail", 
   }
 });
 
-Deno.test("an expired access token is refused with 401", async () => {
+engines.test("an expired access token is refused with 401", async () => {
   const clock = { now: Date.now() };
   await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "1" }, { clock });
   const who = await person(srv);
@@ -422,7 +423,7 @@ Deno.test("an expired access token is refused with 401", async () => {
 
 // --- Rooms ------------------------------------------------------------------------------------
 
-Deno.test("POST /api/rooms/ creates a room in the documented shape", async () => {
+engines.test("POST /api/rooms/ creates a room in the documented shape", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "POST", "/api/rooms/", {
@@ -443,7 +444,7 @@ Deno.test("POST /api/rooms/ creates a room in the documented shape", async () =>
   assertIsoDate(reply.body.created_at);
 });
 
-Deno.test("POST /api/rooms/ without a description stores an empty one", async () => {
+engines.test("POST /api/rooms/ without a description stores an empty one", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "POST", "/api/rooms/", {
@@ -454,7 +455,7 @@ Deno.test("POST /api/rooms/ without a description stores an empty one", async ()
   assert.equal(reply.body.description, "");
 });
 
-Deno.test("POST /api/rooms/ requires a name of at most 100 characters", async () => {
+engines.test("POST /api/rooms/ requires a name of at most 100 characters", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   for (const body of [{ room_type: "chat" }, { name: "", room_type: "chat" }]) {
@@ -476,7 +477,7 @@ Deno.test("POST /api/rooms/ requires a name of at most 100 characters", async ()
   assert.equal(exact.status, 201);
 });
 
-Deno.test("POST /api/rooms/ accepts only room_type chat or video", async () => {
+engines.test("POST /api/rooms/ accepts only room_type chat or video", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   for (const body of [{ name: "R", room_type: "audio" }, { name: "R" }]) {
@@ -488,7 +489,7 @@ Deno.test("POST /api/rooms/ accepts only room_type chat or video", async () => {
   assert.deepEqual(list.body, []);
 });
 
-Deno.test("a choice sent as an object with toString and valueOf keys is a 400 naming it, not a 500", async () => {
+engines.test("a choice sent as an object with toString and valueOf keys is a 400 naming it, not a 500", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await api(srv, "POST", "/api/rooms/", {
@@ -501,7 +502,7 @@ Deno.test("a choice sent as an object with toString and valueOf keys is a 400 na
   });
 });
 
-Deno.test("GET /api/rooms/ lists the active rooms in the documented shape", async () => {
+engines.test("GET /api/rooms/ lists the active rooms in the documented shape", async () => {
   await using srv = await startTestServer();
   const creator = await person(srv, { name: "Creator Name" });
   const reader = await person(srv);
@@ -528,7 +529,7 @@ Deno.test("GET /api/rooms/ lists the active rooms in the documented shape", asyn
   });
 });
 
-Deno.test("GET /api/rooms/{id}/ returns the room; an unknown id is 404 'Not found.'", async () => {
+engines.test("GET /api/rooms/{id}/ returns the room; an unknown id is 404 'Not found.'", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who, { name: "Detail", description: "d" });
@@ -551,7 +552,7 @@ Deno.test("GET /api/rooms/{id}/ returns the room; an unknown id is 404 'Not foun
   }
 });
 
-Deno.test("PATCH /api/rooms/{id}/ by the creator changes the name and description", async () => {
+engines.test("PATCH /api/rooms/{id}/ by the creator changes the name and description", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who, { name: "Before", description: "old" });
@@ -583,7 +584,7 @@ Deno.test("PATCH /api/rooms/{id}/ by the creator changes the name and descriptio
   assert.deepEqual(Object.keys(long.body), ["name"]);
 });
 
-Deno.test("PATCH /api/rooms/{id}/ with no changeable field answers 200 with the room unchanged", async () => {
+engines.test("PATCH /api/rooms/{id}/ with no changeable field answers 200 with the room unchanged", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who, { name: "Steady", description: "as before" });
@@ -594,7 +595,7 @@ Deno.test("PATCH /api/rooms/{id}/ with no changeable field answers 200 with the 
   assert.deepEqual(detail.body, room);
 });
 
-Deno.test("PATCH /api/rooms/{id}/ by another user is 403 and changes nothing", async () => {
+engines.test("PATCH /api/rooms/{id}/ by another user is 403 and changes nothing", async () => {
   await using srv = await startTestServer();
   const creator = await person(srv);
   const other = await person(srv);
@@ -609,7 +610,7 @@ Deno.test("PATCH /api/rooms/{id}/ by another user is 403 and changes nothing", a
   assert.equal(detail.body.name, "Mine");
 });
 
-Deno.test("DELETE /api/rooms/{id}/ by another user is 403 and the room stays", async () => {
+engines.test("DELETE /api/rooms/{id}/ by another user is 403 and the room stays", async () => {
   await using srv = await startTestServer();
   const creator = await person(srv);
   const other = await person(srv);
@@ -621,7 +622,7 @@ Deno.test("DELETE /api/rooms/{id}/ by another user is 403 and the room stays", a
   assert.equal(detail.status, 200);
 });
 
-Deno.test("DELETE /api/rooms/{id}/ by the creator soft-deletes: gone from list, detail, messages", async () => {
+engines.test("DELETE /api/rooms/{id}/ by the creator soft-deletes: gone from list, detail, messages", async () => {
   await using srv = await startTestServer();
   const creator = await person(srv);
   const other = await person(srv);
@@ -648,7 +649,7 @@ Deno.test("DELETE /api/rooms/{id}/ by the creator soft-deletes: gone from list, 
   assert.equal(patch.status, 404);
 });
 
-Deno.test("GET /api/rooms/?room_type=video lists only video rooms", async () => {
+engines.test("GET /api/rooms/?room_type=video lists only video rooms", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const chat = await createRoom(srv, who, { name: "Chatty", room_type: "chat" });
@@ -663,7 +664,7 @@ Deno.test("GET /api/rooms/?room_type=video lists only video rooms", async () => 
   assert.deepEqual(Object.keys(bad.body), ["room_type"]);
 });
 
-Deno.test("GET /api/rooms/?search= matches names case-insensitively, % and _ literally", async () => {
+engines.test("GET /api/rooms/?search= matches names case-insensitively, % and _ literally", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const general = await createRoom(srv, who, { name: "General" });
@@ -689,7 +690,7 @@ Deno.test("GET /api/rooms/?search= matches names case-insensitively, % and _ lit
 
 // --- Messages ---------------------------------------------------------------------------------
 
-Deno.test("GET /api/rooms/{id}/messages/ lists messages oldest first in the documented shape", async () => {
+engines.test("GET /api/rooms/{id}/messages/ lists messages oldest first in the documented shape", async () => {
   await using srv = await startTestServer();
   const a = await person(srv, { name: "User Name" });
   const b = await person(srv, { name: "Another User" });
@@ -717,7 +718,7 @@ Deno.test("GET /api/rooms/{id}/messages/ lists messages oldest first in the docu
   assert.ok(first.created_at <= second.created_at);
 });
 
-Deno.test("GET /api/rooms/{id}/messages/ pages with ?before=, ?after= and ?limit=", async () => {
+engines.test("GET /api/rooms/{id}/messages/ pages with ?before=, ?after= and ?limit=", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -748,7 +749,7 @@ Deno.test("GET /api/rooms/{id}/messages/ pages with ?before=, ?after= and ?limit
   }
 });
 
-Deno.test("GET /api/rooms/{id}/messages/ caps ?limit= at 100 but returns all without params", async () => {
+engines.test("GET /api/rooms/{id}/messages/ caps ?limit= at 100 but returns all without params", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -775,7 +776,7 @@ Deno.test("GET /api/rooms/{id}/messages/ caps ?limit= at 100 but returns all wit
 
 // --- HTTP details -----------------------------------------------------------------------------
 
-Deno.test("an unsupported method on a known path is 405 with a detail", async () => {
+engines.test("an unsupported method on a known path is 405 with a detail", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -794,7 +795,7 @@ Deno.test("an unsupported method on a known path is 405 with a detail", async ()
   }
 });
 
-Deno.test("a malformed JSON body is 400", async () => {
+engines.test("a malformed JSON body is 400", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);

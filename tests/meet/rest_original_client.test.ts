@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   api,
   assertIsoDate,
+  engines,
   newSession,
   PASSWORD,
   person,
@@ -13,7 +14,7 @@ import {
 
 const MISMATCH = { confirm_password: ["Passwords do not match."] };
 
-Deno.test("the original front-end's account flow works under /api/auth/: register, login, profile, refresh, rename, logout, delete", async () => {
+engines.test("the original front-end's account flow works under /api/auth/: register, login, profile, refresh, rename, logout, delete", async () => {
   await using srv = await startTestServer();
   const email = "ada@example.com";
   const registered = await api(srv, "POST", "/api/auth/register/", {
@@ -65,7 +66,7 @@ Deno.test("the original front-end's account flow works under /api/auth/: registe
   assert.deepEqual(again.body, { detail: "No active account found with the given credentials" });
 });
 
-Deno.test("/api/auth/ answers like /auth/: 401 without a token, 405 for a wrong method, 404 off the list", async () => {
+engines.test("/api/auth/ answers like /auth/: 401 without a token, 405 for a wrong method, 404 off the list", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   for (const prefix of ["/auth", "/api/auth"]) {
@@ -88,7 +89,7 @@ Deno.test("/api/auth/ answers like /auth/: 401 without a token, 405 for a wrong 
   }
 });
 
-Deno.test("register with a confirm_password that differs is 400 {confirm_password: ['Passwords do not match.']} on both paths, and creates nothing", async () => {
+engines.test("register with a confirm_password that differs is 400 {confirm_password: ['Passwords do not match.']} on both paths, and creates nothing", async () => {
   await using srv = await startTestServer();
   const body = {
     name: "Mismatched",
@@ -116,7 +117,7 @@ Deno.test("register with a confirm_password that differs is 400 {confirm_passwor
   assert.equal(ok.status, 201, JSON.stringify(ok.body));
 });
 
-Deno.test("register without confirm_password still works; a matching one is accepted and not echoed", async () => {
+engines.test("register without confirm_password still works; a matching one is accepted and not echoed", async () => {
   await using srv = await startTestServer();
   const without = await api(srv, "POST", "/api/auth/register/", {
     body: { name: "No Confirm", email: "none@example.com", password: PASSWORD },
@@ -138,7 +139,7 @@ Deno.test("register without confirm_password still works; a matching one is acce
   assert.equal(login.status, 200);
 });
 
-Deno.test("register compares confirm_password only once the fields are valid, and checks its type", async () => {
+engines.test("register compares confirm_password only once the fields are valid, and checks its type", async () => {
   await using srv = await startTestServer();
   // An invalid e-mail is reported alone, as DRF runs validate() only after the fields pass.
   const badEmail = await api(srv, "POST", "/api/auth/register/", {
@@ -174,7 +175,7 @@ Deno.test("register compares confirm_password only once the fields are valid, an
   assert.deepEqual(Object.keys(weak.body), ["password"]);
 });
 
-Deno.test("a token from /api/auth/login/ opens the rooms API and another session is unaffected by its logout", async () => {
+engines.test("a token from /api/auth/login/ opens the rooms API and another session is unaffected by its logout", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const other = await newSession(srv, who);

@@ -11,6 +11,7 @@ import {
   assertIsoDate,
   assertRefused,
   createRoom,
+  engines,
   expectChat,
   join,
   MeetSocket,
@@ -42,7 +43,7 @@ const SIGNALS: Record<string, unknown>[] = [
 
 // --- Authentication and the room check before the upgrade -------------------------------------
 
-Deno.test("ws: a token in the Authorization: Bearer header opens the connection", async () => {
+engines.test("ws: a token in the Authorization: Bearer header opens the connection", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -53,7 +54,7 @@ Deno.test("ws: a token in the Authorization: Bearer header opens the connection"
   assert.deepEqual(message.user, shownAs(who));
 });
 
-Deno.test("ws: a token in ?token= opens the connection", async () => {
+engines.test("ws: a token in ?token= opens the connection", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -63,7 +64,7 @@ Deno.test("ws: a token in ?token= opens the connection", async () => {
   assert.deepEqual((await expectChat(socket, "via query")).user, shownAs(who));
 });
 
-Deno.test("ws: a token offered as Sec-WebSocket-Protocol ['access_token', token] opens and 'access_token' is echoed", async () => {
+engines.test("ws: a token offered as Sec-WebSocket-Protocol ['access_token', token] opens and 'access_token' is echoed", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -76,7 +77,7 @@ Deno.test("ws: a token offered as Sec-WebSocket-Protocol ['access_token', token]
   assert.deepEqual((await expectChat(socket, "via protocol")).user, shownAs(who));
 });
 
-Deno.test("ws: a token offered alone as Sec-WebSocket-Protocol opens and the token is echoed", async () => {
+engines.test("ws: a token offered alone as Sec-WebSocket-Protocol opens and the token is echoed", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -87,7 +88,7 @@ Deno.test("ws: a token offered alone as Sec-WebSocket-Protocol opens and the tok
   assert.deepEqual((await expectChat(socket, "bare protocol")).user, shownAs(who));
 });
 
-Deno.test("ws: without a token the upgrade is refused with HTTP 401 and the socket never opens", async () => {
+engines.test("ws: without a token the upgrade is refused with HTTP 401 and the socket never opens", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -99,7 +100,7 @@ Deno.test("ws: without a token the upgrade is refused with HTTP 401 and the sock
   await assertRefused(wsUrl(srv, room.id), { protocols: ["access_token"] });
 });
 
-Deno.test("ws: a garbage, refresh or logged-out token is refused with HTTP 401 before the upgrade", async () => {
+engines.test("ws: a garbage, refresh or logged-out token is refused with HTTP 401 before the upgrade", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -119,7 +120,7 @@ Deno.test("ws: a garbage, refresh or logged-out token is refused with HTTP 401 b
   }
 });
 
-Deno.test("ws: an expired token is refused with HTTP 401 before the upgrade", async () => {
+engines.test("ws: an expired token is refused with HTTP 401 before the upgrade", async () => {
   const clock = { now: Date.now() };
   await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "1" }, { clock });
   const who = await person(srv);
@@ -130,7 +131,7 @@ Deno.test("ws: an expired token is refused with HTTP 401 before the upgrade", as
   await assertRefused(wsUrl(srv, room.id, `?token=${who.access}`));
 });
 
-Deno.test("ws: an unknown room is refused with HTTP 404 before the upgrade", async () => {
+engines.test("ws: an unknown room is refused with HTTP 404 before the upgrade", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const reply = await upgradeAttempt(srv, 999999, { query: `?token=${who.access}` });
@@ -139,7 +140,7 @@ Deno.test("ws: an unknown room is refused with HTTP 404 before the upgrade", asy
   await assertRefused(wsUrl(srv, 999999, `?token=${who.access}`));
 });
 
-Deno.test("ws: a room of another face (a desk question) is refused with HTTP 404", async () => {
+engines.test("ws: a room of another face (a desk question) is refused with HTTP 404", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const desk = await srv.core.desk.open(who.user.id, "How do fractions work?");
@@ -148,7 +149,7 @@ Deno.test("ws: a room of another face (a desk question) is refused with HTTP 404
   await assertRefused(wsUrl(srv, desk.id, `?token=${who.access}`));
 });
 
-Deno.test("ws: a deleted (inactive) room is refused with HTTP 404 before the upgrade", async () => {
+engines.test("ws: a deleted (inactive) room is refused with HTTP 404 before the upgrade", async () => {
   await using srv = await startTestServer();
   const who = await person(srv);
   const room = await createRoom(srv, who);
@@ -162,7 +163,7 @@ Deno.test("ws: a deleted (inactive) room is refused with HTTP 404 before the upg
 
 // --- Chat -------------------------------------------------------------------------------------
 
-Deno.test("ws: a chat message reaches the sender and the other user in the documented shape", async () => {
+engines.test("ws: a chat message reaches the sender and the other user in the documented shape", async () => {
   await using srv = await startTestServer();
   const a = await person(srv, { name: "Alice Anders" });
   const b = await person(srv, { name: "Bob Berg" });
@@ -185,7 +186,7 @@ Deno.test("ws: a chat message reaches the sender and the other user in the docum
   assert.deepEqual(rest.body, [toA]);
 });
 
-Deno.test("ws: both users see all messages sent quickly from both sides in the same order", async () => {
+engines.test("ws: both users see all messages sent quickly from both sides in the same order", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -216,7 +217,7 @@ Deno.test("ws: both users see all messages sent quickly from both sides in the s
   assert.deepEqual(rest.body, seenA, "REST shows them in the same order");
 });
 
-Deno.test("ws: a chat message reaches only the sockets of its own room", async () => {
+engines.test("ws: a chat message reaches only the sockets of its own room", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -234,7 +235,7 @@ Deno.test("ws: a chat message reaches only the sockets of its own room", async (
 
 // --- Signals ----------------------------------------------------------------------------------
 
-Deno.test("ws: every WebRTC signal reaches the other user with sender_id and never echoes back", async () => {
+engines.test("ws: every WebRTC signal reaches the other user with sender_id and never echoes back", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -264,7 +265,7 @@ Deno.test("ws: every WebRTC signal reaches the other user with sender_id and nev
   await expectChat(sa, "b done");
 });
 
-Deno.test("ws: a client-supplied sender_id is overwritten with the sender's id", async () => {
+engines.test("ws: a client-supplied sender_id is overwritten with the sender's id", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -279,7 +280,7 @@ Deno.test("ws: a client-supplied sender_id is overwritten with the sender's id",
   }
 });
 
-Deno.test("ws: a signal with a target reaches only that user's connections", async () => {
+engines.test("ws: a signal with a target reaches only that user's connections", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -320,7 +321,7 @@ Deno.test("ws: a signal with a target reaches only that user's connections", asy
   for (const socket of [sa, sb1, sb2, sc]) await expectChat(socket, "sentinel 2");
 });
 
-Deno.test("ws: a signal targeted at someone not in the room reaches nobody", async () => {
+engines.test("ws: a signal targeted at someone not in the room reaches nobody", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -334,7 +335,7 @@ Deno.test("ws: a signal targeted at someone not in the room reaches nobody", asy
   await expectChat(sb, "sentinel");
 });
 
-Deno.test("ws: a signal is relayed with whatever fields it carries (the original front-end's top-level sdp, no payload at all), sender_id set by the server", async () => {
+engines.test("ws: a signal is relayed with whatever fields it carries (the original front-end's top-level sdp, no payload at all), sender_id set by the server", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -370,7 +371,7 @@ Deno.test("ws: a signal is relayed with whatever fields it carries (the original
 
 // --- Bad frames -------------------------------------------------------------------------------
 
-Deno.test("ws: bad frames are dropped and the socket stays open for the next valid message", async () => {
+engines.test("ws: bad frames are dropped and the socket stays open for the next valid message", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -419,7 +420,7 @@ Deno.test("ws: bad frames are dropped and the socket stays open for the next val
   );
 });
 
-Deno.test("ws: a binary frame is dropped and the socket stays open", async () => {
+engines.test("ws: a binary frame is dropped and the socket stays open", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const room = await createRoom(srv, a);
@@ -429,7 +430,7 @@ Deno.test("ws: a binary frame is dropped and the socket stays open", async () =>
   await expectChat(sa, "text");
 });
 
-Deno.test("ws: a chat message of exactly MESSAGE_MAX_LENGTH characters is accepted", async () => {
+engines.test("ws: a chat message of exactly MESSAGE_MAX_LENGTH characters is accepted", async () => {
   await using srv = await startTestServer({ MESSAGE_MAX_LENGTH: "50" });
   const a = await person(srv);
   const room = await createRoom(srv, a);
@@ -439,7 +440,7 @@ Deno.test("ws: a chat message of exactly MESSAGE_MAX_LENGTH characters is accept
   await expectChat(sa, "z".repeat(50));
 });
 
-Deno.test("ws: a frame over WS_MAX_MESSAGE_BYTES closes the socket with 1009", async () => {
+engines.test("ws: a frame over WS_MAX_MESSAGE_BYTES closes the socket with 1009", async () => {
   await using srv = await startTestServer({ WS_MAX_MESSAGE_BYTES: "1024" });
   const a = await person(srv);
   const b = await person(srv);
@@ -467,7 +468,7 @@ Deno.test("ws: a frame over WS_MAX_MESSAGE_BYTES closes the socket with 1009", a
 
 // --- Closing ----------------------------------------------------------------------------------
 
-Deno.test("ws: deleting the room closes every socket in it with 4404", async () => {
+engines.test("ws: deleting the room closes every socket in it with 4404", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -490,7 +491,7 @@ Deno.test("ws: deleting the room closes every socket in it with 4404", async () 
   await expectChat(elsewhere, "unaffected");
 });
 
-Deno.test("ws: renaming the room keeps its sockets open", async () => {
+engines.test("ws: renaming the room keeps its sockets open", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const room = await createRoom(srv, a);
@@ -504,7 +505,7 @@ Deno.test("ws: renaming the room keeps its sockets open", async () => {
   await expectChat(sa, "still open");
 });
 
-Deno.test("ws: logging out closes that session's socket with 4401, another session's stays open", async () => {
+engines.test("ws: logging out closes that session's socket with 4401, another session's stays open", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const second = await newSession(srv, a);
@@ -523,7 +524,7 @@ Deno.test("ws: logging out closes that session's socket with 4401, another sessi
   assert.equal(s2.ws.readyState, WebSocket.OPEN);
 });
 
-Deno.test("ws: after PATCH /auth/profile/ the user's chat messages carry the new name", async () => {
+engines.test("ws: after PATCH /auth/profile/ the user's chat messages carry the new name", async () => {
   await using srv = await startTestServer();
   const a = await person(srv, { name: "First Name" });
   const room = await createRoom(srv, a);

@@ -10,6 +10,7 @@ import { LIMITS } from "@/lib/limits.ts";
 import {
   api,
   createRoom,
+  engines,
   expectChat,
   join,
   newSession,
@@ -17,7 +18,7 @@ import {
   startTestServer,
 } from "../fixtures/mod.ts";
 
-Deno.test("ws: three sends with one client_id store one message; the broadcast echoes client_id and each retry is acknowledged to its sender alone", async () => {
+engines.test("ws: three sends with one client_id store one message; the broadcast echoes client_id and each retry is acknowledged to its sender alone", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -49,7 +50,7 @@ Deno.test("ws: three sends with one client_id store one message; the broadcast e
   assert.deepEqual(rest.body.map((m: { content: string }) => m.content), ["only once", "sentinel"]);
 });
 
-Deno.test("ws: a retry on a new connection (after a reconnect) is answered there with the stored message, whatever content it carries", async () => {
+engines.test("ws: a retry on a new connection (after a reconnect) is answered there with the stored message, whatever content it carries", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -77,7 +78,7 @@ Deno.test("ws: a retry on a new connection (after a reconnect) is answered there
   ]);
 });
 
-Deno.test("ws: a client_id is the sender's own: two people using the same one send two messages", async () => {
+engines.test("ws: a client_id is the sender's own: two people using the same one send two messages", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const b = await person(srv);
@@ -94,7 +95,7 @@ Deno.test("ws: a client_id is the sender's own: two people using the same one se
   assert.deepEqual([fromA.client_id, fromB.client_id], ["shared", "shared"]);
 });
 
-Deno.test("ws: a client_id of LIMITS.clientId characters is accepted and echoed; one already used in another room is dropped", async () => {
+engines.test("ws: a client_id of LIMITS.clientId characters is accepted and echoed; one already used in another room is dropped", async () => {
   await using srv = await startTestServer();
   const a = await person(srv);
   const room = await createRoom(srv, a);
