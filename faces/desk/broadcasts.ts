@@ -110,6 +110,18 @@ export function deskBroadcasts({ nsp, core, log, topics, publicUrl }: DeskBroadc
         }
         break;
       }
+      case "room.created": {
+        // A student's new help room: every tab of theirs, on every node, is in it from now on
+        // (the tab that opened it over REST may be on another node than the others).
+        const { room } = event;
+        if (
+          room.kind === "desk" && room.createdBy !== null && name === topic.user(room.createdBy)
+        ) {
+          nsp.in(name).socketsJoin(topic.room(room.id));
+          topics.ensure([topic.room(room.id)]);
+        }
+        break;
+      }
       case "room.announced": {
         const people = peopleMap(event.student, event.teacher);
         emitPerBase([name], [], "new_room", (base) => deskRoom(event.room, people, base));

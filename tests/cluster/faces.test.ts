@@ -105,6 +105,32 @@ Deno.test({
       },
     );
 
+    await t.step(
+      "desk: a room a student opens over REST on node A takes in the student's tab on node B",
+      async () => {
+        using onA = new Clients(a);
+        using onB = new Clients(b);
+        const s = await student(a);
+        const tch = await teacher(a);
+        const tabOnB = await onB.connect(s);
+        const opened = await api(a, "POST", "/api/room/", {
+          token: s.access,
+          body: { text: "Opened on A" },
+        });
+        assert.equal(opened.status, 201, JSON.stringify(opened.body));
+        const roomId = opened.body.id;
+        // The tab on B is in the room: it hears the teacher join and write (both on node A).
+        await waitFor(async () => (await ask(tabOnB, "rooms")).rooms.includes(roomId), {
+          what: "the student's tab on node B in the new room",
+        });
+        const teacherOnA = await onA.connect(tch);
+        const heard = nextWhere<{ text: string }>(tabOnB, "message", (m) => m.text === "hi");
+        assert.equal((await ask(teacherOnA, "join_room", { room: roomId }))?.error, undefined);
+        await ask(teacherOnA, "message", { room: roomId, text: "hi" });
+        assert.equal((await heard).text, "hi");
+      },
+    );
+
     await t.step("inbox: chat, join and leave, and unread counts across nodes", async () => {
       const ann = await person(a, { username: `ann${Date.now()}` });
       const bob = await person(b, { username: `bob${Date.now()}` });
