@@ -44,8 +44,8 @@ function counter<K>() {
   };
 }
 
-/** Wraps `fn` so that only its first call runs. */
-function once(fn: () => void): () => void {
+/** Wraps `fn` so that only its first call runs (a release that may be called twice). */
+export function once(fn: () => void): () => void {
   let done = false;
   return () => {
     if (done) return;

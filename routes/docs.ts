@@ -8,6 +8,7 @@ import { z } from "zod";
 import { asyncApiDocument, type RealtimeChannel } from "@/realtime/asyncapi.ts";
 import type { AppEnv } from "./context.ts";
 import { jsonResponse, openApiDocument, operation, TAGS } from "./openapi.ts";
+import { staticFiles } from "./static_files.ts";
 
 const CSP = [
   "default-src 'self'",
@@ -37,30 +38,7 @@ const ASSETS: Record<string, { type: string; path: () => string | URL }> = {
 };
 const ASSET_NAMES = Object.keys(ASSETS).map((n) => n.replace(/[.-]/g, "\\$&")).join("|");
 
-interface Asset {
-  body: Uint8Array<ArrayBuffer>;
-  version: string;
-}
-
-const assets = new Map<string, Promise<Asset>>();
-
-async function load(name: string): Promise<Asset> {
-  const body = await Deno.readFile(ASSETS[name].path());
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
-  const version = Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
-  return { body, version };
-}
-
-/** A file read once and kept (a failed read is tried again next time). */
-function asset(name: string): Promise<Asset> {
-  let entry = assets.get(name);
-  if (!entry) {
-    entry = load(name);
-    entry.catch(() => assets.delete(name));
-    assets.set(name, entry);
-  }
-  return entry;
-}
+const asset = staticFiles((name) => ASSETS[name].path());
 
 /** The page, with cache-busting versions of its assets. */
 async function renderPage(): Promise<string> {

@@ -16,6 +16,7 @@ import { type AppEnv, clientAddress } from "@/routes/context.ts";
 import { cookieValue, SESSION_COOKIE } from "@/realtime/credentials.ts";
 import { retryAfterOf, seconds } from "@/routes/wording.ts";
 import { deskDocs as docs } from "./openapi.ts";
+import { staticFiles } from "@/routes/static_files.ts";
 
 const PAGES = new URL("./pages/", import.meta.url);
 
@@ -90,33 +91,7 @@ export function fillTemplate(
   );
 }
 
-interface Asset {
-  body: Uint8Array<ArrayBuffer>;
-  etag: string;
-  /** A short content hash, for cache-busting `?v=` query strings. */
-  version: string;
-}
-
-const assets = new Map<string, Promise<Asset>>();
-
-async function loadAsset(name: string): Promise<Asset> {
-  const body = await Deno.readFile(new URL(name, PAGES));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
-  const version = Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
-  return { body, etag: `"${version}"`, version };
-}
-
-/** A file under routes/pages/, read once and kept. */
-function asset(name: string): Promise<Asset> {
-  let entry = assets.get(name);
-  if (!entry) {
-    entry = loadAsset(name);
-    // A failed read is retried next time rather than remembered.
-    entry.catch(() => assets.delete(name));
-    assets.set(name, entry);
-  }
-  return entry;
-}
+const asset = staticFiles((name) => new URL(name, PAGES));
 
 async function template(name: string): Promise<string> {
   return new TextDecoder().decode((await asset(name)).body);

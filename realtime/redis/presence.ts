@@ -20,7 +20,7 @@
 // changes that add up to a cluster-wide one are announced then.
 import { type DomainEvent, type EventSink, topic } from "@/lib/events.ts";
 import type { Logger } from "@/lib/log.ts";
-import type { Presence } from "@/lib/presence.ts";
+import { once, type Presence } from "@/lib/presence.ts";
 import type { Hub } from "../hub.ts";
 import type { RedisLink } from "./link.ts";
 import { PRESENCE_SCRIPT, presenceKeys } from "./presence_script.ts";
@@ -47,15 +47,6 @@ export interface RedisPresence extends Presence {
 
 const userKey = (userId: number) => `u:${userId}`;
 const roomKey = (roomId: number, userId: number) => `r:${roomId}:${userId}`;
-
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
-  };
-}
 
 export function createRedisPresence(options: RedisPresenceOptions): RedisPresence {
   const { link, hub, nodeId, log } = options;
