@@ -1,14 +1,18 @@
 // PostgreSQL as the shared database of several service instances: migrations from two at
 // once, the races that SQLite's single writer used to settle (one direct room per pair, one
 // message per client id, one teacher per desk room, increasing times within a room) settled
-// by PostgreSQL between two servers with their own pools, and a clean 503 while the database
-// is unreachable.
+// by PostgreSQL between two servers with their own pools and between two service processes, and
+// a clean 503 while the database is unreachable.
 import assert from "node:assert/strict";
 import { openDatabase } from "@/db/client.ts";
 import { migrate, readMigrations } from "@/db/migrate.ts";
 import { Conflict } from "@/lib/errors.ts";
+import { io as connect } from "socket.io-client";
 import {
   api,
+  ask,
+  chatWith,
+  connected,
   createPostgresDatabase,
   engines,
   makeUser,
@@ -16,7 +20,9 @@ import {
   person,
   POSTGRES_AVAILABLE,
   startTestServer,
+  teacher,
   type TestDatabase,
+  textFrame,
 } from "../fixtures/mod.ts";
 
 const ignore = !POSTGRES_AVAILABLE;
@@ -333,7 +339,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "a second service process on the same PostgreSQL database: the pair's direct room is one room",
+    "a second service process on the same PostgreSQL database: one direct room per pair, one message per client id, one teacher per desk room",
   ignore,
   async fn() {
     const database = await migrated();
@@ -400,6 +406,57 @@ Deno.test({
         const members = await check.db.selectFrom("members").select("user_id")
           .where("room_id", "=", direct[0].id).execute();
         assert.equal(members.length, 2);
+
+        // One message per client id: Ann's tab on each process sends the same retry at once.
+        const here = await chatWith(srv, ann, bob.user.username);
+        const there = await chatWith({ url }, ann, bob.user.username);
+        try {
+          for (const socket of [here, there]) {
+            socket.send(textFrame("once", bob.user.username, { client_id: "race-1" }));
+          }
+          const [one, two] = await Promise.all([
+            here.frame("chat_message"),
+            there.frame("chat_message"),
+          ]);
+          assert.equal(one.id, two.id, "both processes answer with the one stored message");
+        } finally {
+          await here.close();
+          await there.close();
+        }
+        const stored = await check.db.selectFrom("messages").select("id")
+          .where("client_id", "=", "race-1").execute();
+        assert.equal(stored.length, 1, "one row for the client id");
+
+        // One teacher per desk room: a teacher on each process takes the room at once.
+        const s = await person(srv);
+        const t1 = await teacher(srv);
+        const t2 = await teacher(srv);
+        const room = await srv.core.desk.open(s.user.id, "Who takes it?");
+        const onChild = connect(url, {
+          auth: { access_token: t1.access },
+          forceNew: true,
+          reconnection: false,
+        });
+        const onTest = connect(srv.url, {
+          auth: { access_token: t2.access },
+          forceNew: true,
+          reconnection: false,
+        });
+        try {
+          await Promise.all([connected(onChild), connected(onTest)]);
+          const replies = await Promise.all([
+            ask(onChild, "join_room", { room: room.id }),
+            ask(onTest, "join_room", { room: room.id }),
+          ]);
+          const taken = replies.filter((r) => r?.error === undefined);
+          assert.equal(taken.length, 1, JSON.stringify(replies));
+          const row = await check.db.selectFrom("rooms").select("teacher_id")
+            .where("id", "=", room.id).executeTakeFirstOrThrow();
+          assert.ok([t1.user.id, t2.user.id].includes(row.teacher_id!));
+        } finally {
+          onChild.disconnect();
+          onTest.disconnect();
+        }
       } finally {
         await check.close();
       }
