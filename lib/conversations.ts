@@ -18,7 +18,7 @@ import { NotFound, PermissionDenied } from "./errors.ts";
 import { type EventSink, topic } from "./events.ts";
 import type { Messages, SendResult } from "./messages.ts";
 import type { Presence } from "./presence.ts";
-import type { Message, Room } from "./records.ts";
+import { type Message, otherMember, type Room } from "./records.ts";
 import type { Rooms } from "./rooms.ts";
 
 export interface ConversationsDeps {
@@ -106,8 +106,7 @@ export function createConversations(deps: ConversationsDeps) {
   async function send(roomId: number, authorId: number, text: string): Promise<SendResult> {
     const room = await ownDirect(roomId, authorId);
     const result = await messages.send({ roomId, authorId, text });
-    const [low, high] = room.pair!;
-    const otherId = low === authorId ? high : low;
+    const otherId = otherMember(room, authorId)!;
     if (!result.duplicate && deps.presence.isOnline(otherId)) {
       const other = await findUserRow(db, otherId);
       if (other?.current_room_id === room.id) {
@@ -130,24 +129,26 @@ export function createConversations(deps: ConversationsDeps) {
       readPointers(db, ids),
     ]);
     const readBy = new Map(pointers.map((p) => [`${p.room_id}:${p.user_id}`, p.last_read_id]));
+    const roomsById = new Map(list.map((room) => [room.id, room]));
     const byRoom = new Map<number, (Message & { read: boolean })[]>();
+    for (const row of rows) {
+      const message = toMessage(row);
+      // Read when the person it was sent to has read up to it.
+      const reader = otherMember(roomsById.get(row.room_id)!, message.authorId);
+      const read = message.id <= (readBy.get(`${row.room_id}:${reader}`) ?? 0);
+      let messages = byRoom.get(row.room_id);
+      if (!messages) byRoom.set(row.room_id, messages = []);
+      messages.push({ ...message, read });
+    }
     return list.map((room) => {
-      const [low, high] = room.pair!;
-      const otherId = low === viewerId ? high : low;
-      const list = byRoom.get(room.id) ?? [];
-      for (const row of rows) {
-        if (row.room_id !== room.id) continue;
-        const message = toMessage(row);
-        // Read when the person it was sent to has read up to it.
-        const reader = message.authorId === low ? high : low;
-        list.push({ ...message, read: message.id <= (readBy.get(`${room.id}:${reader}`) ?? 0) });
-      }
+      const otherId = otherMember(room, viewerId)!;
+      const messages = byRoom.get(room.id) ?? [];
       return {
         room,
         otherId,
         current: room.id === currentRoomId,
         active: room.isActive && answered.has(room.id),
-        messages: list,
+        messages,
       };
     });
   }

@@ -85,6 +85,12 @@ export interface Principal {
   sessionId: string;
 }
 
+/** The other person of a direct room (undefined for other kinds of room). */
+export function otherMember(room: Pick<Room, "pair">, userId: number): number | undefined {
+  if (!room.pair) return undefined;
+  return room.pair[0] === userId ? room.pair[1] : room.pair[0];
+}
+
 /** A full name as first name (first word) and last name (the rest). */
 export function splitName(name: string): { firstName: string; lastName: string } {
   const [firstName = "", ...rest] = name.trim().split(/\s+/);

@@ -6,12 +6,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
 import { LIMITS } from "@/lib/limits.ts";
-import type { Attachment, Message, Room, User } from "@/lib/records.ts";
+import { type Attachment, type Message, otherMember, type Room, type User } from "@/lib/records.ts";
 import { type AppEnv, requireAuth } from "@/routes/context.ts";
 import { historyHeaders } from "@/routes/history_headers.ts";
 import { type ListStreams, mapPages } from "@/routes/list_stream.ts";
 import { queryInt, validate } from "@/routes/validation.ts";
-import { conversationName, inboxMessage, inboxUser, otherOf } from "./json.ts";
+import { conversationName, inboxMessage, inboxUser } from "./json.ts";
 import { inboxDocs as docs } from "./openapi.ts";
 
 const page = z.object({
@@ -53,7 +53,7 @@ export function inboxRoutes(core: Core, { lists, publicUrl }: InboxRoutesOptions
     people.set(me.id, me);
     const attachments = await attachmentsOf([...last.values()]);
     return rooms.map((room) => {
-      const other = people.get(otherOf(room, me.id));
+      const other = people.get(otherMember(room, me.id)!);
       const message = last.get(room.id);
       return {
         id: room.id,

@@ -1,6 +1,6 @@
 // The inbox face's JSON shapes (specs/inbox.md): users as the original's hyperlinked serializer
 // wrote them, messages with their sender and receiver, conversations, and the socket frames.
-import type { Attachment, Message, Room, User } from "@/lib/records.ts";
+import { type Attachment, type Message, otherMember, type Room, type User } from "@/lib/records.ts";
 import { iso } from "@/routes/json.ts";
 
 /** Where `GET /api/userauth/users/{id}/` answers for this user. */
@@ -24,12 +24,6 @@ export function inboxUser(base: string, user: User) {
   };
 }
 
-/** The other member of a direct room. */
-export function otherOf(room: Room, userId: number): number {
-  const [low, high] = room.pair!;
-  return low === userId ? high : low;
-}
-
 /** A conversation's name: the two usernames, the one who opened it last, as the original. */
 export function conversationName(room: Room, people: Map<number, User>): string {
   const [low, high] = room.pair!;
@@ -47,7 +41,7 @@ export function inboxMessage(
   attachment?: Attachment,
 ) {
   const from = people.get(message.authorId);
-  const to = people.get(otherOf(room, message.authorId));
+  const to = people.get(otherMember(room, message.authorId)!);
   const shaped = {
     id: message.id,
     from_user: from ? inboxUser(base, from) : null,

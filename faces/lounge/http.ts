@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Core } from "@/lib/core.ts";
 import { NotFound } from "@/lib/errors.ts";
 import { LIMITS } from "@/lib/limits.ts";
-import type { Message, Room } from "@/lib/records.ts";
+import { type Message, otherMember, type Room } from "@/lib/records.ts";
 import { type AppEnv, clientAddress, requireAuth } from "@/routes/context.ts";
 import type { ListStreams } from "@/routes/list_stream.ts";
 import { mapPages } from "@/routes/list_stream.ts";
@@ -19,7 +19,6 @@ import {
   loungeGroup,
   loungeProfile,
   loungeUser,
-  otherOf,
   roomMessage,
 } from "./json.ts";
 import { loungeSignupRoutes } from "./signup.ts";
@@ -78,15 +77,14 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
   const online = (id: number) => core.presence.isOnline(id);
   const me = (c: { get(key: "principal"): { user: { id: number } } }) => c.get("principal").user.id;
 
-  /** The direct rooms of a user with a person (not the bot), each with the other's id. */
-  async function personRooms(userId: number): Promise<{ room: Room; other: number }[]> {
-    const rooms = await core.rooms.listForUser(userId, "direct");
-    const others = rooms.map((room) => otherOf(room, userId)).filter((id) => id !== undefined);
+  /** Of a page of a user's direct rooms, those with a person (not the bot), with the other's id. */
+  async function personRooms(userId: number, rooms: Room[]) {
+    const others = rooms.map((room) => otherMember(room, userId)).filter((id) => id !== undefined);
     const bots = new Set(
       (await core.accounts.getMany(others)).filter((u) => u.isBot).map((u) => u.id),
     );
     return rooms.flatMap((room) => {
-      const other = otherOf(room, userId);
+      const other = otherMember(room, userId);
       return other === undefined || bots.has(other) ? [] : [{ room, other }];
     });
   }
@@ -178,13 +176,18 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
     .get("/chat_rooms", docs.rooms, auth, async (c) => {
       const userId = me(c);
       const unread = await core.messages.unreadByRoom(userId);
-      const rooms = await personRooms(userId);
-      return c.json(rooms.map(({ room, other }) => ({
-        chat_room_id: room.id,
-        other_user_id: other,
-        last_activity: iso(room.lastActivityAt),
-        unread: unread.get(room.id) ?? 0,
-      })));
+      // Every room, most recent first, streamed a page at a time.
+      const pages = mapPages(
+        core.rooms.pagesForUser(userId, "direct"),
+        async (page) =>
+          (await personRooms(userId, page)).map(({ room, other }) => ({
+            chat_room_id: room.id,
+            other_user_id: other,
+            last_activity: iso(room.lastActivityAt),
+            unread: unread.get(room.id) ?? 0,
+          })),
+      );
+      return lists.respond(c, "lounge_rooms", pages);
     })
     .get("/chat_rooms/:id{[0-9]+}", docs.roomMessages, auth, async (c) => {
       const { timestamp, before } = await readFields(c, pageFields);
@@ -231,7 +234,7 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
       const unread = await core.messages.unreadByRoom(userId);
       if (unread.size === 0) return c.json([]);
       const rooms = (await core.rooms.listForUser(userId)).filter((r) => unread.has(r.id));
-      const others = rooms.map((r) => otherOf(r, userId)).filter((id) => id !== undefined);
+      const others = rooms.map((r) => otherMember(r, userId)).filter((id) => id !== undefined);
       const bots = new Set(
         (await core.accounts.getMany(others)).filter((u) => u.isBot).map((u) => u.id),
       );
@@ -241,7 +244,7 @@ export function loungeRoutes(core: Core, { lists, publicUrl }: LoungeRoutesOptio
           return [{ chat_type: "group", chat_group_id: room.id, unread: count }];
         }
         if (room.kind !== "direct") return [];
-        const other = otherOf(room, userId)!;
+        const other = otherMember(room, userId)!;
         if (bots.has(other)) return [{ chat_type: "bot", chat_room_id: room.id, unread: count }];
         return [{ chat_type: "room", chat_room_id: room.id, other_user_id: other, unread: count }];
       }));

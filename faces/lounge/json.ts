@@ -62,9 +62,3 @@ export function loungeGroup(room: Room, isMember: boolean) {
     is_member: isMember,
   };
 }
-
-/** The other member of a direct room. */
-export function otherOf(room: Room, userId: number): number | undefined {
-  if (!room.pair) return undefined;
-  return room.pair[0] === userId ? room.pair[1] : room.pair[0];
-}

@@ -13,7 +13,7 @@ import { type DomainEvent, topic } from "@/lib/events.ts";
 import { LIMITS } from "@/lib/limits.ts";
 import type { Logger } from "@/lib/log.ts";
 import type { Metrics } from "@/lib/metrics.ts";
-import type { Message, Room, User } from "@/lib/records.ts";
+import { type Message, otherMember, type Room, type User } from "@/lib/records.ts";
 import type { Hub } from "@/realtime/hub.ts";
 import {
   type ConnectionLimits,
@@ -25,7 +25,7 @@ import {
 import type { AppEnv } from "@/routes/context.ts";
 import { schemaError } from "@/routes/validation.ts";
 import { detailOf, fieldErrors, tooFast } from "@/routes/wording.ts";
-import { botMessage, groupMessage, otherOf, roomMessage } from "./json.ts";
+import { botMessage, groupMessage, roomMessage } from "./json.ts";
 import { groupActivity, WORDS } from "./wording.ts";
 
 /**
@@ -126,7 +126,7 @@ export function createLoungeSocket(deps: LoungeSocketDeps) {
   function kindOf(room: Room, userId: number, botUser: number | undefined): RoomKind | undefined {
     if (room.kind === "group") return "group";
     if (room.kind !== "direct") return undefined;
-    return otherOf(room, userId) === botUser ? undefined : "room";
+    return otherMember(room, userId) === botUser ? undefined : "room";
   }
 
   async function handle(conn: WsConnection<LoungeConn>, frame: ChatFrame): Promise<void> {
