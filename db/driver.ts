@@ -18,6 +18,18 @@ import type {
 } from "kysely";
 import { LocalDatabase, type SqlExecutor } from "./local.ts";
 
+const oneRowQueries = new WeakSet<CompiledQuery>();
+
+/**
+ * Marks a compiled SELECT as returning at most one row (a lookup by key): a local file then
+ * reads it in one native call instead of two. Never a write: stepped once, an INSERT …
+ * RETURNING would report a failed constraint only on the statement's next use.
+ */
+export function oneRow<Q extends CompiledQuery>(query: Q): Q {
+  oneRowQueries.add(query);
+  return query;
+}
+
 /** Hands out one turn at a time, in arrival order. */
 export class Mutex {
   #tail: Promise<void> = Promise.resolve();
@@ -55,7 +67,11 @@ export class LibsqlConnection implements DatabaseConnection {
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const target: SqlExecutor = this.#tx ?? this.client;
-    const result = await target.execute({ sql: query.sql, args: query.parameters as InArgs });
+    const result = await target.execute({
+      sql: query.sql,
+      args: query.parameters as InArgs,
+      oneRow: oneRowQueries.has(query),
+    });
     return {
       insertId: result.lastInsertRowid,
       numAffectedRows: BigInt(result.rowsAffected),

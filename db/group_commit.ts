@@ -18,6 +18,11 @@ export interface GroupCommitOptions<T, R> {
    */
   beforeBatch?(trx: Db, items: T[]): Promise<void>;
   /**
+   * Runs last in each batch's transaction, after every item was applied or refused: writes
+   * that a batch makes once rather than once per item. Throwing rolls the batch back.
+   */
+  beforeCommit?(trx: Db): Promise<void>;
+  /**
    * Errors that refuse one item only; any other error rolls the whole batch back. An
    * unreachable database (db/errors.ts) is never a refusal, whatever its class.
    */
@@ -99,7 +104,7 @@ export class GroupCommitter<T, R> {
   }
 
   async #commit(batch: Pending<T, R>[], attempt = 0): Promise<void> {
-    const { db, apply, isRefusal, beforeBatch } = this.#options;
+    const { db, apply, isRefusal, beforeBatch, beforeCommit } = this.#options;
     this.#stats.transactions++;
     this.#stats.largestBatch = Math.max(this.#stats.largestBatch, batch.length);
     let outcomes: Outcome<R>[] = [];
@@ -116,6 +121,7 @@ export class GroupCommitter<T, R> {
             outcomes.push({ ok: false, error: err });
           }
         }
+        await beforeCommit?.(trx);
       });
     } catch (err) {
       if (batch.length === 1) {

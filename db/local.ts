@@ -11,6 +11,8 @@ export type SqlValue = string | number | bigint | null | Uint8Array;
 export interface SqlStatement {
   sql: string;
   args?: InArgs;
+  /** The statement returns at most one row: a file database then reads it in one call. */
+  oneRow?: boolean;
 }
 
 export interface SqlResult {
@@ -81,11 +83,15 @@ export class LocalDatabase implements SqlExecutor {
         lastInsertRowid: BigInt(info.lastInsertRowid),
       };
     }
-    const rows = (stmt.all(args) as unknown[][]).map((values) => {
+    const toRow = (values: unknown[]) => {
       const row: Record<string, unknown> = {};
       for (let i = 0; i < columns.length; i++) row[columns[i]] = values[i];
       return row;
-    });
+    };
+    // get() is one call into the native module; all() takes two (run, then fetch the rows).
+    const rows = typeof statement !== "string" && statement.oneRow
+      ? [stmt.get(args) as unknown[] | undefined].filter((v) => v !== undefined).map(toRow)
+      : (stmt.all(args) as unknown[][]).map(toRow);
     return { rows, rowsAffected: 0, lastInsertRowid: undefined };
   }
 

@@ -17,34 +17,6 @@ export function toMessage(row: MessageRow): Message {
   };
 }
 
-export type NewMessage = Omit<Message, "id">;
-
-/** Inserts a message and moves the room's last-message marker with it. */
-export async function insertMessage(db: Db, message: NewMessage): Promise<MessageRow> {
-  const row = await db.insertInto("messages").values({
-    room_id: message.roomId,
-    author_id: message.authorId,
-    body: message.text,
-    image: message.image,
-    attachment_id: message.attachmentId,
-    client_id: message.clientId,
-    created_at: message.createdAt,
-  }).returningAll().executeTakeFirstOrThrow();
-  await db.updateTable("rooms")
-    .set({ last_message_id: row.id, last_activity_at: row.created_at })
-    .where("id", "=", message.roomId).execute();
-  return row;
-}
-
-export async function findMessageByClientId(
-  db: Db,
-  authorId: number,
-  clientId: string,
-): Promise<MessageRow | undefined> {
-  return await db.selectFrom("messages").selectAll()
-    .where("author_id", "=", authorId).where("client_id", "=", clientId).executeTakeFirst();
-}
-
 export async function findMessageRow(db: Db, id: number): Promise<MessageRow | undefined> {
   return await db.selectFrom("messages").selectAll().where("id", "=", id).executeTakeFirst();
 }

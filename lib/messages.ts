@@ -5,9 +5,7 @@ import {
   advanceReadPointer,
   countHistory,
   countUnreadByRoom,
-  findMessageByClientId,
   findMessageRows,
-  insertMessage,
   nthNewestId,
   selectHistory,
   selectHistoryBeforeTime,
@@ -17,7 +15,14 @@ import {
 } from "@/db/messages.ts";
 import { findMemberRow, findRoomForUser, lockRooms } from "@/db/rooms.ts";
 import type { RoomRow } from "@/db/schema.ts";
-import { findUserRow, toUser } from "@/db/users.ts";
+import { toUser } from "@/db/users.ts";
+import {
+  findByClientId,
+  findSendTarget,
+  insertMessageRow,
+  RoomPointers,
+  type SendTarget,
+} from "@/db/send.ts";
 import { type GroupCommitStats, GroupCommitter } from "@/db/group_commit.ts";
 import {
   ChatError,
@@ -127,9 +132,9 @@ interface Stored extends SendResult {
 }
 
 /** Why a room takes no new messages, or undefined when it does. */
-function closedReason(room: RoomRow): ConflictReason | undefined {
+function closedReason(room: SendTarget["room"]): ConflictReason | undefined {
   if (room.kind === "desk" && room.status === "closed") return "room_closed";
-  if (room.kind === "direct" && room.is_active !== 1) return "room_suspended";
+  if (room.kind === "direct" && room.isActive !== 1) return "room_suspended";
   return undefined;
 }
 
@@ -162,49 +167,70 @@ export function createMessages(deps: MessagesDeps) {
   }
 
   /**
-   * A new message's time: now, but always after the room's newest message (whose time the
-   * room's last activity holds), so that times never repeat or go back within a room and a
+   * A new message's time: now, but always after the room's newest message (stored earlier,
+   * or earlier in this batch), so that times never repeat or go back within a room and a
    * message's time is an exact paging cursor. Read inside the send transaction.
    */
-  function nextTime(room: RoomRow): number {
+  function nextTime(roomId: number, room: SendTarget["room"]): number {
     const at = now();
-    return room.last_message_id === null ? at : Math.max(at, room.last_activity_at + 1);
+    const inBatch = pointers.newest(roomId);
+    if (inBatch !== undefined) return Math.max(at, inBatch + 1);
+    return room.lastMessageId === null ? at : Math.max(at, room.lastActivityAt + 1);
   }
 
-  /** Checks one message and stores it, inside the batch's transaction; refuses before writing. */
+  /**
+   * Checks one message and stores it, inside the batch's transaction: one statement reads the
+   * room, the membership and the author, one inserts. A refusal writes nothing.
+   */
   async function store(trx: Db, input: NewMessageInput): Promise<Stored> {
     const clientId = input.clientId ?? null;
     if (clientId !== null) {
       // Inside the transaction, so it also sees an earlier message of the same batch.
-      const earlier = await findMessageByClientId(trx, input.authorId, clientId);
+      const earlier = await findByClientId(trx, input.authorId, clientId);
       if (earlier && earlier.room_id !== input.roomId) {
         throw new Conflict("client_id_reused");
       }
       if (earlier) return { message: toMessage(earlier), duplicate: true };
     }
-    const room = await readableRoom(trx, input.roomId, input.authorId);
-    const reason = closedReason(room);
+    const target = await findSendTarget(trx, input.roomId, input.authorId);
+    if (!target || (target.room.kind === "group" && target.room.isActive !== 1)) {
+      throw new NotFound();
+    }
+    if (!target.member) throw new PermissionDenied();
+    const reason = closedReason(target.room);
     if (reason) throw new Conflict(reason);
-    const author = await findUserRow(trx, input.authorId);
+    const author = target.author;
     if (!author || author.is_active !== 1) throw new PermissionDenied();
-    const row = await insertMessage(trx, {
-      roomId: input.roomId,
-      authorId: input.authorId,
-      text: input.text,
+    const row = await insertMessageRow(trx, {
+      room_id: input.roomId,
+      author_id: input.authorId,
+      body: input.text,
       image: input.image ?? "",
-      attachmentId: input.attachment?.id ?? input.attachmentId ?? null,
-      clientId,
-      createdAt: nextTime(room),
+      attachment_id: input.attachment?.id ?? input.attachmentId ?? null,
+      client_id: clientId,
+      created_at: nextTime(input.roomId, target.room),
     });
-    const message = toMessage(row);
-    return { message, duplicate: false, author: toUser(author), attachment: input.attachment };
+    pointers.note(row);
+    return {
+      message: toMessage(row),
+      duplicate: false,
+      author: toUser(author),
+      attachment: input.attachment,
+    };
   }
+
+  /** The rooms this batch wrote to; their rows are updated once each, before the commit. */
+  const pointers = new RoomPointers();
 
   const committer = new GroupCommitter<NewMessageInput, Stored>({
     db,
     apply: store,
     // One room's sends commit in the order of their ids and times, also across processes.
-    beforeBatch: (trx, items) => lockRooms(trx, items.map((item) => item.roomId)),
+    beforeBatch: (trx, items) => {
+      pointers.clear();
+      return lockRooms(trx, items.map((item) => item.roomId));
+    },
+    beforeCommit: (trx) => pointers.write(trx),
     isRefusal: (err) => err instanceof ChatError,
     afterCommit({ message, author, attachment }) {
       if (author) {

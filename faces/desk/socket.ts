@@ -201,7 +201,7 @@ export function attachDeskSocket(io: SocketServer, opts: DeskSocketOptions): () 
       });
       if (!duplicate) committed.inc();
       const payload = deskMessageEvent(message);
-      if (!socket.rooms.has(topic.room(room))) {
+      if (!socket.isIn(topic.room(room))) {
         // Not in the room yet (it was opened over REST without new_room): the broadcast
         // missed this socket, so it gets its message directly, and the room from now on.
         socket.emit("message", payload);

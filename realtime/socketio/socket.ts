@@ -115,6 +115,11 @@ export class Socket implements AdapterSocket, SocketInfo {
     return new Set(this.nsp.adapter.sids.get(this.id) ?? []);
   }
 
+  /** Whether the socket is in `room` (without the copy that `rooms` makes). */
+  isIn(room: Room): boolean {
+    return this.nsp.adapter.sids.get(this.id)?.has(room) ?? false;
+  }
+
   get conn() {
     return this.client.session;
   }

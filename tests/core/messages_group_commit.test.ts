@@ -95,6 +95,26 @@ engines.test("200 concurrent sends in several rooms all commit, each resolves wi
   }
 });
 
+engines.test("one room's messages in one batch take increasing times; its row ends on the newest", async () => {
+  await using t = await openTestCore();
+  const [room] = await groups(t, 1, 3);
+  const at = t.clock.now; // frozen: every send reads the same clock
+  const send = (i: number) =>
+    t.core.messages.send({ roomId: room.id, authorId: room.members[i % 3].id, text: `m${i}` });
+  const first = await Promise.all(Array.from({ length: 12 }, (_, i) => send(i)));
+  const second = await Promise.all(Array.from({ length: 3 }, (_, i) => send(i)));
+
+  const times = [...first, ...second].map((r) => r.message.createdAt);
+  assert.deepEqual(times, times.map((_, i) => at + i), "one ms apart, across batches too");
+  const row = await t.database.db.selectFrom("rooms").select([
+    "last_message_id",
+    "last_activity_at",
+  ])
+    .where("id", "=", room.id).executeTakeFirstOrThrow();
+  const newest = second[second.length - 1].message;
+  assert.deepEqual(row, { last_message_id: newest.id, last_activity_at: newest.createdAt });
+});
+
 engines.test("200 concurrent sends take far fewer transactions than messages", async () => {
   await using t = await openTestCore();
   const rooms = await groups(t, 4, 5);
