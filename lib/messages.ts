@@ -52,6 +52,12 @@ export interface MessagesDeps {
   metrics?: Metrics;
   /** Most messages a whole history returns (the newest ones); LIMITS.historyMax by default. */
   historyMax?: number;
+  /**
+   * ms a send waits for company before its transaction starts, when it arrived that soon
+   * after the previous send (SEND_BATCH_WAIT_MS): under a steady stream one commit then
+   * serves several messages. 0 (the default here): never waits.
+   */
+  batchWaitMs?: number;
 }
 
 export interface NewMessageInput {
@@ -242,6 +248,7 @@ export function createMessages(deps: MessagesDeps) {
       }
     },
     maxBatch: SEND_MAX_BATCH,
+    lingerMs: deps.batchWaitMs,
     onCommit(items, seconds) {
       deps.metrics?.commitBatch.observe(items);
       deps.metrics?.commitDuration.observe(seconds);

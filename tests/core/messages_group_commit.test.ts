@@ -310,3 +310,43 @@ engines.test("sends arriving while a batch's transaction runs all go into the ne
   assert.ok(after.largestBatch >= 50);
   assert.equal((await storedMessages(t)).length, 51);
 });
+
+engines.test("a send right after another waits SEND_BATCH_WAIT_MS for company; an idle one does not", async () => {
+  await using t = await openTestCore({ sendBatchWaitMs: 300 });
+  const [room] = await groups(t, 1, 3);
+  const send = (i: number) =>
+    t.core.messages.send({ roomId: room.id, authorId: room.members[i % 3].id, text: `m${i}` });
+  const start = t.core.messages.sendStats();
+  await send(0); // idle: its own transaction, at once
+  assert.equal(t.core.messages.sendStats().transactions - start.transactions, 1);
+
+  // Soon after the first (once its batch is over): this one waits, and a send made meanwhile
+  // joins it.
+  await delay(5);
+  const second = send(1);
+  await delay(30);
+  const third = send(2);
+  await Promise.all([second, third]);
+  const after = t.core.messages.sendStats();
+  assert.equal(after.transactions - start.transactions, 2, "the second and third shared one");
+  assert.equal(after.largestBatch, 2);
+});
+
+engines.test("a waiting batch that fills up starts at once", async () => {
+  await using t = await openTestCore({ sendBatchWaitMs: 60_000 });
+  const rooms = await groups(t, 2, 2);
+  const [head, ...rest] = inputs(rooms, SEND_MAX_BATCH + 1);
+  await t.core.messages.send(head);
+  await delay(5);
+  // Right after another send: this batch would wait a minute, unless it fills up first.
+  const sends = Promise.all(rest.map((input) => t.core.messages.send(input)));
+  const timer = Promise.withResolvers<never>();
+  const id = setTimeout(() => timer.reject(new Error("the full batch waited")), 10_000);
+  try {
+    await Promise.race([sends, timer.promise]);
+  } finally {
+    clearTimeout(id);
+  }
+  assert.equal((await storedMessages(t)).length, SEND_MAX_BATCH + 1);
+  assert.equal(t.core.messages.sendStats().largestBatch, SEND_MAX_BATCH);
+});
