@@ -1,15 +1,17 @@
 // The send path's statements, the hottest in the service: written once per engine and compiled
 // once, instead of built by Kysely's query builder for every message (~17 µs a statement under
-// Deno). A message costs two: one reads the room, the author's membership and the author
-// (what every refusal needs to know), one inserts. The room's last-message pointer is written
-// once per room per batch (RoomPointers), not once per message.
+// Deno). A batch of sends (db/group_commit.ts) reads what every message's checks need (room,
+// membership, author) in one statement for the whole batch, inserts each message with one
+// statement, and moves the rooms' last-message pointers in one statement at the end: on
+// PostgreSQL that is one round trip per message instead of five.
 import { CompiledQuery } from "kysely";
 import type { Db } from "./client.ts";
 import { oneRow } from "./driver.ts";
 import { type Engine, engineOf } from "./engine.ts";
+import { lockRooms } from "./rooms.ts";
 import type { DeskStatus, Flag, MessageRow, RoomKind, UserRow } from "./schema.ts";
 
-/** What a send needs to know of its room, read with the author in one statement. */
+/** What a send needs to know of its room and author. */
 export interface SendTarget {
   room: {
     kind: RoomKind;
@@ -23,9 +25,17 @@ export interface SendTarget {
   author: UserRow | undefined;
 }
 
+/** One send of a batch: who writes where. */
+export interface SendPair {
+  roomId: number;
+  authorId: number;
+}
+
 export type NewMessageRow = Omit<MessageRow, "id">;
 
 interface TargetRow extends UserRow {
+  pair_room: number;
+  pair_author: number;
   room_kind: RoomKind;
   room_status: DeskStatus | null;
   room_is_active: Flag;
@@ -34,41 +44,36 @@ interface TargetRow extends UserRow {
   is_member: number | boolean;
 }
 
-const TARGET = `SELECT u.*, r.kind AS room_kind, r.status AS room_status,
+const TARGET_COLUMNS = `u.*, r.kind AS room_kind, r.status AS room_status,
     r.is_active AS room_is_active, r.last_message_id AS room_last_message_id,
     r.last_activity_at AS room_last_activity_at,
-    EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = u.id) AS is_member
-  FROM rooms r LEFT JOIN users u ON u.id = {author}
-  WHERE r.id = {room}`;
+    EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = u.id) AS is_member`;
 
-const INSERT = `INSERT INTO messages
-    (room_id, author_id, body, image, attachment_id, client_id, created_at)
-  VALUES ({room}, {author}, {body}, {image}, {attachment}, {client}, {at}) RETURNING *`;
-
-/** `{name}`s become `?` for SQLite, `$1`, `$2`... for PostgreSQL: parameters in text order. */
-function placeholders(engine: Engine, text: string): string {
-  let n = 0;
-  return text.replace(/\{\w+\}/g, () => engine === "sqlite" ? "?" : `$${++n}`);
-}
-
-function statements(engine: Engine) {
-  return {
-    target: placeholders(engine, TARGET),
-    insert: placeholders(engine, INSERT),
-    byClientId: placeholders(
-      engine,
-      "SELECT * FROM messages WHERE author_id = {author} AND client_id = {client}",
-    ),
-    pointer: placeholders(
-      engine,
-      "UPDATE rooms SET last_message_id = {id}, last_activity_at = {at} WHERE id = {room}",
-    ),
-  };
-}
-
-const SQL: Record<Engine, ReturnType<typeof statements>> = {
-  sqlite: statements("sqlite"),
-  postgres: statements("postgres"),
+/** The batch's pairs come as one JSON array on SQLite and as two arrays on PostgreSQL. */
+const SQL: Record<Engine, Record<"targets" | "insert" | "byClientId" | "pointers", string>> = {
+  sqlite: {
+    targets: `SELECT p.value ->> 0 AS pair_room, p.value ->> 1 AS pair_author, ${TARGET_COLUMNS}
+      FROM json_each(?) p JOIN rooms r ON r.id = p.value ->> 0
+      LEFT JOIN users u ON u.id = p.value ->> 1`,
+    insert: `INSERT INTO messages
+        (room_id, author_id, body, image, attachment_id, client_id, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    byClientId: "SELECT * FROM messages WHERE author_id = ? AND client_id = ?",
+    pointers: `UPDATE rooms SET last_message_id = p.value ->> 1, last_activity_at = p.value ->> 2
+      FROM json_each(?) p WHERE rooms.id = p.value ->> 0`,
+  },
+  postgres: {
+    targets: `SELECT p.pair_room, p.pair_author, ${TARGET_COLUMNS}
+      FROM unnest($1::bigint[], $2::bigint[]) AS p (pair_room, pair_author)
+      JOIN rooms r ON r.id = p.pair_room LEFT JOIN users u ON u.id = p.pair_author`,
+    insert: `INSERT INTO messages
+        (room_id, author_id, body, image, attachment_id, client_id, created_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    byClientId: "SELECT * FROM messages WHERE author_id = $1 AND client_id = $2",
+    pointers: `UPDATE rooms SET last_message_id = p.id, last_activity_at = p.at
+      FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS p (room, id, at)
+      WHERE rooms.id = p.room`,
+  },
 };
 
 async function run<R>(db: Db, sql: string, params: unknown[]): Promise<R[]> {
@@ -82,15 +87,15 @@ async function first<R>(db: Db, sql: string, params: unknown[]): Promise<R | und
   return rows[0];
 }
 
-/** The room, whether the author belongs to it, and the author; undefined: no such room. */
-export async function findSendTarget(
-  db: Db,
-  roomId: number,
-  authorId: number,
-): Promise<SendTarget | undefined> {
-  const row = await first<TargetRow>(db, SQL[engineOf(db)].target, [authorId, roomId]);
-  if (!row) return undefined;
+/** Columns of a list of tuples, for PostgreSQL's unnest(). */
+function columns(tuples: number[][], width: number): number[][] {
+  return Array.from({ length: width }, (_, i) => tuples.map((tuple) => tuple[i]));
+}
+
+function toTarget(row: TargetRow): SendTarget {
   const {
+    pair_room: _room,
+    pair_author: _author,
     room_kind,
     room_status,
     room_is_active,
@@ -112,19 +117,69 @@ export async function findSendTarget(
   };
 }
 
-/** Inserts a message; the room's pointer is RoomPointers' job. */
-export async function insertMessageRow(db: Db, m: NewMessageRow): Promise<MessageRow> {
-  const [row] = await run<MessageRow>(db, SQL[engineOf(db)].insert, [
-    m.room_id,
-    m.author_id,
-    m.body,
-    m.image,
-    m.attachment_id,
-    m.client_id,
-    m.created_at,
-  ]);
-  if (!row) throw new Error("the insert returned no row");
-  return row;
+const pairKey = (roomId: number, authorId: number) => `${roomId}:${authorId}`;
+
+/**
+ * What one send transaction knows and defers, used by one batch at a time: the targets read
+ * at its start (nothing a send does changes them, except the room's newest message, which
+ * `newest` tracks), and each room's newest message, written to the rooms at its end.
+ */
+export class SendBatch {
+  readonly #targets = new Map<string, SendTarget>();
+  readonly #newest = new Map<number, { id: number; at: number }>();
+
+  /**
+   * Starts a batch inside its transaction: locks the rooms (PostgreSQL: sends to one room then
+   * commit in the order of their ids and times, also across processes) and reads every send's
+   * target in one statement.
+   */
+  async open(trx: Db, pairs: SendPair[]): Promise<void> {
+    this.#targets.clear();
+    this.#newest.clear();
+    await lockRooms(trx, pairs.map((p) => p.roomId));
+    const unique = new Map(pairs.map((p) => [pairKey(p.roomId, p.authorId), p]));
+    const tuples = [...unique.values()].map((p) => [p.roomId, p.authorId]);
+    const engine = engineOf(trx);
+    const params = engine === "sqlite" ? [JSON.stringify(tuples)] : columns(tuples, 2);
+    for (const row of await run<TargetRow>(trx, SQL[engine].targets, params)) {
+      this.#targets.set(pairKey(Number(row.pair_room), Number(row.pair_author)), toTarget(row));
+    }
+  }
+
+  /** The send's room and author as the batch began; undefined: no such room. */
+  target(roomId: number, authorId: number): SendTarget | undefined {
+    return this.#targets.get(pairKey(roomId, authorId));
+  }
+
+  /** The time of the newest message this batch stored in the room, if any. */
+  newest(roomId: number): number | undefined {
+    return this.#newest.get(roomId)?.at;
+  }
+
+  /** Inserts a message of the batch; the room's pointer moves when the batch closes. */
+  async insert(trx: Db, m: NewMessageRow): Promise<MessageRow> {
+    const [row] = await run<MessageRow>(trx, SQL[engineOf(trx)].insert, [
+      m.room_id,
+      m.author_id,
+      m.body,
+      m.image,
+      m.attachment_id,
+      m.client_id,
+      m.created_at,
+    ]);
+    this.#newest.set(row.room_id, { id: row.id, at: row.created_at });
+    return row;
+  }
+
+  /** Moves each room the batch wrote to onto its newest message, in one statement. */
+  async close(trx: Db): Promise<void> {
+    if (this.#newest.size === 0) return;
+    const tuples = [...this.#newest].map(([room, { id, at }]) => [room, id, at]);
+    const engine = engineOf(trx);
+    const params = engine === "sqlite" ? [JSON.stringify(tuples)] : columns(tuples, 3);
+    await run(trx, SQL[engine].pointers, params);
+    this.#newest.clear();
+  }
 }
 
 /** The author's earlier message with this client id, if any. */
@@ -134,33 +189,4 @@ export async function findByClientId(
   clientId: string,
 ): Promise<MessageRow | undefined> {
   return await first<MessageRow>(db, SQL[engineOf(db)].byClientId, [authorId, clientId]);
-}
-
-/**
- * The newest message of each room a batch wrote to. Rooms' rows are updated once per room at
- * the end of the batch (`write`); until then `newest` gives a later message of the batch the
- * time it must come after, which the room's row does not hold yet.
- */
-export class RoomPointers {
-  readonly #newest = new Map<number, { id: number; at: number }>();
-
-  /** The time of the newest message this batch stored in the room, if any. */
-  newest(roomId: number): number | undefined {
-    return this.#newest.get(roomId)?.at;
-  }
-
-  note(row: MessageRow): void {
-    this.#newest.set(row.room_id, { id: row.id, at: row.created_at });
-  }
-
-  clear(): void {
-    this.#newest.clear();
-  }
-
-  /** Moves each room's last-message pointer (and last activity) to its newest message. */
-  async write(db: Db): Promise<void> {
-    const sql = SQL[engineOf(db)].pointer;
-    for (const [roomId, { id, at }] of this.#newest) await run(db, sql, [id, at, roomId]);
-    this.#newest.clear();
-  }
 }

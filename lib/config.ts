@@ -130,7 +130,6 @@ const envSchema = z.object({
   SOCKET_INBOUND_QUEUE: int(32, 1, 100_000),
   SEND_RATE: int(5, 1, 1_000_000),
   SEND_BURST: int(30, 1, 1_000_000),
-  SEND_BATCH_WAIT_MS: int(1, 0, 100),
   HISTORY_MAX: int(LIMITS.historyMax, 1, 10_000_000),
   MEET_MESSAGES_SHAPE: z.string().default("array").transform((raw, ctx) => {
     const v = raw.trim().toLowerCase();
@@ -240,8 +239,6 @@ export interface Config {
   socketFrames: { rate: number; burst: number; queue: number };
   /** Messages one user may send per second, and the burst, over all their connections. */
   sendRate: { rate: number; burst: number };
-  /** ms a send waits for others to share its commit, when sends arrive that close together. */
-  sendBatchWaitMs: number;
   /** Most messages a whole-history response returns (the newest; headers say how to page). */
   historyMax: number;
   /**
@@ -409,7 +406,6 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       queue: e.SOCKET_INBOUND_QUEUE,
     },
     sendRate: { rate: e.SEND_RATE, burst: e.SEND_BURST },
-    sendBatchWaitMs: e.SEND_BATCH_WAIT_MS,
     historyMax: e.HISTORY_MAX,
     meetMessagesShape: e.MEET_MESSAGES_SHAPE,
     loungeInitTimeout: e.LOUNGE_INIT_TIMEOUT,
@@ -486,7 +482,6 @@ export function coreSettings(config: Config, jwtSecret: string) {
     passwordQueue: config.passwordHashing.queue,
     sendRate: config.sendRate.rate,
     sendBurst: config.sendRate.burst,
-    sendBatchWaitMs: config.sendBatchWaitMs,
     historyMax: config.historyMax,
     uploads: config.uploads,
     signupTokenTtl: config.signup.tokenTtl,

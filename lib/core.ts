@@ -49,8 +49,6 @@ export interface CoreSettings {
   /** Messages per second one user may send over all connections, and the burst. */
   sendRate?: number;
   sendBurst?: number;
-  /** SEND_BATCH_WAIT_MS (lib/messages.ts); 0 if unset. */
-  sendBatchWaitMs?: number;
   /** Most messages a whole-history response returns (HISTORY_MAX); LIMITS.historyMax if unset. */
   historyMax?: number;
   /** Attachments: storage, size limit, URL lifetime, anonymous uploads. */
@@ -137,7 +135,6 @@ export function createCore({ db, events, settings, now = Date.now, ...deps }: Co
     sendLimiter,
     metrics,
     historyMax: settings.historyMax,
-    batchWaitMs: settings.sendBatchWaitMs,
   });
   const presence = deps.presence ?? createPresence(events);
   const desk = createDesk({ db, events, rooms, messages, now });

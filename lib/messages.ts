@@ -13,16 +13,10 @@ import {
   selectHistoryRange,
   toMessage,
 } from "@/db/messages.ts";
-import { findMemberRow, findRoomForUser, lockRooms } from "@/db/rooms.ts";
+import { findMemberRow, findRoomForUser } from "@/db/rooms.ts";
 import type { RoomRow } from "@/db/schema.ts";
 import { toUser } from "@/db/users.ts";
-import {
-  findByClientId,
-  findSendTarget,
-  insertMessageRow,
-  RoomPointers,
-  type SendTarget,
-} from "@/db/send.ts";
+import { findByClientId, SendBatch, type SendTarget } from "@/db/send.ts";
 import { type GroupCommitStats, GroupCommitter } from "@/db/group_commit.ts";
 import {
   ChatError,
@@ -52,12 +46,6 @@ export interface MessagesDeps {
   metrics?: Metrics;
   /** Most messages a whole history returns (the newest ones); LIMITS.historyMax by default. */
   historyMax?: number;
-  /**
-   * ms a send waits for company before its transaction starts, when it arrived that soon
-   * after the previous send (SEND_BATCH_WAIT_MS): under a steady stream one commit then
-   * serves several messages. 0 (the default here): never waits.
-   */
-  batchWaitMs?: number;
 }
 
 export interface NewMessageInput {
@@ -179,14 +167,14 @@ export function createMessages(deps: MessagesDeps) {
    */
   function nextTime(roomId: number, room: SendTarget["room"]): number {
     const at = now();
-    const inBatch = pointers.newest(roomId);
+    const inBatch = batch.newest(roomId);
     if (inBatch !== undefined) return Math.max(at, inBatch + 1);
     return room.lastMessageId === null ? at : Math.max(at, room.lastActivityAt + 1);
   }
 
   /**
-   * Checks one message and stores it, inside the batch's transaction: one statement reads the
-   * room, the membership and the author, one inserts. A refusal writes nothing.
+   * Checks one message and stores it, inside the batch's transaction: against its room,
+   * membership and author as the batch read them, then one insert. A refusal writes nothing.
    */
   async function store(trx: Db, input: NewMessageInput): Promise<Stored> {
     const clientId = input.clientId ?? null;
@@ -198,7 +186,7 @@ export function createMessages(deps: MessagesDeps) {
       }
       if (earlier) return { message: toMessage(earlier), duplicate: true };
     }
-    const target = await findSendTarget(trx, input.roomId, input.authorId);
+    const target = batch.target(input.roomId, input.authorId);
     if (!target || (target.room.kind === "group" && target.room.isActive !== 1)) {
       throw new NotFound();
     }
@@ -207,7 +195,7 @@ export function createMessages(deps: MessagesDeps) {
     if (reason) throw new Conflict(reason);
     const author = target.author;
     if (!author || author.is_active !== 1) throw new PermissionDenied();
-    const row = await insertMessageRow(trx, {
+    const row = await batch.insert(trx, {
       room_id: input.roomId,
       author_id: input.authorId,
       body: input.text,
@@ -216,7 +204,6 @@ export function createMessages(deps: MessagesDeps) {
       client_id: clientId,
       created_at: nextTime(input.roomId, target.room),
     });
-    pointers.note(row);
     return {
       message: toMessage(row),
       duplicate: false,
@@ -225,18 +212,15 @@ export function createMessages(deps: MessagesDeps) {
     };
   }
 
-  /** The rooms this batch wrote to; their rows are updated once each, before the commit. */
-  const pointers = new RoomPointers();
+  /** The batch being committed: its targets, read at once, and its rooms' newest messages. */
+  const batch = new SendBatch();
 
   const committer = new GroupCommitter<NewMessageInput, Stored>({
     db,
     apply: store,
     // One room's sends commit in the order of their ids and times, also across processes.
-    beforeBatch: (trx, items) => {
-      pointers.clear();
-      return lockRooms(trx, items.map((item) => item.roomId));
-    },
-    beforeCommit: (trx) => pointers.write(trx),
+    beforeBatch: (trx, items) => batch.open(trx, items),
+    beforeCommit: (trx) => batch.close(trx),
     isRefusal: (err) => err instanceof ChatError,
     afterCommit({ message, author, attachment }) {
       if (author) {
@@ -248,7 +232,6 @@ export function createMessages(deps: MessagesDeps) {
       }
     },
     maxBatch: SEND_MAX_BATCH,
-    lingerMs: deps.batchWaitMs,
     onCommit(items, seconds) {
       deps.metrics?.commitBatch.observe(items);
       deps.metrics?.commitDuration.observe(seconds);
