@@ -49,8 +49,12 @@ async function ensureNodeSide(): Promise<void> {
   if (!await commandExists("node")) {
     throw new Error("node is required (socket.io@4 and the load generator run on it)");
   }
+  // Every dependency of bench/node/package.json installed, or `npm ci` (a new one was added).
+  const { dependencies } = JSON.parse(await Deno.readTextFile(join(NODE_DIR, "package.json")));
   try {
-    await Deno.stat(join(NODE_DIR, "node_modules", "@socket.io", "redis-adapter"));
+    for (const name of Object.keys(dependencies)) {
+      await Deno.stat(join(NODE_DIR, "node_modules", name, "package.json"));
+    }
   } catch {
     log("installing bench/node (npm ci)");
     const { success } = await new Deno.Command("npm", {
@@ -203,7 +207,12 @@ async function main(): Promise<void> {
   for (let round = 1; round <= settings.rounds; round++) {
     for (const scenario of list) {
       // The two servers take turns: who goes first alternates between rounds.
-      const order = round % 2 === 1 ? scenario.servers : [...scenario.servers].reverse();
+      // A face on the persisted path reuses persisted's references when that runs too.
+      const servers = scenario.servers.filter((kind) =>
+        kind === "ours" || !scenario.referenceOf ||
+        !list.some((s) => s.name === scenario.referenceOf)
+      );
+      const order = round % 2 === 1 ? servers : [...servers].reverse();
       for (const kind of order) {
         log(`round ${round}/${settings.rounds} · ${scenario.name} · ${kind}`);
         const r = await runOne(scenario, kind, pins ?? { server: [], generator: [] }, round);
