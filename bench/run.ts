@@ -3,8 +3,8 @@
 // generator pinned to the other; the two servers take turns, round after round, and the
 // table reports the medians. It prints figures and never fails on a number.
 //
-//   deno task bench              three rounds of everything (under 15 minutes)
-//   deno task bench --quick      one short round (under 2 minutes)
+//   deno task bench              three rounds of everything (about 20 minutes)
+//   deno task bench --quick      one short round (about 4 minutes)
 //   deno task bench --only=fanout,storm --rounds=1
 //   deno task bench --quick --only=persisted --cpu-prof   (V8 profiles of every server run
 //                                 in bench/results/profiles/; read them with bench/profile.ts)

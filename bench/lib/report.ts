@@ -80,7 +80,7 @@ function compare(
 
 const failed = (r: RoundResult) => typeof r.error === "string";
 
-/** "<server> failed: <why>" when every round of the other server failed (it did not run). */
+/** "<server> did not run: <why>" when every round of the other server failed. */
 function notRun(versus: Versus, other: RoundResult[] | undefined): string | undefined {
   if (!other || other.length === 0 || !other.every(failed)) return undefined;
   return `${versus} did not run: ${String(other[0].error).slice(0, 160)}`;
@@ -208,6 +208,14 @@ export function buildRows(results: Results): Row[] {
       undefined,
       "bare WebSocket",
     );
+    const floor = rows[rows.length - 1];
+    const sio = median((c.socketio ?? []).map((r) => r.fixed?.[0]?.cpuUsPerInbound));
+    if (floor.other !== null && sio !== null) {
+      const goal = sio * 0.6;
+      floor.gates += `; the 0.6× target is ${num(goal)} µs, ${
+        goal < floor.other ? "BELOW" : "above"
+      } the bare WebSocket's ${num(floor.other)}`;
+    }
     fixedRow(label, c.ours, c.socketio, 0, rate, "p99", "p99 ms");
     // chat 100×10 stops at the generator on every server: no target there.
     const target = name === "chat500" ? { op: ">=" as const, ratio: 2 } : undefined;
