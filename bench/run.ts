@@ -1,7 +1,8 @@
-// `deno task bench`: our server and the official socket.io@4 on Node, side by side on this
-// machine, in one run. Each scenario starts a fresh server pinned to one core and the load
-// generator pinned to the other; the two servers take turns, round after round, and the
-// table reports the medians. It prints figures and never fails on a number.
+// `deno task bench`: our server, the official socket.io@4 on Node (on Node's http + ws, and on
+// uWebSockets.js) and a bare Deno WebSocket broadcast, side by side on this machine, in one run.
+// Each scenario starts a fresh server pinned to one core and the load generator pinned to the
+// other; the servers take turns, round after round, and the table reports the medians. It
+// prints figures and never fails on a number.
 //
 //   deno task bench              three rounds of everything (about 20 minutes)
 //   deno task bench --quick      one short round (about 4 minutes)

@@ -1,9 +1,10 @@
 // The load generator used for every server of `deno task bench`: raw WebSockets speaking
 // Engine.IO v4 / Socket.IO v5 frames directly ("sio"), plain frames for the bare ceiling
 // server ("raw"), or a raw-WebSocket face's JSON frames ("json": inbox, lounge), built from the
-// frame text each client spec gives (see bench/servers/ours.ts). One process, one clock: each message carries its intended send time
-// (`#T<µs>#` inside its text), so a delivery's latency is measured against when it should
-// have left, not when a busy generator got round to it (no coordinated omission).
+// frame text each client spec gives (see bench/servers/ours.ts). One process, one clock: each
+// message carries its intended send time (`#T<µs>#` inside its text), so a delivery's latency is
+// measured against when it should have left, not when a busy generator got round to it (no
+// coordinated omission).
 //
 //   node node/generator.mjs '<json task>'   (see bench/run.ts for the tasks it is given)
 //
@@ -150,6 +151,8 @@ class Client {
         const sender = senderOf(buf, from, to);
         if (sender < 0) {
           if (buf.subarray(from, to).indexOf(ERROR) >= 0) {
+            // A refused message: answered, not acked (no row is expected for it).
+            if (this.pendingAcks > 0) this.pendingAcks--;
             totals.ackErrors++;
             if (totals.ackErrors <= 3) log("error frame:", buf.toString("utf8", from, to));
           }
