@@ -1,10 +1,11 @@
-// `deno task bench`: our server and the official socket.io@4 on Node, side by side on this
-// machine, in one run. Each scenario starts a fresh server pinned to one core and the load
-// generator pinned to the other; the two servers take turns, round after round, and the
-// table reports the medians. It prints figures and never fails on a number.
+// `deno task bench`: our server, the official socket.io@4 on Node (on Node's http + ws, and on
+// uWebSockets.js) and a bare Deno WebSocket broadcast, side by side on this machine, in one run.
+// Each scenario starts a fresh server pinned to one core and the load generator pinned to the
+// other; the servers take turns, round after round, and the table reports the medians. It
+// prints figures and never fails on a number.
 //
-//   deno task bench              three rounds of everything (under 15 minutes)
-//   deno task bench --quick      one short round (under 2 minutes)
+//   deno task bench              three rounds of everything (about 20 minutes)
+//   deno task bench --quick      one short round (about 4 minutes)
 //   deno task bench --only=fanout,storm --rounds=1
 //   deno task bench --quick --only=persisted --cpu-prof   (V8 profiles of every server run
 //                                 in bench/results/profiles/; read them with bench/profile.ts)
@@ -49,8 +50,12 @@ async function ensureNodeSide(): Promise<void> {
   if (!await commandExists("node")) {
     throw new Error("node is required (socket.io@4 and the load generator run on it)");
   }
+  // Every dependency of bench/node/package.json installed, or `npm ci` (a new one was added).
+  const { dependencies } = JSON.parse(await Deno.readTextFile(join(NODE_DIR, "package.json")));
   try {
-    await Deno.stat(join(NODE_DIR, "node_modules", "@socket.io", "redis-adapter"));
+    for (const name of Object.keys(dependencies)) {
+      await Deno.stat(join(NODE_DIR, "node_modules", name, "package.json"));
+    }
   } catch {
     log("installing bench/node (npm ci)");
     const { success } = await new Deno.Command("npm", {
@@ -203,7 +208,12 @@ async function main(): Promise<void> {
   for (let round = 1; round <= settings.rounds; round++) {
     for (const scenario of list) {
       // The two servers take turns: who goes first alternates between rounds.
-      const order = round % 2 === 1 ? scenario.servers : [...scenario.servers].reverse();
+      // A face on the persisted path reuses persisted's references when that runs too.
+      const servers = scenario.servers.filter((kind) =>
+        kind === "ours" || !scenario.referenceOf ||
+        !list.some((s) => s.name === scenario.referenceOf)
+      );
+      const order = round % 2 === 1 ? servers : [...servers].reverse();
       for (const kind of order) {
         log(`round ${round}/${settings.rounds} · ${scenario.name} · ${kind}`);
         const r = await runOne(scenario, kind, pins ?? { server: [], generator: [] }, round);

@@ -10,16 +10,25 @@ const COLORS: Record<string, string> = {
   ours: "#1f77b4",
   socketio: "#ff7f0e",
   "socket.io": "#ff7f0e",
+  "socketio-uws": "#d62728",
+  "socket.io (uWS)": "#d62728",
   ceiling: "#7f7f7f",
   "bare WebSocket": "#7f7f7f",
 };
-const NAMES: Record<string, string> = { ours: "ours", socketio: "socket.io", ceiling: "bare WS" };
+const NAMES: Record<string, string> = {
+  ours: "ours",
+  socketio: "socket.io",
+  "socketio-uws": "socket.io (uWS)",
+  ceiling: "bare WS",
+};
 const TITLES: Record<string, string> = {
   fanout: "fan-out: 1 room × 1,000 subscribers",
   chat100: "chat: 100 rooms × 10",
   chat500: "chat: 500 rooms × 10",
   persisted: "persisted chat (WAL, synchronous=NORMAL)",
   "persisted-full": "persisted chat (synchronous=FULL)",
+  "persisted-inbox": "persisted chat, inbox face (ours only; references under persisted)",
+  "persisted-lounge": "persisted chat, lounge face (ours only; references under persisted)",
 };
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -149,7 +158,7 @@ export function cpuChart(rows: Row[], per: "delivery" | "inbound"): string | und
     groups.set(label, group);
   }
   if (groups.size === 0) return undefined;
-  const names = ["ours", "socket.io", "bare WebSocket"].filter((n) =>
+  const names = ["ours", "socket.io", "socket.io (uWS)", "bare WebSocket"].filter((n) =>
     [...groups.values()].some((g) => g.has(n))
   );
   const max = Math.max(...[...groups.values()].flatMap((g) => [...g.values()]));

@@ -9,7 +9,7 @@ export type Results = Record<string, Partial<Record<ServerKind, RoundResult[]>>>
 export interface Row {
   scenario: string;
   metric: string;
-  versus: "socket.io" | "bare WebSocket";
+  versus: Versus;
   ours: number | null;
   other: number | null;
   /** ours ÷ other. */
@@ -23,6 +23,16 @@ export interface Row {
   gates: string;
   rounds: { ours: (number | null)[]; other: (number | null)[] };
 }
+
+/** Who a row compares ours with: socket.io, socket.io on uWebSockets.js, the bare WebSocket. */
+export type Versus = "socket.io" | "socket.io (uWS)" | "bare WebSocket";
+
+/** A row's other server in the results. */
+const KIND: Record<Versus, ServerKind> = {
+  "socket.io": "socketio",
+  "socket.io (uWS)": "socketio-uws",
+  "bare WebSocket": "ceiling",
+};
 
 export function median(values: (number | null | undefined)[]): number | null {
   const xs = values.filter((v): v is number => typeof v === "number" && Number.isFinite(v))
@@ -45,7 +55,7 @@ function compare(
   pick: (r: RoundResult) => number | null | undefined,
   gates: string,
   target?: Target,
-  versus: Row["versus"] = "socket.io",
+  versus: Versus = "socket.io",
 ): Row {
   const oursRounds = (ours ?? []).map((r) => pick(r) ?? null);
   const otherRounds = (other ?? []).map((r) => pick(r) ?? null);
@@ -69,6 +79,12 @@ function compare(
 }
 
 const failed = (r: RoundResult) => typeof r.error === "string";
+
+/** "<server> did not run: <why>" when every round of the other server failed. */
+function notRun(versus: Versus, other: RoundResult[] | undefined): string | undefined {
+  if (!other || other.length === 0 || !other.every(failed)) return undefined;
+  return `${versus} did not run: ${String(other[0].error).slice(0, 160)}`;
+}
 
 /** The gates of one fixed-rate step over every round of both servers. */
 function stepGates(index: number, ...runs: (RoundResult[] | undefined)[]): string {
@@ -105,7 +121,7 @@ export function buildRows(results: Results): Row[] {
     field: string,
     unit: string,
     target?: Target,
-    versus?: Row["versus"],
+    versus?: Versus,
   ) =>
     rows.push(compare(
       scenario,
@@ -113,7 +129,7 @@ export function buildRows(results: Results): Row[] {
       ours,
       other,
       (r) => r.fixed?.[index]?.[field],
-      stepGates(index, ours, other),
+      notRun(versus ?? "socket.io", other) ?? stepGates(index, ours, other),
       target,
       versus,
     ));
@@ -124,6 +140,7 @@ export function buildRows(results: Results): Row[] {
     label: string,
     scale: number,
     target?: Target,
+    versus?: Versus,
   ) => {
     const row = compare(
       scenario,
@@ -131,62 +148,79 @@ export function buildRows(results: Results): Row[] {
       ours,
       other,
       (r) => (r.maxRate ?? 0) * scale || null,
-      rampGates(ours, other),
+      notRun(versus ?? "socket.io", other) ?? rampGates(ours, other),
       target,
+      versus,
     );
     row.oursLowerBound = stopsAtGenerator(ours);
     row.otherLowerBound = stopsAtGenerator(other);
     rows.push(row);
   };
 
+  const highest = "highest inbound msg/s (p99 ≤ 50 ms, no loss)";
+  const uws = "socket.io (uWS)";
   if (results.fanout) fanoutRows();
   function fanoutRows() {
     for (const [i, rate] of [[0, "20k"], [1, "50k"]] as const) {
       const label = `${rate} deliveries/s`;
-      fixedRow("fan-out", f.ours, f.socketio, i, label, "cpuUsPerDelivery", "CPU µs per delivery", {
-        op: "<=",
-        ratio: 0.5,
-      });
-      fixedRow("fan-out", f.ours, f.socketio, i, label, "p50", "p50 ms");
-      fixedRow("fan-out", f.ours, f.socketio, i, label, "p99", "p99 ms", { op: "<=", ratio: 1 });
-      fixedRow("fan-out", f.ours, f.socketio, i, label, "p999", "p99.9 ms");
+      const cpu = "CPU µs per delivery";
+      fixedRow("fan-out", f.ours, f.socketio, i, label, "cpuUsPerDelivery", cpu);
       fixedRow(
         "fan-out",
         f.ours,
-        f.ceiling,
+        f["socketio-uws"],
         i,
         label,
         "cpuUsPerDelivery",
-        "CPU µs per delivery",
-        { op: "<=", ratio: 1.3 },
-        "bare WebSocket",
+        cpu,
+        undefined,
+        uws,
       );
+      fixedRow("fan-out", f.ours, f.socketio, i, label, "p50", "p50 ms");
+      fixedRow("fan-out", f.ours, f.socketio, i, label, "p99", "p99 ms");
+      fixedRow("fan-out", f.ours, f.socketio, i, label, "p999", "p99.9 ms");
+      fixedRow("fan-out", f.ours, f.ceiling, i, label, "cpuUsPerDelivery", cpu, {
+        op: "<=",
+        ratio: 1.1,
+      }, "bare WebSocket");
     }
-    rampRow("fan-out", f.ours, f.socketio, "highest deliveries/s (p99 ≤ 50 ms, no loss)", 1000);
+    const label = "highest deliveries/s (p99 ≤ 50 ms, no loss)";
+    rampRow("fan-out", f.ours, f.socketio, label, 1000);
+    rampRow("fan-out", f.ours, f["socketio-uws"], label, 1000, undefined, uws);
     fixedRow("fan-out", f.ours, f.socketio, 1, "50k deliveries/s", "serverRssMb", "server RSS MB");
   }
 
   for (const [name, label] of [["chat100", "chat 100×10"], ["chat500", "chat 500×10"]]) {
     const c = results[name];
     if (!c) continue;
+    const [rate, cpu] = ["2,000 msg/s in", "CPU µs per inbound"];
+    fixedRow(label, c.ours, c.socketio, 0, rate, "cpuUsPerInbound", cpu, { op: "<=", ratio: 0.6 });
+    fixedRow(label, c.ours, c["socketio-uws"], 0, rate, "cpuUsPerInbound", cpu, undefined, uws);
+    // The runtime's floor: a target below the bare broadcast's share is out of reach.
     fixedRow(
       label,
       c.ours,
-      c.socketio,
+      c.ceiling,
       0,
-      "2,000 msg/s in",
+      rate,
       "cpuUsPerInbound",
-      "CPU µs per inbound",
-      {
-        op: "<=",
-        ratio: 0.4,
-      },
+      cpu,
+      undefined,
+      "bare WebSocket",
     );
-    fixedRow(label, c.ours, c.socketio, 0, "2,000 msg/s in", "p99", "p99 ms");
-    rampRow(label, c.ours, c.socketio, "highest inbound msg/s (p99 ≤ 50 ms, no loss)", 1, {
-      op: ">=",
-      ratio: 2,
-    });
+    const floor = rows[rows.length - 1];
+    const sio = median((c.socketio ?? []).map((r) => r.fixed?.[0]?.cpuUsPerInbound));
+    if (floor.other !== null && sio !== null) {
+      const goal = sio * 0.6;
+      floor.gates += `; the 0.6× target is ${num(goal)} µs, ${
+        goal < floor.other ? "BELOW" : "above"
+      } the bare WebSocket's ${num(floor.other)}`;
+    }
+    fixedRow(label, c.ours, c.socketio, 0, rate, "p99", "p99 ms");
+    // chat 100×10 stops at the generator on every server: no target there.
+    const target = name === "chat500" ? { op: ">=" as const, ratio: 2 } : undefined;
+    rampRow(label, c.ours, c.socketio, highest, 1, target);
+    rampRow(label, c.ours, c["socketio-uws"], highest, 1, undefined, uws);
   }
 
   const tcp = results["fanout-tcp"];
@@ -247,41 +281,72 @@ export function buildRows(results: Results): Row[] {
       1,
     );
   }
-  if (results.persisted) persistedRows("persisted", "2,000", results.persisted);
+  if (results.persisted) persistedRows("persisted", "2,000", results.persisted, 1.5);
+  // The raw-WebSocket faces: ours on the face, the references of `persisted` (same app).
+  for (
+    const [name, scenario] of [["persisted-inbox", "persisted inbox"], [
+      "persisted-lounge",
+      "persisted lounge",
+    ]]
+  ) {
+    const face = results[name];
+    if (!face) continue;
+    const refs = results.persisted ?? {};
+    persistedRows(scenario, "2,000", {
+      ours: face.ours,
+      socketio: face.socketio ?? refs.socketio,
+      "socketio-uws": face["socketio-uws"] ?? refs["socketio-uws"],
+    }, 1.5);
+  }
   if (results["persisted-full"]) {
-    persistedRows("persisted FULL", "1,000", results["persisted-full"]);
+    persistedRows("persisted FULL", "1,000", results["persisted-full"], 2.5);
   }
   if (results["persisted-postgres"]) {
-    persistedRows("persisted PostgreSQL", "250", results["persisted-postgres"], false);
+    persistedRows("persisted PostgreSQL", "250", results["persisted-postgres"]);
   }
   if (results.idle) idleRows(results.idle);
   if (results.storm) stormRows(results.storm);
   return rows;
 
-  /** `gated` false: measured only (PostgreSQL has no reference to compare with). */
-  function persistedRows(scenario: string, rate: string, p: Results[string], gated = true) {
+  /**
+   * `rateTarget`: the highest rate's target ratio; none for PostgreSQL, which has no reference
+   * (measured only). Durability is a target of its own: rows = acks in every round.
+   */
+  function persistedRows(scenario: string, rate: string, p: Results[string], rateTarget?: number) {
+    const at = `${rate} msg/s in`;
+    const gated = rateTarget !== undefined;
+    const cpu = "CPU µs per inbound";
     fixedRow(
       scenario,
       p.ours,
       p.socketio,
       0,
-      `${rate} msg/s in`,
+      at,
       "cpuUsPerInbound",
-      "CPU µs per inbound",
+      cpu,
+      gated ? { op: "<=", ratio: 1 } : undefined,
     );
-    fixedRow(scenario, p.ours, p.socketio, 0, `${rate} msg/s in`, "p99", "p99 ms");
+    if (p["socketio-uws"]) {
+      fixedRow(scenario, p.ours, p["socketio-uws"], 0, at, "cpuUsPerInbound", cpu, undefined, uws);
+    }
+    fixedRow(scenario, p.ours, p.socketio, 0, at, "p99", "p99 ms");
     rampRow(
       scenario,
       p.ours,
       p.socketio,
-      "highest inbound msg/s (p99 ≤ 50 ms, no loss)",
+      highest,
       1,
-      gated ? { op: ">=", ratio: 2.5 } : undefined,
+      gated ? { op: ">=", ratio: rateTarget } : undefined,
     );
+    if (p["socketio-uws"]) rampRow(scenario, p.ours, p["socketio-uws"], highest, 1, undefined, uws);
     const committed = (rs: RoundResult[] | undefined) =>
       (rs ?? []).map((r) =>
         r.error ? "failed" : `${r.rows}/${r.acked}${r.rows === r.acked ? "" : " MISMATCH"}`
       ).join(", ");
+    const others = (["socketio", "socketio-uws"] as const).filter((k) => p[k])
+      .map((k) => `; ${k === "socketio" ? "socket.io" : uws} ${committed(p[k])}`).join("");
+    const ours = p.ours ?? [];
+    const durable = ours.length > 0 && ours.every((r) => !r.error && r.rows === r.acked);
     rows.push({
       ...compare(
         scenario,
@@ -289,9 +354,10 @@ export function buildRows(results: Results): Row[] {
         p.ours,
         p.socketio,
         (r) => r.error ? null : r.rows - r.acked,
-        `rows/acked per round: ours ${committed(p.ours)}; socket.io ${committed(p.socketio)}`,
+        `rows/acked per round: ours ${committed(p.ours)}${others}`,
       ),
       ratio: null,
+      ...(gated ? { target: "= 0 every round", met: durable } : {}),
     });
   }
 
@@ -305,7 +371,6 @@ export function buildRows(results: Results): Row[] {
       idle.socketio,
       (r) => r.error ? null : r.rssPerConnection / 1024,
       `connected: ours ${idleGates(idle.ours)}; socket.io ${idleGates(idle.socketio)}`,
-      { op: "<=", ratio: 0.6 },
     ));
     rows.push(compare(
       "idle",
@@ -314,19 +379,24 @@ export function buildRows(results: Results): Row[] {
       idle.socketio,
       (r) => r.error ? null : r.heapPerConnection / 1024,
       "after a forced GC on both",
+      { op: "<=", ratio: 0.5 },
     ));
-    if (!idle.ceiling) return;
-    for (const [metric, field] of [["RSS", "rssPerConnection"], ["JS heap", "heapPerConnection"]]) {
-      rows.push(compare(
-        "idle",
-        `${metric} per connection, KB`,
-        idle.ours,
-        idle.ceiling,
-        (r) => r.error ? null : r[field] / 1024,
-        `connected: bare WS ${idleGates(idle.ceiling)}`,
-        undefined,
-        "bare WebSocket",
-      ));
+    const metrics = [["RSS", "rssPerConnection"], ["JS heap", "heapPerConnection"]] as const;
+    for (const versus of [uws, "bare WebSocket"] as const) {
+      const other = idle[KIND[versus]];
+      if (!other) continue;
+      for (const [metric, field] of metrics) {
+        rows.push(compare(
+          "idle",
+          `${metric} per connection, KB`,
+          idle.ours,
+          other,
+          (r) => r.error ? null : r[field] / 1024,
+          notRun(versus, other) ?? `connected: ${versus} ${idleGates(other)}`,
+          versus === "bare WebSocket" && metric === "RSS" ? { op: "<=", ratio: 1.1 } : undefined,
+          versus,
+        ));
+      }
     }
   }
 
@@ -347,12 +417,21 @@ export function buildRows(results: Results): Row[] {
         storm.socketio,
         (r) => r.handshakesPerSec,
         errors,
-        {
-          op: ">=",
-          ratio: 2,
-        },
       ),
     );
+    const fast = storm["socketio-uws"];
+    if (fast) {
+      rows.push(compare(
+        "storm",
+        "handshakes/s",
+        storm.ours,
+        fast,
+        (r) => r.handshakesPerSec,
+        notRun(uws, fast) ?? `errors per round: ${uws} ${stormGates(fast)}`,
+        undefined,
+        uws,
+      ));
+    }
     rows.push(
       compare(
         "storm",
@@ -384,6 +463,12 @@ function num(v: number | null, lowerBound = false): string {
   return lowerBound ? `≥ ${s}` : s;
 }
 
+const SUFFIX: Record<Versus, string> = {
+  "socket.io": "",
+  "socket.io (uWS)": " (uWS)",
+  "bare WebSocket": " (bare WS)",
+};
+
 function verdict(row: Row): string {
   if (!row.target) return "";
   const bounds = row.oursLowerBound || row.otherLowerBound ? " (bound)" : "";
@@ -396,7 +481,7 @@ export function cells(row: Row): string[] {
     row.scenario,
     row.metric,
     num(row.ours, row.oursLowerBound),
-    `${num(row.other, row.otherLowerBound)}${row.versus === "socket.io" ? "" : " (bare WS)"}`,
+    `${num(row.other, row.otherLowerBound)}${SUFFIX[row.versus]}`,
     row.ratio === null ? "–" : `${row.ratio.toFixed(2)}×`,
     verdict(row),
     row.gates,

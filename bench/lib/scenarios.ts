@@ -1,9 +1,12 @@
-// The six scenarios of the benchmark: which servers each runs against, how each server is
+// The scenarios of the benchmark: which servers each runs against, how each server is
 // started, and what the load generator is asked to do.
 import { join } from "node:path";
 import { BENCH_DIR, NODE_DIR, type ServerInfo } from "./processes.ts";
 
-export type ServerKind = "ours" | "socketio" | "ceiling" | "ceiling-tcp";
+export type ServerKind = "ours" | "socketio" | "socketio-uws" | "ceiling" | "ceiling-tcp";
+
+/** The references: socket.io@4 on Node's http + ws, and the same on uWebSockets.js. */
+export const REFERENCES: ServerKind[] = ["socketio", "socketio-uws"];
 
 export interface Settings {
   quick: boolean;
@@ -61,6 +64,11 @@ export interface Scenario {
   nodes?: number;
   clusterTask?(kind: ServerKind, nodes: ServerInfo[], redisPid: number): Record<string, unknown>;
   clusterArgv?(kind: ServerKind, redisUrl: string): string[];
+  /**
+   * A face on the persisted path: its references are `persisted`'s (the same socket.io app);
+   * they run here only when that scenario is not in the run.
+   */
+  referenceOf?: string;
 }
 
 const deno = Deno.execPath();
@@ -76,6 +84,13 @@ function serverArgv(kind: ServerKind, options: Record<string, unknown>): string[
       return [deno, "run", "-A", "--v8-flags=--expose-gc", oursScript, json];
     case "socketio":
       return ["node", "--expose-gc", referenceScript, json];
+    case "socketio-uws":
+      return [
+        "node",
+        "--expose-gc",
+        referenceScript,
+        JSON.stringify({ ...options, engine: "uws" }),
+      ];
     case "ceiling":
       return [deno, "run", "-A", "--v8-flags=--expose-gc", ceilingScript];
     case "ceiling-tcp":
@@ -110,7 +125,8 @@ export function scenarios(s: Settings): Scenario[] {
   const chat = (name: string, rooms: number): Scenario => ({
     name,
     title: `Chat ${rooms}×10, every client publishing`,
-    servers: ["ours", "socketio"],
+    // The bare WebSocket: what the runtime's broadcast alone costs per inbound message.
+    servers: ["ours", ...REFERENCES, "ceiling"],
     serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
     task: (kind, info) => ({
       ...common(kind, info),
@@ -146,6 +162,7 @@ export function scenarios(s: Settings): Scenario[] {
     name: string,
     sync: "normal" | "full",
     database: "libsql" | "postgres" = "libsql",
+    face: "desk" | "inbox" | "lounge" = "desk",
   ): Scenario => {
     // PostgreSQL's round trips (a send transaction at a time) take it well below libSQL's rates.
     const rate = database === "postgres" ? 250 : sync === "full" ? 1000 : 2000;
@@ -153,17 +170,35 @@ export function scenarios(s: Settings): Scenario[] {
       name,
       title: database === "postgres"
         ? "Persisted chat 100×10 on PostgreSQL (ours only; measured): committed before broadcast and ack"
+        : face !== "desk"
+        ? `Persisted chat 100×10 on the ${face} face (raw WebSocket): committed before delivery`
         : `Persisted chat 100×10, synchronous=${sync.toUpperCase()}: committed before ` +
           "broadcast and ack",
       // The reference server has no PostgreSQL side: our figures are shown beside libSQL's.
-      servers: database === "postgres" ? ["ours"] : ["ours", "socketio"],
+      // FULL runs the one reference: the uWebSockets.js engine does not change an fsync.
+      servers: database === "postgres"
+        ? ["ours"]
+        : sync === "full"
+        ? ["ours", "socketio"]
+        : ["ours", ...REFERENCES],
+      referenceOf: face === "desk" ? undefined : "persisted",
       countRows: true,
       serverArgv: (kind, dir) =>
         kind === "ours"
-          ? serverArgv(kind, { mode: "persisted", dir, rooms: 100, perRoom: 10, sync, database })
+          ? serverArgv(kind, {
+            mode: "persisted",
+            dir,
+            rooms: 100,
+            perRoom: 10,
+            sync,
+            database,
+            face,
+          })
           : serverArgv(kind, { mode: "persisted", db: join(dir, "reference.db"), sync }),
       task: (kind, info) => ({
         ...common(kind, info),
+        // Inbox and lounge speak their own JSON frames over a raw WebSocket.
+        ...(kind === "ours" && face !== "desk" ? { protocol: "json" } : {}),
         task: "rate",
         rooms: 100,
         perRoom: 10,
@@ -201,7 +236,7 @@ export function scenarios(s: Settings): Scenario[] {
     }),
   });
   const chat100 = chat("chat100", 100);
-  const fanoutAll = fanout("fanout", ["ours", "socketio", "ceiling"]);
+  const fanoutAll = fanout("fanout", ["ours", ...REFERENCES, "ceiling"]);
   return [
     fanoutAll,
     chat100,
@@ -220,13 +255,16 @@ export function scenarios(s: Settings): Scenario[] {
     persisted("persisted", "normal"),
     persisted("persisted-full", "full"),
     persisted("persisted-postgres", "normal", "postgres"),
+    // The raw-WebSocket faces on the same path, against persisted's references.
+    persisted("persisted-inbox", "normal", "libsql", "inbox"),
+    persisted("persisted-lounge", "normal", "libsql", "lounge"),
     // Would a WebSocket layer of our own (frame bytes built once per broadcast) beat
     // Deno.upgradeWebSocket? Run with --only=fanout-tcp.
     { ...fanout("fanout-tcp", ["ceiling", "ceiling-tcp"]), optional: true },
     {
       name: "idle",
       title: `Idle: ${s.idleClients.toLocaleString("en")} connected clients, 10 per room`,
-      servers: ["ours", "socketio", "ceiling"],
+      servers: ["ours", ...REFERENCES, "ceiling"],
       serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
       task: (kind, info) => ({
         ...common(kind, info),
@@ -239,7 +277,7 @@ export function scenarios(s: Settings): Scenario[] {
     {
       name: "storm",
       title: `Reconnect storm: ${s.stormClients.toLocaleString("en")} clients at once`,
-      servers: ["ours", "socketio"],
+      servers: ["ours", ...REFERENCES],
       serverArgv: (kind) => serverArgv(kind, { mode: "broadcast" }),
       task: (kind, info) => ({
         ...common(kind, info),

@@ -1,8 +1,10 @@
 // The load generator used for every server of `deno task bench`: raw WebSockets speaking
-// Engine.IO v4 / Socket.IO v5 frames directly ("sio"), or plain frames for the bare ceiling
-// server ("raw"). One process, one clock: each message carries its intended send time
-// (`#T<µs>#` inside its text), so a delivery's latency is measured against when it should
-// have left, not when a busy generator got round to it (no coordinated omission).
+// Engine.IO v4 / Socket.IO v5 frames directly ("sio"), plain frames for the bare ceiling
+// server ("raw"), or a raw-WebSocket face's JSON frames ("json": inbox, lounge), built from the
+// frame text each client spec gives (see bench/servers/ours.ts). One process, one clock: each
+// message carries its intended send time (`#T<µs>#` inside its text), so a delivery's latency is
+// measured against when it should have left, not when a busy generator got round to it (no
+// coordinated omission).
 //
 //   node node/generator.mjs '<json task>'   (see bench/run.ts for the tasks it is given)
 //
@@ -13,6 +15,10 @@ import { openWebSocket } from "./wsclient.mjs";
 
 const task = JSON.parse(process.argv[2] ?? "{}");
 const MARK = Buffer.from("#T");
+// "json": who sent a message (`#S<client index>` before its stamp); the sender's own copy is
+// its acknowledgement, as the faces send no ack of their own.
+const SENDER = Buffer.from("#S");
+const ERROR = Buffer.from('"type":"error"');
 const nowUs = () => performance.now() * 1000;
 const log = (...args) => console.error("[gen]", ...args);
 
@@ -80,6 +86,21 @@ function stampOf(buf, from, to) {
   return v;
 }
 
+/** The client index after `#S`, or -1. Searched within the frame only: most frames lack it. */
+function senderOf(buf, from, to) {
+  const within = buf.subarray(from, to).indexOf(SENDER);
+  if (within < 0) return -1;
+  const at = from + within;
+  let v = 0;
+  let j = at + 2;
+  for (; j < to; j++) {
+    const c = buf[j];
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  return j === at + 2 ? -1 : v;
+}
+
 function delivered(buf, from, to) {
   const step = measuring;
   if (step === undefined) return;
@@ -105,8 +126,11 @@ class Client {
   /** Resolves when the Socket.IO CONNECT is answered (or, raw, when the socket opens). */
   connect() {
     const raw = task.protocol === "raw";
+    const json = task.protocol === "json";
     const url = raw
       ? `${this.url}/?room=${encodeURIComponent(this.room)}`
+      : json
+      ? `${this.url}${this.spec.path}`
       : `${this.url}/socket.io/?EIO=4&transport=websocket`;
     const started = nowUs();
     return new Promise((resolve) => {
@@ -123,7 +147,29 @@ class Client {
         resolve(ok);
       };
       const auth = JSON.stringify(this.spec.auth);
-      const onText = raw ? delivered : (buf, from, to) => {
+      const onJson = (buf, from, to) => {
+        const sender = senderOf(buf, from, to);
+        if (sender < 0) {
+          if (buf.subarray(from, to).indexOf(ERROR) >= 0) {
+            // A refused message: answered, not acked (no row is expected for it).
+            if (this.pendingAcks > 0) this.pendingAcks--;
+            totals.ackErrors++;
+            if (totals.ackErrors <= 3) log("error frame:", buf.toString("utf8", from, to));
+          }
+          return; // presence and other frames of the face
+        }
+        if (sender === this.index) {
+          this.pendingAcks--;
+          totals.acked++;
+        }
+        delivered(buf, from, to);
+      };
+      const onOpenJson = () => {
+        // Lounge names its user in a first frame; its later frames wait for it server-side.
+        if (this.spec.init) this.ws.send(this.spec.init);
+        done(true);
+      };
+      const onText = raw ? delivered : json ? onJson : (buf, from, to) => {
         const c0 = buf[from];
         if (c0 === 0x34 /* 4 */) {
           const c1 = buf[from + 1];
@@ -146,10 +192,13 @@ class Client {
         }
       };
       this.ws = openWebSocket(url, {
-        onOpen: raw ? () => done(true) : undefined,
+        onOpen: raw ? () => done(true) : json ? onOpenJson : undefined,
         onText,
         onClose: (why) => {
-          if (this.connected && !this.closing) totals.closedEarly++;
+          if (this.connected && !this.closing) {
+            totals.closedEarly++;
+            if (totals.closedEarly <= 3) log("closed by the server:", why);
+          }
           this.connected = false;
           done(false, why);
         },
@@ -160,6 +209,10 @@ class Client {
   publish(text, ack) {
     if (!this.connected) return;
     if (task.protocol === "raw") return this.ws.send(text);
+    if (task.protocol === "json") {
+      if (ack) this.pendingAcks++;
+      return this.ws.send(`${this.spec.before}#S${this.index}${text}${this.spec.after}`);
+    }
     const data = `["message",{"room":${JSON.stringify(this.room)},"text":"${text}"}]`;
     if (ack) {
       this.pendingAcks++;
@@ -288,13 +341,20 @@ async function rateTask() {
   const publishers = task.publishers === "first" ? [clients[0]] : clients;
   if (task.prime) {
     // Each client says something once (the desk face subscribes a socket to a group room on
-    // its first message there); then everyone is in their room.
+    // its first message there; lounge's answer proves its init went through); then everyone is
+    // in their room.
+    const primed = nowUs();
     for (const c of clients) c.publish("#P#prime", true);
     const deadline = Date.now() + 30_000;
     while (clients.some((c) => c.pendingAcks > 0) && Date.now() < deadline) {
       await sleep(10);
     }
+    const silent = clients.filter((c) => c.pendingAcks > 0).length;
+    log(`primed in ${Math.round((nowUs() - primed) / 1000)} ms, ${silent} without an answer`);
   }
+  // A client the server dropped before the first step would only show up as loss.
+  const gone = clients.filter((c) => !c.connected).length;
+  if (gone > 0) throw new Error(`${gone} clients were closed before the first step`);
   const fixed = [];
   for (const step of task.steps ?? []) {
     const result = await runStep(publishers, step);

@@ -89,7 +89,7 @@ export function openWebSocket(url, { onOpen, onText, onClose }) {
       else if (opcode === 9) sendFrame(0x8a, data.subarray(from, to));
       else if (opcode === 8) {
         socket.destroy();
-        finish("close frame");
+        finish(len >= 2 ? `close frame ${data.readUInt16BE(from)}` : "close frame");
         return;
       }
       start = to;

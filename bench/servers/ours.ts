@@ -3,11 +3,14 @@
 //   deno run -A bench/servers/ours.ts '{"mode":"persisted","dir":"<dir>","rooms":100,"perRoom":10}'
 // `broadcast` runs the same application as bench/node/reference.mjs on our Socket.IO server
 // (with `"redis":"<url>"`, as one node of a cluster through our redisAdapter()).
-// `persisted` runs the whole service (startServer: config, libSQL, hub, desk face) and seeds
-// users, group rooms and access tokens for the load generator; messages then take the desk
-// face's real path (validate, check membership, commit, publish, render once, ack).
+// `persisted` runs the whole service (startServer: config, libSQL, hub, every face) and seeds
+// users, rooms and access tokens for the load generator, for one face (`"face"`): desk (Socket.IO,
+// group rooms), inbox (raw WebSocket /ws/{username}/, conversations of two people) or lounge
+// (raw WebSocket /socket, group chats). Messages then take that face's real path (authenticate,
+// validate, check membership, commit, publish, render once, deliver; ack or echo).
 // Prints one JSON line with its port (and where the seeded clients are) once it listens.
 import { startServer } from "@/main.ts";
+import type { Core } from "@/lib/core.ts";
 import { redisAdapter, SocketServer } from "@/realtime/socketio/mod.ts";
 import { memoryStats } from "./stats.ts";
 import { createBenchDatabase } from "../lib/postgres.ts";
@@ -23,7 +26,18 @@ interface Options {
   redis?: string;
   /** The database: a libSQL file under `dir` (default), or a fresh PostgreSQL database. */
   database?: "libsql" | "postgres";
+  /** Persisted: the face whose path the generated clients take. */
+  face?: "desk" | "inbox" | "lounge";
 }
+
+/**
+ * One generated client. Desk: Socket.IO `auth` and its room. Raw faces: the URL path it opens,
+ * the frame it sends first (lounge's init), and each message frame as the JSON before and after
+ * the text (`before + text + after`), so the generator builds frames without a JSON encoder.
+ */
+type ClientSpec =
+  | { auth: { access_token: string }; room: number }
+  | { path: string; init?: string; before: string; after: string; room: number };
 
 const options: Options = JSON.parse(Deno.args[0] ?? "{}");
 
@@ -73,34 +87,15 @@ async function persisted(): Promise<void> {
       SEND_BURST: "1000000",
       SOCKET_FRAME_RATE: "1000000",
       SOCKET_FRAME_BURST: "1000000",
+      SOCKET_INBOUND_QUEUE: "100000",
       // Every generated client comes from one address, all at once.
       SOCKETIO_MAX_PENDING_PER_ADDRESS: "100000",
+      // A thousand lounge sockets initialising at once (each announced to all the others) take
+      // longer than the default 10 s on one core; a timed-out one would sit out the run.
+      LOUNGE_INIT_TIMEOUT: "300s",
     },
   });
-  const { core } = running;
-  const rooms = options.rooms ?? 100;
-  const perRoom = options.perRoom ?? 10;
-  const clients: { auth: { access_token: string }; room: number }[] = [];
-  for (let r = 0; r < rooms; r++) {
-    const ids: number[] = [];
-    for (let i = 0; i < perRoom; i++) {
-      const user = await core.accounts.create({
-        username: `bench${r}_${i}`,
-        password: `not-${crypto.randomUUID()}`,
-      });
-      ids.push(user.id);
-    }
-    const room = await core.rooms.createGroup({
-      creatorId: ids[0],
-      name: `bench room ${r}`,
-      roomType: "chat",
-    });
-    for (const id of ids.slice(1)) await core.rooms.addMember(room.id, id);
-    for (const id of ids) {
-      const pair = await core.tokens.issue(id);
-      clients.push({ auth: { access_token: pair.access }, room: room.id });
-    }
-  }
+  const clients = await seed(running.core, options.face ?? "desk");
   const clientsFile = `${dir}/clients.json`;
   await Deno.writeTextFile(clientsFile, JSON.stringify(clients));
   // The service has no stats route; a second listener answers for the benchmark.
@@ -116,6 +111,62 @@ async function persisted(): Promise<void> {
     clientsFile,
     db,
   }));
+}
+
+/** Users, rooms and tokens for `face`: rooms × perRoom clients, every room's clients talking. */
+async function seed(core: Core, face: "desk" | "inbox" | "lounge"): Promise<ClientSpec[]> {
+  const rooms = options.rooms ?? 100;
+  const perRoom = options.perRoom ?? 10;
+  const clients: ClientSpec[] = [];
+  const user = async (name: string) => {
+    const created = await core.accounts.create({
+      username: name,
+      password: `not-${crypto.randomUUID()}`,
+    });
+    return { ...created, token: (await core.tokens.issue(created.id)).access };
+  };
+  for (let r = 0; r < rooms; r++) {
+    if (face === "inbox") {
+      // A conversation is two people: each opens perRoom / 2 tabs of it, every tab hears all.
+      const a = await user(`bench${r}_a`);
+      const b = await user(`bench${r}_b`);
+      const room = await core.rooms.direct(a.id, b.id);
+      for (let i = 0; i < perRoom; i++) {
+        const [me, other] = i % 2 === 0 ? [a, b] : [b, a];
+        clients.push({
+          path: `/ws/${other.username}/?token=${me.token}`,
+          before: '{"type":"chat_message","message":"',
+          after: '"}',
+          room: room.id,
+        });
+      }
+      continue;
+    }
+    const members = [];
+    for (let i = 0; i < perRoom; i++) members.push(await user(`bench${r}_${i}`));
+    const room = await core.rooms.createGroup({
+      creatorId: members[0].id,
+      name: `bench room ${r}`,
+      roomType: "chat",
+    });
+    for (const m of members.slice(1)) await core.rooms.addMember(room.id, m.id);
+    for (const m of members) {
+      clients.push(
+        face === "lounge"
+          ? {
+            path: "/socket",
+            init: JSON.stringify({ token: m.token }),
+            // Lounge carries the token in every frame and checks it every time.
+            before: `{"token":"${m.token}","chat_type":"group","chat_group_id":${room.id},` +
+              '"message":"',
+            after: '"}',
+            room: room.id,
+          }
+          : { auth: { access_token: m.token }, room: room.id },
+      );
+    }
+  }
+  return clients;
 }
 
 if (options.mode === "persisted") await persisted();

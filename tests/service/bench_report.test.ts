@@ -80,3 +80,67 @@ Deno.test("persisted chat shows rows committed against messages acked, round by 
   assert.equal(check.other, -1);
   assert.match(check.gates, /ours 10\/10; socket.io 9\/10 MISMATCH/);
 });
+
+Deno.test("the raw faces are measured against persisted's references when those ran", () => {
+  const persisted = (cpu: number) => ({
+    ...chatRound({ cpuUsPerInbound: cpu }),
+    rows: 5,
+    acked: 5,
+  });
+  const rows = buildRows({
+    persisted: {
+      ours: [persisted(300)],
+      socketio: [persisted(200)],
+      "socketio-uws": [persisted(100)],
+    },
+    "persisted-inbox": { ours: [persisted(250)] },
+  });
+  const inbox = rows.filter((r) => r.scenario === "persisted inbox");
+  const cpu = inbox.filter((r) => r.metric.includes("CPU µs per inbound"));
+  assert.deepEqual(cpu.map((r) => [r.versus, r.other, r.ratio]), [
+    ["socket.io", 200, 1.25],
+    ["socket.io (uWS)", 100, 2.5],
+  ]);
+  assert.equal(cpu[0].target, "≤ 1×");
+  assert.equal(cpu[0].met, false);
+});
+
+Deno.test("rows committed = messages acked is met only when every round of ours matches", () => {
+  const round = (rows: number, acked: number) => ({ ...chatRound(), rows, acked });
+  const check = (ours: RoundResult[]) =>
+    buildRows({ persisted: { ours, socketio: [round(3, 3)] } })
+      .find((r) => r.metric === "rows committed − messages acked")!;
+  assert.equal(check([round(10, 10), round(7, 7)]).met, true);
+  assert.equal(check([round(10, 10), round(6, 7)]).met, false);
+  assert.equal(check([round(10, 10), { error: "server did not start" }]).met, false);
+});
+
+Deno.test("a reference that could not run says why in its rows, and the others stand", () => {
+  const rows = buildRows({
+    chat100: {
+      ours: [chatRound()],
+      socketio: [chatRound({ cpuUsPerInbound: 200 })],
+      "socketio-uws": [{ error: "server did not start" }],
+    },
+  });
+  const uws = rows.find((r) => r.versus === "socket.io (uWS)")!;
+  assert.equal(uws.other, null);
+  assert.match(uws.gates, /socket\.io \(uWS\) did not run: server did not start/);
+  assert.equal(rowOf(rows, "CPU µs per inbound").ratio, 0.5);
+});
+
+Deno.test("chat's bare-WebSocket row says whether the 0.6× target is below the runtime's floor", () => {
+  const floorRow = (ceiling: number) =>
+    buildRows({
+      chat100: {
+        ours: [chatRound()],
+        socketio: [chatRound({ cpuUsPerInbound: 150 })],
+        ceiling: [chatRound({ cpuUsPerInbound: ceiling })],
+      },
+    }).find((r) => r.versus === "bare WebSocket")!;
+  assert.match(floorRow(100).gates, /the 0\.6× target is 90\.0 µs, BELOW the bare WebSocket's 100/);
+  assert.match(
+    floorRow(80).gates,
+    /the 0\.6× target is 90\.0 µs, above the bare WebSocket's 80\.0/,
+  );
+});
