@@ -235,7 +235,8 @@ async function main(): Promise<void> {
   if (args["no-write"]) return;
   const out = join(BENCH_DIR, "results");
   await Deno.mkdir(out, { recursive: true });
-  const name = settings.quick ? "latest-quick" : "latest";
+  // Only a run of every scenario replaces the committed results; one with --only is kept aside.
+  const name = `${only ? "partial" : "latest"}${settings.quick ? "-quick" : ""}`;
   await Deno.writeTextFile(
     join(out, `${name}.json`),
     JSON.stringify({ date, settings, machine: host, pinned: !!pins, rows, raw: results }, null, 2) +
@@ -246,7 +247,7 @@ async function main(): Promise<void> {
   log(`wrote bench/results/${name}.json and ${name}.md`);
   const written = [join(out, `${name}.json`), join(out, `${name}.md`)];
   // Charts of a full run sit next to its table; a quick or partial run draws its own aside.
-  const chartsDir = join(out, !settings.quick && !only ? "charts" : `charts-${name}`);
+  const chartsDir = join(out, name === "latest" ? "charts" : `charts-${name}`);
   const charts = await writeCharts({ rows, raw: results }, chartsDir);
   log(`wrote ${charts.length} chart(s) to ${chartsDir}`);
   if (!settings.quick && !only && await updateBenchmarksPage(markdown)) {
