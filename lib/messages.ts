@@ -14,7 +14,7 @@ import {
   toMessage,
 } from "@/db/messages.ts";
 import { findMemberRow, findRoomForUser } from "@/db/rooms.ts";
-import type { RoomRow } from "@/db/schema.ts";
+import type { RoomKind, RoomRow } from "@/db/schema.ts";
 import { toUser } from "@/db/users.ts";
 import { findByClientId, SendBatch, type SendTarget } from "@/db/send.ts";
 import { type GroupCommitStats, GroupCommitter } from "@/db/group_commit.ts";
@@ -50,6 +50,8 @@ export interface MessagesDeps {
 
 export interface NewMessageInput {
   roomId: number;
+  /** The room must be of this kind, else it is not found: for a face that names its rooms. */
+  kind?: RoomKind;
   authorId: number;
   text: string;
   image?: string;
@@ -187,7 +189,10 @@ export function createMessages(deps: MessagesDeps) {
       if (earlier) return { message: toMessage(earlier), duplicate: true };
     }
     const target = batch.target(input.roomId, input.authorId);
-    if (!target || (target.room.kind === "group" && target.room.isActive !== 1)) {
+    if (
+      !target || (input.kind !== undefined && target.room.kind !== input.kind) ||
+      (target.room.kind === "group" && target.room.isActive !== 1)
+    ) {
       throw new NotFound();
     }
     if (!target.member) throw new PermissionDenied();

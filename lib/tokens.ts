@@ -33,6 +33,13 @@ export interface Refreshed {
 
 export type TokenType = "access" | "refresh";
 
+/** An access token a connection was verified with, what it proved, and until when (ms). */
+export interface VerifiedToken {
+  token: string;
+  principal: Principal;
+  expiresAt: number;
+}
+
 interface Claims {
   token_type: TokenType;
   user_id: number;
@@ -156,10 +163,32 @@ export function createTokens(deps: TokensDeps) {
 
   /** The live user behind an access token. */
   async function authenticate(accessToken: string): Promise<Principal> {
+    return (await verify(accessToken)).principal;
+  }
+
+  async function verify(accessToken: string): Promise<VerifiedToken> {
     const claims = await decode(accessToken, "access");
     const row = await findSessionUser(db, claims.sid, claims.user_id);
     if (!row) throw new AuthenticationError("token_not_valid");
-    return { user: toUser(row), sessionId: claims.sid };
+    return {
+      token: accessToken,
+      principal: { user: toUser(row), sessionId: claims.sid },
+      expiresAt: claims.exp * 1000,
+    };
+  }
+
+  /**
+   * authenticate() for a connection that presents its access token again with every frame
+   * (lounge): the token it was last verified with stays good until it expires, without
+   * another lookup, because revoking its session or deactivating its user closes the
+   * connection itself (realtime/ws/endpoint.ts). Any other token is verified in full.
+   */
+  async function authenticateAgain(
+    accessToken: string,
+    last: VerifiedToken | undefined,
+  ): Promise<VerifiedToken> {
+    if (last && last.token === accessToken && now() < last.expiresAt) return last;
+    return await verify(accessToken);
   }
 
   /**
@@ -266,7 +295,15 @@ export function createTokens(deps: TokensDeps) {
     }
   }
 
-  return { issue, authenticate, refresh, endSession, logoutWithRefresh, endAllSessions };
+  return {
+    issue,
+    authenticate,
+    authenticateAgain,
+    refresh,
+    endSession,
+    logoutWithRefresh,
+    endAllSessions,
+  };
 }
 
 export type Tokens = ReturnType<typeof createTokens>;

@@ -13,6 +13,7 @@ import { type DomainEvent, topic } from "@/lib/events.ts";
 import { LIMITS } from "@/lib/limits.ts";
 import type { Logger } from "@/lib/log.ts";
 import type { Metrics } from "@/lib/metrics.ts";
+import type { VerifiedToken } from "@/lib/tokens.ts";
 import { type Message, otherMember, type Room, type User } from "@/lib/records.ts";
 import type { Hub } from "@/realtime/hub.ts";
 import {
@@ -54,6 +55,8 @@ type RoomKind = "room" | "group";
 interface LoungeConn {
   /** The rooms it listens to, and what lounge calls each. */
   rooms: Map<number, RoomKind>;
+  /** The token its frames were last signed with (verified; the same one is not looked up). */
+  verified: VerifiedToken;
   /** Bot answers this socket is waiting for. */
   botInFlight: number;
 }
@@ -110,7 +113,8 @@ export function createLoungeSocket(deps: LoungeSocketDeps) {
 
   /** Who the init frame names, and the rooms their socket starts listening to. */
   async function init(frame: z.infer<typeof initFrame>) {
-    const principal = await core.tokens.authenticate(frame.token);
+    const verified = await core.tokens.authenticateAgain(frame.token, undefined);
+    const principal = verified.principal;
     const userId = principal.user.id;
     const rooms = new Map<number, RoomKind>();
     const botUser = await botUserId();
@@ -119,7 +123,7 @@ export function createLoungeSocket(deps: LoungeSocketDeps) {
       if (kind) rooms.set(room.id, kind);
     }
     const topics = [topic.everyone, ...[...rooms.keys()].map(topic.room)];
-    return { principal, data: { rooms, botInFlight: 0 }, topics };
+    return { principal, data: { rooms, verified, botInFlight: 0 }, topics };
   }
 
   /** What lounge calls a room, or undefined for rooms it does not show (bot chat, desk). */
@@ -130,10 +134,11 @@ export function createLoungeSocket(deps: LoungeSocketDeps) {
   }
 
   async function handle(conn: WsConnection<LoungeConn>, frame: ChatFrame): Promise<void> {
-    const principal = await core.tokens.authenticate(frame.token);
-    if (principal.user.id !== conn.user.id) {
+    const verified = await core.tokens.authenticateAgain(frame.token, conn.data.verified);
+    if (verified.principal.user.id !== conn.user.id) {
       throw ValidationError.of("token", { code: "worded", text: WORDS.otherUser });
     }
+    conn.data.verified = verified;
     const userId = conn.user.id;
     switch (frame.chat_type) {
       case "room": {
@@ -145,9 +150,13 @@ export function createLoungeSocket(deps: LoungeSocketDeps) {
       }
       case "group": {
         if (frame.chat_group_id === undefined) throw required("chat_group_id");
-        const room = await core.groups.get(frame.chat_group_id);
-        // Members only: the core refuses others (PermissionDenied).
-        await core.messages.send({ roomId: room.id, authorId: userId, text: frame.message });
+        // Groups only (another room's id is not found), members only (PermissionDenied).
+        await core.messages.send({
+          roomId: frame.chat_group_id,
+          kind: "group",
+          authorId: userId,
+          text: frame.message,
+        });
         committed.inc();
         return;
       }

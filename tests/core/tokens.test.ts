@@ -175,6 +175,33 @@ engines.test("an access token is refused once its lifetime has passed", async ()
   assert.equal((await t.core.tokens.authenticate(next.access)).user.id, user.id);
 });
 
+engines.test("authenticateAgain remembers a verified token until it expires and verifies any other", async () => {
+  await using t = await openTestCore();
+  const { user } = await makeUser(t.core);
+  const { user: other } = await makeUser(t.core);
+  const pair = await t.core.tokens.issue(user.id);
+  const first = await t.core.tokens.authenticateAgain(pair.access, undefined);
+  assert.equal(first.principal.user.id, user.id);
+  assert.equal(first.expiresAt, decodeJwt(pair.access).payload.exp * 1000);
+
+  // Its session ends without the connection hearing of it (a real one is closed then):
+  // the same token is not looked up again, a new verification refuses it.
+  await t.database.db.deleteFrom("sessions").where("id", "=", first.principal.sessionId)
+    .execute();
+  assert.equal(await t.core.tokens.authenticateAgain(pair.access, first), first);
+  await assertTokenRefused(t.core.tokens.authenticateAgain(pair.access, undefined));
+
+  // Another token is verified in full, whoever it names.
+  const theirs = await t.core.tokens.issue(other.id);
+  const second = await t.core.tokens.authenticateAgain(theirs.access, first);
+  assert.equal(second.principal.user.id, other.id);
+  await assertTokenRefused(t.core.tokens.authenticateAgain("not.a.token", first));
+
+  // Past its expiry the remembered token is verified again, and refused.
+  t.clock.now = first.expiresAt;
+  await assertTokenRefused(t.core.tokens.authenticateAgain(pair.access, first));
+});
+
 engines.test("a refresh token is refused once its lifetime has passed", async () => {
   await using t = await openTestCore();
   const { user } = await makeUser(t.core);

@@ -141,3 +141,55 @@ engines.test("an init frame with a token of a deactivated account is refused, an
   assert.equal(raw.all("error").length, 3);
   assert.ok(raw.all("error").every((f) => f.code === "token_not_valid"));
 });
+
+engines.test("the token that signed a socket's frames is refused once it expires; a fresh one of the same user is taken", async () => {
+  const clock = { now: Date.now() };
+  await using srv = await startTestServer({ ACCESS_TOKEN_TTL: "60s" }, { clock });
+  const a = await person(srv);
+  const b = await person(srv);
+  await using socket = await loungeSocket(srv, a);
+  socket.chat({ chat_type: "room", other_user_id: b.user.id, message: "before" });
+  assert.equal((await socket.frame("room_chat_message")).message, "before");
+
+  clock.now += 61_000;
+  socket.chat({ chat_type: "room", other_user_id: b.user.id, message: "expired" });
+  assert.equal((await socket.frame("error")).code, "token_not_valid");
+
+  socket.token = (await srv.core.tokens.issue(a.user.id)).access;
+  socket.chat({ chat_type: "room", other_user_id: b.user.id, message: "fresh" });
+  assert.equal(
+    (await socket.frame("room_chat_message", (f) => f.message === "fresh")).message,
+    "fresh",
+  );
+  const room = await srv.core.rooms.direct(a.user.id, b.user.id);
+  const { messages } = await srv.core.messages.history(room.id, a.user.id);
+  assert.deepEqual(messages.map((m) => m.text), ["before", "fresh"]);
+});
+
+engines.test("logging out closes the lounge socket signed with that session's token, and deactivation closes the others", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const b = await person(srv);
+  await using socketA = await loungeSocket(srv, a);
+  await using socketB = await loungeSocket(srv, b);
+  socketA.chat({ chat_type: "room", other_user_id: b.user.id, message: "hello" });
+  await socketA.frame("room_chat_message");
+
+  const { sid } = JSON.parse(atob(a.access.split(".")[1]));
+  await srv.core.tokens.endSession(a.user.id, sid);
+  assert.equal((await socketA.waitClose()).code, 4401);
+  await srv.core.accounts.deactivate(b.user.id);
+  assert.equal((await socketB.waitClose()).code, 4401);
+});
+
+engines.test("a group message names a group: another room's id is not found", async () => {
+  await using srv = await startTestServer();
+  const a = await person(srv);
+  const b = await person(srv);
+  const direct = await srv.core.rooms.direct(a.user.id, b.user.id);
+  await using socket = await loungeSocket(srv, a);
+  socket.chat({ chat_type: "group", chat_group_id: direct.id, message: "wrong kind" });
+  assert.equal((await socket.frame("error")).code, "not_found");
+  const { messages } = await srv.core.messages.history(direct.id, a.user.id);
+  assert.equal(messages.length, 0);
+});
