@@ -50,25 +50,32 @@ const TARGET_COLUMNS = `u.*, r.kind AS room_kind, r.status AS room_status,
     EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = u.id) AS is_member`;
 
 /** The batch's pairs come as one JSON array on SQLite and as two arrays on PostgreSQL. */
-const SQL: Record<Engine, Record<"targets" | "insert" | "byClientId" | "pointers", string>> = {
+type Statement = "target" | "targets" | "insert" | "byClientId" | "pointers";
+const SQL: Record<Engine, Record<Statement, string>> = {
   sqlite: {
+    // A batch of one (the common case below saturation) reads its one row in one native call.
+    target: `SELECT ?1 AS pair_room, ?2 AS pair_author, ${TARGET_COLUMNS}
+      FROM rooms r LEFT JOIN users u ON u.id = ?2 WHERE r.id = ?1`,
     targets: `SELECT p.value ->> 0 AS pair_room, p.value ->> 1 AS pair_author, ${TARGET_COLUMNS}
       FROM json_each(?) p JOIN rooms r ON r.id = p.value ->> 0
       LEFT JOIN users u ON u.id = p.value ->> 1`,
+    // No RETURNING: the id comes back with the run, and the rest is what was inserted.
     insert: `INSERT INTO messages
         (room_id, author_id, body, image, attachment_id, client_id, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      VALUES (?, ?, ?, ?, ?, ?, ?)`,
     byClientId: "SELECT * FROM messages WHERE author_id = ? AND client_id = ?",
     pointers: `UPDATE rooms SET last_message_id = p.value ->> 1, last_activity_at = p.value ->> 2
       FROM json_each(?) p WHERE rooms.id = p.value ->> 0`,
   },
   postgres: {
+    target: `SELECT $1::bigint AS pair_room, $2::bigint AS pair_author, ${TARGET_COLUMNS}
+      FROM rooms r LEFT JOIN users u ON u.id = $2 WHERE r.id = $1`,
     targets: `SELECT p.pair_room, p.pair_author, ${TARGET_COLUMNS}
       FROM unnest($1::bigint[], $2::bigint[]) AS p (pair_room, pair_author)
       JOIN rooms r ON r.id = p.pair_room LEFT JOIN users u ON u.id = p.pair_author`,
     insert: `INSERT INTO messages
         (room_id, author_id, body, image, attachment_id, client_id, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
     byClientId: "SELECT * FROM messages WHERE author_id = $1 AND client_id = $2",
     pointers: `UPDATE rooms SET last_message_id = p.id, last_activity_at = p.at
       FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS p (room, id, at)
@@ -140,8 +147,15 @@ export class SendBatch {
     const unique = new Map(pairs.map((p) => [pairKey(p.roomId, p.authorId), p]));
     const tuples = [...unique.values()].map((p) => [p.roomId, p.authorId]);
     const engine = engineOf(trx);
-    const params = engine === "sqlite" ? [JSON.stringify(tuples)] : columns(tuples, 2);
-    for (const row of await run<TargetRow>(trx, SQL[engine].targets, params)) {
+    const rows = tuples.length === 1
+      ? [await first<TargetRow>(trx, SQL[engine].target, tuples[0])]
+      : await run<TargetRow>(
+        trx,
+        SQL[engine].targets,
+        engine === "sqlite" ? [JSON.stringify(tuples)] : columns(tuples, 2),
+      );
+    for (const row of rows) {
+      if (!row) continue;
       this.#targets.set(pairKey(Number(row.pair_room), Number(row.pair_author)), toTarget(row));
     }
   }
@@ -158,17 +172,21 @@ export class SendBatch {
 
   /** Inserts a message of the batch; the room's pointer moves when the batch closes. */
   async insert(trx: Db, m: NewMessageRow): Promise<MessageRow> {
-    const [row] = await run<MessageRow>(trx, SQL[engineOf(trx)].insert, [
-      m.room_id,
-      m.author_id,
-      m.body,
-      m.image,
-      m.attachment_id,
-      m.client_id,
-      m.created_at,
-    ]);
-    this.#newest.set(row.room_id, { id: row.id, at: row.created_at });
-    return row;
+    const result = await trx.executeQuery<{ id: number }>(
+      CompiledQuery.raw(SQL[engineOf(trx)].insert, [
+        m.room_id,
+        m.author_id,
+        m.body,
+        m.image,
+        m.attachment_id,
+        m.client_id,
+        m.created_at,
+      ]),
+    );
+    const id = Number(result.rows[0]?.id ?? result.insertId);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new Error("the insert returned no id");
+    this.#newest.set(m.room_id, { id, at: m.created_at });
+    return { id, ...m };
   }
 
   /** Moves each room the batch wrote to onto its newest message, in one statement. */
