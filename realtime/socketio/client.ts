@@ -4,7 +4,7 @@ import { Decoder, PacketType } from "socket.io-parser";
 import { preparePacket, type SioPacket } from "./adapter.ts";
 import type { CloseReason, EngineSession, RawData, SessionListener } from "./engine/session.ts";
 import type { SocketServer } from "./server.ts";
-import type { DisconnectReason, Handshake, Socket } from "./socket.ts";
+import type { DisconnectReason, Socket } from "./socket.ts";
 
 /**
  * Decodes text packets for every client: that is stateless, unlike a binary packet, whose
@@ -94,28 +94,12 @@ export class Client implements SessionListener {
     // A repeated CONNECT must not run the middlewares (authentication) again.
     if (this.has(name) || this.#connecting?.includes(name)) return;
     (this.#connecting ??= []).push(name);
-    nsp._add(this, this.#handshake((packet.data ?? {}) as Record<string, unknown>))
+    nsp._add(this, (packet.data ?? {}) as Record<string, unknown>)
       .catch((err) => this.server._report(err))
       .finally(() => {
         const left = this.#connecting?.filter((n) => n !== name);
         this.#connecting = left?.length ? left : undefined;
       });
-  }
-
-  #handshake(auth: Record<string, unknown>): Handshake {
-    const req = this.session.request;
-    const headers = req.headers;
-    return {
-      headers,
-      time: new Date(req.time).toString(),
-      address: req.address,
-      xdomain: headers.origin !== undefined,
-      secure: req.secure,
-      issued: req.time,
-      url: req.url,
-      query: req.query,
-      auth,
-    };
   }
 
   _add(socket: Socket): void {

@@ -6,23 +6,14 @@ import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo, TimeoutError } fro
 import type { Client } from "./client.ts";
 import { randomId } from "./engine/options.ts";
 import type { CloseReason, OutPacket } from "./engine/session.ts";
+import type { Handshake } from "./handshake.ts";
 import type { Namespace } from "./namespace.ts";
+
+export type { Handshake };
 
 // deno-lint-ignore no-explicit-any
 export type Listener = (...args: any[]) => unknown;
 export type AckCallback = (...args: unknown[]) => void;
-
-export interface Handshake {
-  headers: Record<string, string>;
-  time: string;
-  address: string;
-  xdomain: boolean;
-  secure: boolean;
-  issued: number;
-  url: string;
-  query: Record<string, string>;
-  auth: Record<string, unknown>;
-}
 
 export type DisconnectReason =
   | CloseReason

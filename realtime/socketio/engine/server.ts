@@ -98,14 +98,12 @@ export class EngineServer implements SessionOwner {
     transport: "polling" | "websocket",
     address: string,
   ): Promise<Response> {
-    const url = new URL(req.url);
     const request: HandshakeRequest = {
-      url: url.pathname + url.search,
+      url: req.url,
       // A copy: after an upgrade Deno closes the request, and its headers with it.
       headers: Object.fromEntries(req.headers),
-      query: Object.fromEntries(url.searchParams),
       address,
-      secure: url.protocol === "https:",
+      secure: req.url.startsWith("https:"),
       time: Date.now(),
     };
     const id = randomId();

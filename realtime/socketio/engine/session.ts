@@ -34,10 +34,12 @@ export interface OutPacket {
 
 /** What the handshake request looked like (Socket.IO exposes it as `socket.handshake`). */
 export interface HandshakeRequest {
+  /** The whole URL, as Request.url has it. */
   url: string;
   /** Lower-case names; one plain object per connection, shared by its namespaces. */
   headers: Record<string, string>;
-  query: Record<string, string>;
+  /** The URL's query parameters, filled in by whoever needs them first. */
+  query?: Record<string, string>;
   address: string;
   secure: boolean;
   /** When the handshake came, ms since the epoch. */
