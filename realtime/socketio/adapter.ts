@@ -44,7 +44,8 @@ export interface AdapterSocket {
    * offset as a last argument. Without it the client gets exactly the arguments emitted.
    */
   readonly pid?: string;
-  deliver(packets: OutPacket[], volatile: boolean): void;
+  /** Writes (or queues) the packets; false when they were dropped (gone, or volatile). */
+  deliver(packets: OutPacket[], volatile: boolean): boolean;
   /** Waits for the client's ack of packet `id` (broadcasts with acks). */
   expectAck?(id: number, onAck: (args: unknown[]) => void): void;
   disconnect(close?: boolean): void;
@@ -58,6 +59,8 @@ export interface AdapterNamespace {
   onServerSideEmit(args: unknown[]): void;
   /** A new ack id, unique in the namespace (socket.io numbers them per namespace too). */
   nextAckId(): number;
+  /** Told once per broadcast how many packets went to its local sockets (metrics). */
+  delivered?(packets: number): void;
 }
 
 export interface Adapter {
@@ -149,6 +152,7 @@ export const RECOVERY_LIMITS = {
 export type AdapterFactory = (nsp: AdapterNamespace, opts: AdapterOptions) => Adapter;
 
 const encoder = new Encoder();
+const NO_IDS: ReadonlySet<SocketId> = new Set();
 
 /** Encodes a Socket.IO packet once into Engine.IO message packets with their frames. */
 export function preparePacket(packet: SioPacket): OutPacket[] {
@@ -229,22 +233,40 @@ export class MemoryAdapter implements Adapter {
    * then logged), without for the others.
    */
   deliverLocal(packet: SioPacket, opts: BroadcastOptions): void {
-    const recipients: AdapterSocket[] = [];
-    for (const id of this.socketIds(opts)) {
-      const socket = this.nsp.sockets.get(id);
-      if (socket) recipients.push(socket);
-    }
+    const recipients = this.#recipients(opts);
     const withOffset = this.store && isRecoverable(packet, opts)
       ? this.store.log(packet, opts, recipients.some((socket) => socket.pid !== undefined))
       : undefined;
     let plain: OutPacket[] | undefined;
     const volatile = opts.volatile ?? false;
-    for (const socket of recipients) {
-      const packets = withOffset && socket.pid !== undefined
+    let delivered = 0;
+    for (let i = 0; i < recipients.length; i++) {
+      const socket = recipients[i];
+      const packets = withOffset !== undefined && socket.pid !== undefined
         ? withOffset
         : (plain ??= preparePacket(packet));
-      socket.deliver(packets, volatile);
+      if (socket.deliver(packets, volatile)) delivered += packets.length;
     }
+    if (delivered > 0) this.nsp.delivered?.(delivered);
+  }
+
+  /**
+   * The local sockets a broadcast reaches, taken before any is written to (a write can end a
+   * socket, and its handlers can change rooms). One room or the whole namespace without
+   * exceptions, the common cases, are read straight from the index.
+   */
+  #recipients(opts: BroadcastOptions): AdapterSocket[] {
+    const sockets = this.nsp.sockets;
+    const found: AdapterSocket[] = [];
+    let ids: Iterable<SocketId>;
+    if (opts.except.size > 0 || opts.rooms.size > 1) ids = this.socketIds(opts);
+    else if (opts.rooms.size === 0) ids = this.sids.keys();
+    else ids = this.rooms.get(opts.rooms.values().next().value!) ?? NO_IDS;
+    for (const id of ids) {
+      const socket = sockets.get(id);
+      if (socket !== undefined) found.push(socket);
+    }
+    return found;
   }
 
   broadcastWithAck(
@@ -257,13 +279,15 @@ export class MemoryAdapter implements Adapter {
     const id = this.nsp.nextAckId();
     let packets: OutPacket[] | undefined;
     let count = 0;
-    for (const sid of this.socketIds(opts)) {
-      const socket = this.nsp.sockets.get(sid);
-      if (!socket?.expectAck) continue;
+    let delivered = 0;
+    for (const socket of this.#recipients(opts)) {
+      if (!socket.expectAck) continue;
       count++;
       socket.expectAck(id, (args) => onAck(args[0]));
-      socket.deliver(packets ??= preparePacket({ ...packet, id }), opts.volatile ?? false);
+      packets ??= preparePacket({ ...packet, id });
+      if (socket.deliver(packets, opts.volatile ?? false)) delivered += packets.length;
     }
+    if (delivered > 0) this.nsp.delivered?.(delivered);
     onCount(count);
   }
 

@@ -141,6 +141,10 @@ export class Namespace implements AdapterNamespace {
     return this.#ackIds++;
   }
 
+  delivered(packets: number): void {
+    this.server.onDelivered(packets);
+  }
+
   /** Broadcasts whose every recipient must ack within `ms`: `emit(..., (err, responses))`. */
   timeout(ms: number): BroadcastOperator {
     return this.#all().timeout(ms);

@@ -267,11 +267,16 @@ export class Socket implements AdapterSocket, SocketInfo {
     }
   }
 
-  /** Writes prepared frames (adapter broadcasts). Volatile ones are dropped if not writable. */
-  deliver(packets: OutPacket[], volatile: boolean): void {
-    if (!this.connected || (volatile && !this.client.session.writable)) return;
-    this.client.session.send(packets);
-    this.nsp.server.onDelivered(packets.length);
+  /**
+   * Writes prepared frames (adapter broadcasts; the adapter counts them for onDelivered).
+   * Volatile ones are dropped if not writable.
+   */
+  deliver(packets: OutPacket[], volatile: boolean): boolean {
+    if (!this.connected) return false;
+    const session = this.client.session;
+    if (volatile && !session.writable) return false;
+    session.send(packets);
+    return true;
   }
 
   // --- rooms ---------------------------------------------------------------------------------

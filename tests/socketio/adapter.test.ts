@@ -28,6 +28,7 @@ function namespace(ids: string[], recovering: string[] = []): TestNamespace {
       received: [],
       deliver(packets) {
         socket.received.push(packets);
+        return true;
       },
       disconnect() {},
     };

@@ -128,6 +128,8 @@ export class EngineSession implements HeartbeatEntry {
   #poll: ((body: string) => void) | undefined;
   #posting = false;
   #ws: WebSocket | undefined;
+  /** The WebSocket once it is open and carries this session: sends go straight to it. */
+  #live: WebSocket | undefined;
   #upgrade: Upgrade | undefined;
   #ending: { reason: CloseReason; timer: Timer } | undefined;
 
@@ -167,9 +169,9 @@ export class EngineSession implements HeartbeatEntry {
 
   /** Queues or writes packets, in order. A client that stops reading is disconnected. */
   send(packets: OutPacket[]): void {
-    if (this.readyState !== "open" || this.#ending) return;
-    const ws = this.#ws;
-    if (ws !== undefined && this.transport === "websocket" && ws.readyState === 1) {
+    const ws = this.#live;
+    if (ws !== undefined) {
+      // Writing to a socket that is closing is a no-op in Deno; the session hears of it next.
       let written = this.#unchecked;
       for (let i = 0; i < packets.length; i++) {
         const frame = encodeFrame(packets[i]);
@@ -186,6 +188,7 @@ export class EngineSession implements HeartbeatEntry {
       this.#unchecked = written;
       return;
     }
+    if (this.readyState !== "open" || this.#ending) return;
     // Polling, an upgrade in progress, or a WebSocket not open yet: queue.
     const buffer = this.#buffer ??= [];
     for (const packet of packets) {
@@ -298,6 +301,7 @@ export class EngineSession implements HeartbeatEntry {
     this.#ws = ws;
     ws.binaryType = "arraybuffer";
     if (ws.readyState === WebSocket.CONNECTING) ws.addEventListener("open", this, { once: true });
+    else this.#live = ws;
     ws.addEventListener("message", this);
     ws.addEventListener("close", this);
   }
@@ -312,6 +316,7 @@ export class EngineSession implements HeartbeatEntry {
       case "message":
         return this.#onFrame((event as MessageEvent).data);
       case "open":
+        this.#live = this.#ws;
         return this.#sendQueued();
       case "close":
         return this.close((event as CloseEvent).wasClean ? "transport close" : "transport error");
@@ -447,6 +452,7 @@ export class EngineSession implements HeartbeatEntry {
   close(reason: CloseReason): void {
     if (this.readyState === "closed") return;
     this.readyState = "closed";
+    this.#live = undefined;
     this.#owner.heartbeat.cancel(this);
     clearTimeout(this.#upgrade?.timer);
     clearTimeout(this.#ending?.timer);
