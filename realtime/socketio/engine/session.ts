@@ -126,6 +126,8 @@ export class EngineSession implements HeartbeatEntry {
   /** Bytes written to the WebSocket since its backlog was last looked at. */
   #unchecked = 0;
   #poll: ((body: string) => void) | undefined;
+  /** A flush of the queue to the pending long-poll is due at the end of this tick. */
+  #flushDue = false;
   #posting = false;
   #ws: WebSocket | undefined;
   /** The WebSocket once it is open and carries this session: sends go straight to it. */
@@ -198,7 +200,14 @@ export class EngineSession implements HeartbeatEntry {
     if (this.#bufferedBytes > this.#owner.opts.maxBufferedBytes) {
       return this.close("slow consumer");
     }
-    if (this.transport === "polling" && !this.#upgrade?.probed) this.#flushPoll();
+    if (this.#poll !== undefined && !this.#flushDue) {
+      // Everything sent in this tick leaves in one response, not the first packet alone.
+      this.#flushDue = true;
+      queueMicrotask(() => {
+        this.#flushDue = false;
+        if (this.transport === "polling" && !this.#upgrade?.probed) this.#flushPoll();
+      });
+    }
   }
 
   #sendQueued(): void {
