@@ -168,6 +168,11 @@ export class MemoryAdapter implements Adapter {
   readonly rooms = new Map<Room, Set<SocketId>>();
   readonly sids = new Map<SocketId, Set<Room>>();
   readonly store: RecoveryStore | undefined;
+  /**
+   * A room's local sockets as an array, made at its first broadcast and dropped whenever its
+   * members change: a fan-out to a stable room then does no lookups and no allocation.
+   */
+  readonly #members = new Map<Room, AdapterSocket[]>();
 
   constructor(readonly nsp: AdapterNamespace, readonly opts: AdapterOptions) {
     if (opts.recoveryWindow > 0) {
@@ -184,6 +189,7 @@ export class MemoryAdapter implements Adapter {
     let mine = this.sids.get(id);
     if (!mine) this.sids.set(id, mine = new Set());
     for (const room of rooms) {
+      this.#members.delete(room);
       mine.add(room);
       let members = this.rooms.get(room);
       if (!members) this.rooms.set(room, members = new Set());
@@ -192,6 +198,7 @@ export class MemoryAdapter implements Adapter {
   }
 
   del(id: SocketId, room: Room): void {
+    this.#members.delete(room);
     this.sids.get(id)?.delete(room);
     const members = this.rooms.get(room);
     if (!members) return;
@@ -203,6 +210,7 @@ export class MemoryAdapter implements Adapter {
     const mine = this.sids.get(id);
     if (!mine) return;
     for (const room of mine) {
+      this.#members.delete(room);
       const members = this.rooms.get(room);
       members?.delete(id);
       if (members?.size === 0) this.rooms.delete(room);
@@ -255,13 +263,26 @@ export class MemoryAdapter implements Adapter {
    * socket, and its handlers can change rooms). One room or the whole namespace without
    * exceptions, the common cases, are read straight from the index.
    */
-  #recipients(opts: BroadcastOptions): AdapterSocket[] {
+  #recipients(opts: BroadcastOptions): readonly AdapterSocket[] {
+    if (opts.except.size === 0 && opts.rooms.size === 1) {
+      const room: Room = opts.rooms.values().next().value!;
+      let members = this.#members.get(room);
+      if (members === undefined) {
+        members = this.#sockets(this.rooms.get(room) ?? NO_IDS);
+        if (members.length > 0) this.#members.set(room, members);
+      }
+      // Never changed in place: a change of members replaces the array, so this one stays
+      // the broadcast's snapshot even if a write ends a socket.
+      return members;
+    }
+    return this.#sockets(
+      opts.except.size === 0 && opts.rooms.size === 0 ? this.sids.keys() : this.socketIds(opts),
+    );
+  }
+
+  #sockets(ids: Iterable<SocketId>): AdapterSocket[] {
     const sockets = this.nsp.sockets;
     const found: AdapterSocket[] = [];
-    let ids: Iterable<SocketId>;
-    if (opts.except.size > 0 || opts.rooms.size > 1) ids = this.socketIds(opts);
-    else if (opts.rooms.size === 0) ids = this.sids.keys();
-    else ids = this.rooms.get(opts.rooms.values().next().value!) ?? NO_IDS;
     for (const id of ids) {
       const socket = sockets.get(id);
       if (socket !== undefined) found.push(socket);
@@ -353,6 +374,7 @@ export class MemoryAdapter implements Adapter {
   close(): void | Promise<void> {
     this.rooms.clear();
     this.sids.clear();
+    this.#members.clear();
     return this.store?.close();
   }
 }

@@ -5,7 +5,7 @@ import type { AdapterSocket, RestoredSession, Room, SessionState, SioPacket } fr
 import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo, TimeoutError } from "./broadcast.ts";
 import type { Client } from "./client.ts";
 import { randomId } from "./engine/options.ts";
-import type { CloseReason, OutPacket } from "./engine/session.ts";
+import type { CloseReason, EngineSession, OutPacket } from "./engine/session.ts";
 import type { Handshake } from "./handshake.ts";
 import type { Namespace } from "./namespace.ts";
 
@@ -54,6 +54,8 @@ export class Socket implements AdapterSocket, SocketInfo {
   #anyListeners: Listener[] | undefined;
   #acks: Map<number, PendingAck> | undefined;
   #since: number | string = 0;
+  /** The client's session, at hand for broadcasts. */
+  #session: EngineSession;
 
   /**
    * `recovers`: the client takes part in connection state recovery (it gets a pid and offsets).
@@ -66,6 +68,7 @@ export class Socket implements AdapterSocket, SocketInfo {
     recovers = false,
     previous?: SessionState,
   ) {
+    this.#session = client.session;
     this.#recovered = previous !== undefined;
     this.#id = previous?.sid ?? randomId();
     this.#pid = recovers ? (previous?.pid ?? crypto.randomUUID()) : undefined;
@@ -273,7 +276,7 @@ export class Socket implements AdapterSocket, SocketInfo {
    */
   deliver(packets: OutPacket[], volatile: boolean): boolean {
     if (!this.connected) return false;
-    const session = this.client.session;
+    const session = this.#session;
     if (volatile && !session.writable) return false;
     session.send(packets);
     return true;
