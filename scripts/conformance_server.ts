@@ -11,7 +11,10 @@ const timing = { pingInterval: 300, pingTimeout: 200, maxPayload: 1_000_000 };
 
 const engine = new EngineServer({ ...ENGINE_DEFAULTS, ...timing, path: "/engine.io/" });
 engine.onSession = (session) => {
-  session.onMessage = (data) => session.send([{ type: "message", data }]);
+  session.listener = {
+    onMessage: (data) => session.send([{ type: "message", data }]),
+    onClose: () => {},
+  };
 };
 
 const io = new SocketServer({ ...timing, connectTimeout: 1000 });

@@ -44,7 +44,8 @@ export interface AdapterSocket {
    * offset as a last argument. Without it the client gets exactly the arguments emitted.
    */
   readonly pid?: string;
-  deliver(packets: OutPacket[], volatile: boolean): void;
+  /** Writes (or queues) the packets; false when they were dropped (gone, or volatile). */
+  deliver(packets: OutPacket[], volatile: boolean): boolean;
   /** Waits for the client's ack of packet `id` (broadcasts with acks). */
   expectAck?(id: number, onAck: (args: unknown[]) => void): void;
   disconnect(close?: boolean): void;
@@ -58,6 +59,8 @@ export interface AdapterNamespace {
   onServerSideEmit(args: unknown[]): void;
   /** A new ack id, unique in the namespace (socket.io numbers them per namespace too). */
   nextAckId(): number;
+  /** Told once per broadcast how many packets went to its local sockets (metrics). */
+  delivered?(packets: number): void;
 }
 
 export interface Adapter {
@@ -149,6 +152,7 @@ export const RECOVERY_LIMITS = {
 export type AdapterFactory = (nsp: AdapterNamespace, opts: AdapterOptions) => Adapter;
 
 const encoder = new Encoder();
+const NO_IDS: ReadonlySet<SocketId> = new Set();
 
 /** Encodes a Socket.IO packet once into Engine.IO message packets with their frames. */
 export function preparePacket(packet: SioPacket): OutPacket[] {
@@ -164,6 +168,11 @@ export class MemoryAdapter implements Adapter {
   readonly rooms = new Map<Room, Set<SocketId>>();
   readonly sids = new Map<SocketId, Set<Room>>();
   readonly store: RecoveryStore | undefined;
+  /**
+   * A room's local sockets as an array, made at its first broadcast and dropped whenever its
+   * members change: a fan-out to a stable room then does no lookups and no allocation.
+   */
+  readonly #members = new Map<Room, AdapterSocket[]>();
 
   constructor(readonly nsp: AdapterNamespace, readonly opts: AdapterOptions) {
     if (opts.recoveryWindow > 0) {
@@ -180,6 +189,7 @@ export class MemoryAdapter implements Adapter {
     let mine = this.sids.get(id);
     if (!mine) this.sids.set(id, mine = new Set());
     for (const room of rooms) {
+      this.#members.delete(room);
       mine.add(room);
       let members = this.rooms.get(room);
       if (!members) this.rooms.set(room, members = new Set());
@@ -188,6 +198,7 @@ export class MemoryAdapter implements Adapter {
   }
 
   del(id: SocketId, room: Room): void {
+    this.#members.delete(room);
     this.sids.get(id)?.delete(room);
     const members = this.rooms.get(room);
     if (!members) return;
@@ -199,6 +210,7 @@ export class MemoryAdapter implements Adapter {
     const mine = this.sids.get(id);
     if (!mine) return;
     for (const room of mine) {
+      this.#members.delete(room);
       const members = this.rooms.get(room);
       members?.delete(id);
       if (members?.size === 0) this.rooms.delete(room);
@@ -229,22 +241,53 @@ export class MemoryAdapter implements Adapter {
    * then logged), without for the others.
    */
   deliverLocal(packet: SioPacket, opts: BroadcastOptions): void {
-    const recipients: AdapterSocket[] = [];
-    for (const id of this.socketIds(opts)) {
-      const socket = this.nsp.sockets.get(id);
-      if (socket) recipients.push(socket);
-    }
+    const recipients = this.#recipients(opts);
     const withOffset = this.store && isRecoverable(packet, opts)
       ? this.store.log(packet, opts, recipients.some((socket) => socket.pid !== undefined))
       : undefined;
     let plain: OutPacket[] | undefined;
     const volatile = opts.volatile ?? false;
-    for (const socket of recipients) {
-      const packets = withOffset && socket.pid !== undefined
+    let delivered = 0;
+    for (let i = 0; i < recipients.length; i++) {
+      const socket = recipients[i];
+      const packets = withOffset !== undefined && socket.pid !== undefined
         ? withOffset
         : (plain ??= preparePacket(packet));
-      socket.deliver(packets, volatile);
+      if (socket.deliver(packets, volatile)) delivered += packets.length;
     }
+    if (delivered > 0) this.nsp.delivered?.(delivered);
+  }
+
+  /**
+   * The local sockets a broadcast reaches, taken before any is written to (a write can end a
+   * socket, and its handlers can change rooms). One room or the whole namespace without
+   * exceptions, the common cases, are read straight from the index.
+   */
+  #recipients(opts: BroadcastOptions): readonly AdapterSocket[] {
+    if (opts.except.size === 0 && opts.rooms.size === 1) {
+      const room: Room = opts.rooms.values().next().value!;
+      let members = this.#members.get(room);
+      if (members === undefined) {
+        members = this.#sockets(this.rooms.get(room) ?? NO_IDS);
+        if (members.length > 0) this.#members.set(room, members);
+      }
+      // Never changed in place: a change of members replaces the array, so this one stays
+      // the broadcast's snapshot even if a write ends a socket.
+      return members;
+    }
+    return this.#sockets(
+      opts.except.size === 0 && opts.rooms.size === 0 ? this.sids.keys() : this.socketIds(opts),
+    );
+  }
+
+  #sockets(ids: Iterable<SocketId>): AdapterSocket[] {
+    const sockets = this.nsp.sockets;
+    const found: AdapterSocket[] = [];
+    for (const id of ids) {
+      const socket = sockets.get(id);
+      if (socket !== undefined) found.push(socket);
+    }
+    return found;
   }
 
   broadcastWithAck(
@@ -257,13 +300,15 @@ export class MemoryAdapter implements Adapter {
     const id = this.nsp.nextAckId();
     let packets: OutPacket[] | undefined;
     let count = 0;
-    for (const sid of this.socketIds(opts)) {
-      const socket = this.nsp.sockets.get(sid);
-      if (!socket?.expectAck) continue;
+    let delivered = 0;
+    for (const socket of this.#recipients(opts)) {
+      if (!socket.expectAck) continue;
       count++;
       socket.expectAck(id, (args) => onAck(args[0]));
-      socket.deliver(packets ??= preparePacket({ ...packet, id }), opts.volatile ?? false);
+      packets ??= preparePacket({ ...packet, id });
+      if (socket.deliver(packets, opts.volatile ?? false)) delivered += packets.length;
     }
+    if (delivered > 0) this.nsp.delivered?.(delivered);
     onCount(count);
   }
 
@@ -329,6 +374,7 @@ export class MemoryAdapter implements Adapter {
   close(): void | Promise<void> {
     this.rooms.clear();
     this.sids.clear();
+    this.#members.clear();
     return this.store?.close();
   }
 }

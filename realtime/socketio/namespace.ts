@@ -5,7 +5,8 @@ import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo } from "./broadcast
 import { RemoteSocket } from "./remote_socket.ts";
 import type { Client } from "./client.ts";
 import type { SocketServer } from "./server.ts";
-import { type Handshake, type Listener, Socket } from "./socket.ts";
+import { SocketHandshake } from "./handshake.ts";
+import { type Listener, Socket } from "./socket.ts";
 
 /** An error a middleware passes to next(): `message` and `data` reach the client. */
 export interface ConnectError extends Error {
@@ -140,6 +141,10 @@ export class Namespace implements AdapterNamespace {
     return this.#ackIds++;
   }
 
+  delivered(packets: number): void {
+    this.server.onDelivered(packets);
+  }
+
   /** Broadcasts whose every recipient must ack within `ms`: `emit(..., (err, responses))`. */
   timeout(ms: number): BroadcastOperator {
     return this.#all().timeout(ms);
@@ -170,16 +175,19 @@ export class Namespace implements AdapterNamespace {
    * A client's CONNECT for this namespace: recover or run middlewares, then connect. With
    * `skipMiddlewares: false` the middlewares see the state asked for (`socket.recovered`,
    * `socket.data`) and may refuse the connection or turn the state down (`socket.startFresh()`);
-   * the state is taken, with what was missed up to now, only once they have passed.
+   * the state is taken, with what was missed up to now, only once they have passed. `given`:
+   * the CONNECT packet's auth.
    */
-  async _add(client: Client, handshake: Handshake): Promise<void> {
-    const { pid, offset, ...auth } = handshake.auth;
+  async _add(client: Client, given: Record<string, unknown>): Promise<void> {
+    const request = client.session.request;
+    const { pid, offset, ...auth } = given;
     const recovery = this.server.recovery;
-    const recovers = recovery !== undefined && recovery.optIn(handshake);
+    const recovers = recovery !== undefined &&
+      recovery.optIn(new SocketHandshake(request, given));
     const previous = recovers && typeof pid === "string"
       ? await this.adapter.peekSession(pid, offset)
       : undefined;
-    const socket = new Socket(this, client, { ...handshake, auth }, recovers, previous);
+    const socket = new Socket(this, client, new SocketHandshake(request, auth), recovers, previous);
     if (!previous || !recovery?.skipMiddlewares) {
       const refusal = await this.#runMiddlewares(socket);
       if (refusal) {

@@ -4,24 +4,16 @@ import { PacketType } from "socket.io-parser";
 import type { AdapterSocket, RestoredSession, Room, SessionState, SioPacket } from "./adapter.ts";
 import { BroadcastOperator, RESERVED_EVENTS, type SocketInfo, TimeoutError } from "./broadcast.ts";
 import type { Client } from "./client.ts";
-import type { CloseReason, OutPacket } from "./engine/session.ts";
+import { randomId } from "./engine/options.ts";
+import type { CloseReason, EngineSession, OutPacket } from "./engine/session.ts";
+import type { Handshake } from "./handshake.ts";
 import type { Namespace } from "./namespace.ts";
+
+export type { Handshake };
 
 // deno-lint-ignore no-explicit-any
 export type Listener = (...args: any[]) => unknown;
 export type AckCallback = (...args: unknown[]) => void;
-
-export interface Handshake {
-  headers: Record<string, string>;
-  time: string;
-  address: string;
-  xdomain: boolean;
-  secure: boolean;
-  issued: number;
-  url: string;
-  query: Record<string, string>;
-  auth: Record<string, unknown>;
-}
 
 export type DisconnectReason =
   | CloseReason
@@ -46,17 +38,24 @@ interface PendingAck {
   timer?: ReturnType<typeof setTimeout>;
 }
 
+/**
+ * Kept small (one per connection per namespace): what most sockets never use (acks they wait
+ * for, catch-all listeners, `data`) is created on first use, and listeners are one flat array.
+ */
 export class Socket implements AdapterSocket, SocketInfo {
-  data: Record<string, unknown> = {};
   connected = false;
 
   #id: string;
   #pid: string | undefined;
   #recovered: boolean;
-  #listeners = new Map<string, Listener[]>();
-  #anyListeners: Listener[] = [];
-  #acks = new Map<number, PendingAck>();
+  #data: Record<string, unknown> | undefined;
+  /** Event names and listeners in turn: `[event, listener, event, listener, ...]`. */
+  #listeners: (string | Listener)[] = [];
+  #anyListeners: Listener[] | undefined;
+  #acks: Map<number, PendingAck> | undefined;
   #since: number | string = 0;
+  /** The client's session, at hand for broadcasts. */
+  #session: EngineSession;
 
   /**
    * `recovers`: the client takes part in connection state recovery (it gets a pid and offsets).
@@ -69,10 +68,20 @@ export class Socket implements AdapterSocket, SocketInfo {
     recovers = false,
     previous?: SessionState,
   ) {
+    this.#session = client.session;
     this.#recovered = previous !== undefined;
-    this.#id = previous?.sid ?? crypto.randomUUID();
+    this.#id = previous?.sid ?? randomId();
     this.#pid = recovers ? (previous?.pid ?? crypto.randomUUID()) : undefined;
-    if (previous) this.data = (previous.data ?? {}) as Record<string, unknown>;
+    if (previous) this.#data = (previous.data ?? {}) as Record<string, unknown>;
+  }
+
+  /** What the application keeps with this socket (kept across a recovery). */
+  get data(): Record<string, unknown> {
+    return this.#data ??= {};
+  }
+
+  set data(value: Record<string, unknown>) {
+    this.#data = value;
   }
 
   get id(): string {
@@ -96,7 +105,7 @@ export class Socket implements AdapterSocket, SocketInfo {
    * for its owner. Does nothing once connected.
    */
   startFresh(): void {
-    if (this._renew()) this.data = {};
+    if (this._renew()) this.#data = undefined;
   }
 
   /**
@@ -106,7 +115,7 @@ export class Socket implements AdapterSocket, SocketInfo {
   _renew(): boolean {
     if (this.connected || !this.#recovered) return false;
     this.#recovered = false;
-    this.#id = crypto.randomUUID();
+    this.#id = randomId();
     this.#pid = crypto.randomUUID();
     return true;
   }
@@ -127,9 +136,7 @@ export class Socket implements AdapterSocket, SocketInfo {
   // --- listeners -----------------------------------------------------------------------------
 
   on(event: string, listener: Listener): this {
-    const list = this.#listeners.get(event);
-    if (list) list.push(listener);
-    else this.#listeners.set(event, [listener]);
+    this.#listeners.push(event, listener);
     return this;
   }
 
@@ -141,24 +148,31 @@ export class Socket implements AdapterSocket, SocketInfo {
     return this.on(event, wrapper);
   }
 
+  /** Removes `listener` from `event` (every time it was added), or all of `event`'s. */
   off(event: string, listener?: Listener): this {
-    if (!listener) this.#listeners.delete(event);
-    else {
-      const list = this.#listeners.get(event)?.filter((l) => l !== listener);
-      if (list?.length) this.#listeners.set(event, list);
-      else this.#listeners.delete(event);
+    const kept: (string | Listener)[] = [];
+    const all = this.#listeners;
+    for (let i = 0; i < all.length; i += 2) {
+      if (all[i] === event && (listener === undefined || all[i + 1] === listener)) continue;
+      kept.push(all[i], all[i + 1]);
     }
+    this.#listeners = kept;
     return this;
   }
 
   /** Listens to every incoming event: `(event, ...args)`. */
   onAny(listener: Listener): this {
-    this.#anyListeners.push(listener);
+    (this.#anyListeners ??= []).push(listener);
     return this;
   }
 
   listeners(event: string): Listener[] {
-    return [...(this.#listeners.get(event) ?? [])];
+    const found: Listener[] = [];
+    const all = this.#listeners;
+    for (let i = 0; i < all.length; i += 2) {
+      if (all[i] === event) found.push(all[i + 1] as Listener);
+    }
+    return found;
   }
 
   /** Runs listeners; a throwing or rejecting one is reported and does not stop the others. */
@@ -173,7 +187,9 @@ export class Socket implements AdapterSocket, SocketInfo {
         this.nsp.server._report(err, this, event);
       }
     };
-    if (includeAny) { for (const l of [...this.#anyListeners]) run(l, [event, ...args]); }
+    if (includeAny && this.#anyListeners) {
+      for (const l of [...this.#anyListeners]) run(l, [event, ...args]);
+    }
     for (const l of this.listeners(event)) run(l, args);
   }
 
@@ -225,13 +241,14 @@ export class Socket implements AdapterSocket, SocketInfo {
           ? (_err, reply) => fn(...reply)
           : (err, reply) => err ? fn(err) : fn(null, ...reply),
       };
+      const acks = this.#acks ??= new Map<number, PendingAck>();
       if (timeout !== undefined) {
         pending.timer = setTimeout(() => {
-          this.#acks.delete(id);
+          acks.delete(id);
           pending.callback(new TimeoutError(), []);
         }, timeout);
       }
-      this.#acks.set(id, pending);
+      acks.set(id, pending);
     }
     (packet.data as unknown[]).push(...args);
     if (this.pid && packet.id === undefined) {
@@ -251,14 +268,23 @@ export class Socket implements AdapterSocket, SocketInfo {
 
   /** A broadcast with acks: this client's answer to packet `id` goes to `onAck`. */
   expectAck(id: number, onAck: (args: unknown[]) => void): void {
-    if (this.connected) this.#acks.set(id, { callback: (_err, args) => onAck(args) });
+    if (this.connected) {
+      (this.#acks ??= new Map<number, PendingAck>()).set(id, {
+        callback: (_err, args) => onAck(args),
+      });
+    }
   }
 
-  /** Writes prepared frames (adapter broadcasts). Volatile ones are dropped if not writable. */
-  deliver(packets: OutPacket[], volatile: boolean): void {
-    if (!this.connected || (volatile && !this.client.session.writable)) return;
-    this.client.session.send(packets);
-    this.nsp.server.onDelivered(packets.length);
+  /**
+   * Writes prepared frames (adapter broadcasts; the adapter counts them for onDelivered).
+   * Volatile ones are dropped if not writable.
+   */
+  deliver(packets: OutPacket[], volatile: boolean): boolean {
+    if (!this.connected) return false;
+    const session = this.#session;
+    if (volatile && !session.writable) return false;
+    session.send(packets);
+    return true;
   }
 
   // --- rooms ---------------------------------------------------------------------------------
@@ -315,9 +341,9 @@ export class Socket implements AdapterSocket, SocketInfo {
       }
       case PacketType.ACK:
       case PacketType.BINARY_ACK: {
-        const pending = this.#acks.get(packet.id!);
+        const pending = this.#acks?.get(packet.id!);
         if (!pending) return;
-        this.#acks.delete(packet.id!);
+        this.#acks!.delete(packet.id!);
         clearTimeout(pending.timer);
         pending.callback(null, packet.data as unknown[]);
         break;
@@ -368,8 +394,8 @@ export class Socket implements AdapterSocket, SocketInfo {
     this.nsp.adapter.delAll(this.id);
     this.nsp._remove(this);
     this.client._remove(this);
-    for (const pending of this.#acks.values()) clearTimeout(pending.timer);
-    this.#acks.clear();
+    for (const pending of this.#acks?.values() ?? []) clearTimeout(pending.timer);
+    this.#acks = undefined;
     this._dispatch("disconnect", [reason]);
   }
 }

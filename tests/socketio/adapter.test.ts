@@ -28,6 +28,7 @@ function namespace(ids: string[], recovering: string[] = []): TestNamespace {
       received: [],
       deliver(packets) {
         socket.received.push(packets);
+        return true;
       },
       disconnect() {},
     };
@@ -233,4 +234,41 @@ Deno.test("peekSession shows a state without taking it; dropSessions forgets the
   assert.equal(await adapter.restoreSession("c", undefined), undefined);
   assert.equal((await adapter.restoreSession("b", undefined))?.sid, "b");
   assert.equal(adapter.recoveryStats.sessions, 0);
+});
+
+Deno.test("broadcasts to one room follow its joins and leaves between them (the kept member list is renewed)", () => {
+  const nsp = namespace(["a", "b", "c"]);
+  const adapter = new MemoryAdapter(nsp, { recoveryWindow: 0 });
+  const got = (id: string) => nsp.sockets.get(id)!.received.length;
+  const toRoom = { rooms: new Set(["room"]), except: none };
+  adapter.addAll("a", ["a", "room"]);
+  adapter.broadcast(event("one"), toRoom);
+  adapter.addAll("b", ["b", "room"]);
+  adapter.broadcast(event("two"), toRoom);
+  adapter.del("a", "room");
+  adapter.broadcast(event("three"), toRoom);
+  adapter.addAll("c", ["c"]);
+  adapter.addSockets({ rooms: new Set(["c"]), except: none }, ["room"]);
+  adapter.broadcast(event("four"), toRoom);
+  adapter.delAll("b");
+  adapter.broadcast(event("five"), toRoom);
+  assert.deepEqual(["a", "b", "c"].map(got), [2, 3, 2]);
+  assert.deepEqual(nsp.sockets.get("c")!.received.map((p) => argsOf(p)[0]), ["four", "five"]);
+});
+
+Deno.test("a socket leaving its room while a broadcast to that room is written still gets that broadcast, and not the next", () => {
+  const nsp = namespace(["a", "b"]);
+  const adapter = new MemoryAdapter(nsp, { recoveryWindow: 0 });
+  for (const id of ["a", "b"]) adapter.addAll(id, [id, "room"]);
+  const a = nsp.sockets.get("a")!;
+  a.deliver = (packets) => {
+    a.received.push(packets);
+    adapter.delAll("b");
+    return true;
+  };
+  const toRoom = { rooms: new Set(["room"]), except: none };
+  adapter.broadcast(event("one"), toRoom);
+  adapter.broadcast(event("two"), toRoom);
+  assert.equal(a.received.length, 2);
+  assert.equal(nsp.sockets.get("b")!.received.length, 1);
 });

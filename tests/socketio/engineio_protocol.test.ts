@@ -34,7 +34,7 @@ async function withEngine(
     ...options,
   });
   engine.onSession = (s) => {
-    s.onMessage = (data) => s.send([{ type: "message", data }]);
+    s.listener = { onMessage: (data) => s.send([{ type: "message", data }]), onClose: () => {} };
   };
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen: () => {} },

@@ -221,3 +221,22 @@ Deno.test("a client can reconnect after being cut off", async () => {
   await connected(client);
   assert.equal(await client.emitWithAck("echo", "back"), "back");
 });
+
+// --- write coalescing ---------------------------------------------------------------------------
+
+Deno.test("over polling, packets sent in one tick leave together in the pending GET's response", async () => {
+  await using h = startIo();
+  const serverSocket = nextConnection(h.io);
+  const polling = await h.rawPolling();
+  await polling.post("40");
+  const socket = await serverSocket;
+  assert.ok((await polling.get()).packets[0].startsWith("40{"));
+  const pending = polling.get();
+  await waitFor(() => socket.conn.writable);
+  socket.emit("a", 1);
+  socket.emit("b", 2);
+  socket.emit("c", 3);
+  const { status, packets } = await pending;
+  assert.equal(status, 200);
+  assert.deepEqual(packets, ['42["a",1]', '42["b",2]', '42["c",3]']);
+});

@@ -10,19 +10,29 @@ import {
   randomId,
   tooManyPendingResponse,
 } from "./options.ts";
-import { EngineSession, type HandshakeRequest, type PollResult } from "./session.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import {
+  EngineSession,
+  type HandshakeRequest,
+  type PollResult,
+  type SessionOwner,
+} from "./session.ts";
 
 export type { ConnInfo };
 
-export class EngineServer {
+export class EngineServer implements SessionOwner {
   readonly sessions = new Map<string, EngineSession>();
   /** Called for every new session, before its first packet is read. */
   onSession: (session: EngineSession) => void = () => {};
+  /** Wakes every session's ping and pong deadline with one timer. */
+  readonly heartbeat: Heartbeat;
   /** Sessions not yet accepted by the layer above, by client address. */
   readonly #pending = new Map<string, number>();
   #closed = false;
 
-  constructor(readonly opts: EngineOptions) {}
+  constructor(readonly opts: EngineOptions) {
+    this.heartbeat = new Heartbeat(Heartbeat.resolutionFor(opts.pingInterval, opts.pingTimeout));
+  }
 
   async handle(req: Request, info?: ConnInfo): Promise<Response> {
     const cors = this.opts.cors;
@@ -88,39 +98,28 @@ export class EngineServer {
     transport: "polling" | "websocket",
     address: string,
   ): Promise<Response> {
-    const url = new URL(req.url);
     const request: HandshakeRequest = {
-      url: url.pathname + url.search,
+      url: req.url,
       // A copy: after an upgrade Deno closes the request, and its headers with it.
       headers: Object.fromEntries(req.headers),
-      query: Object.fromEntries(url.searchParams),
       address,
-      secure: url.protocol === "https:",
-      time: new Date(),
+      secure: req.url.startsWith("https:"),
+      time: Date.now(),
     };
     const id = randomId();
     let session: EngineSession;
     let response: Response | undefined;
+    // Counted before the session exists: a session can end inside its constructor.
+    this.#pending.set(address, this.pendingOf(address) + 1);
     if (transport === "websocket") {
       const upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
       response = upgraded.response;
-      session = new EngineSession(id, request, this.opts, upgraded.socket);
+      session = new EngineSession(id, request, this, upgraded.socket);
     } else {
-      session = new EngineSession(id, request, this.opts);
+      session = new EngineSession(id, request, this);
     }
-    this.sessions.set(id, session);
-    this.#pending.set(address, this.pendingOf(address) + 1);
-    session.onSettled = () => {
-      const left = this.pendingOf(address) - 1;
-      if (left > 0) this.#pending.set(address, left);
-      else this.#pending.delete(address);
-    };
+    if (session.readyState === "open") this.sessions.set(id, session);
     this.onSession(session);
-    const onClose = session.onClose;
-    session.onClose = (reason) => {
-      this.sessions.delete(id);
-      onClose(reason);
-    };
     if (response) return response;
     // The open packet is already buffered, so this poll answers at once.
     return this.#pollResponse(req, await session.poll(new AbortController().signal));
@@ -137,9 +136,21 @@ export class EngineServer {
     return new Response(result.body, { headers: { ...headers, "Content-Type": type } });
   }
 
+  _settled(session: EngineSession): void {
+    const address = session.request.address;
+    const left = this.pendingOf(address) - 1;
+    if (left > 0) this.#pending.set(address, left);
+    else this.#pending.delete(address);
+  }
+
+  _closed(session: EngineSession): void {
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+  }
+
   /** Closes every session (their clients see the server going away) and refuses new ones. */
   close(): void {
     this.#closed = true;
     for (const session of [...this.sessions.values()]) session.close("server shutting down");
+    this.heartbeat.stop();
   }
 }

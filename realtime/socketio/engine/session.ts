@@ -10,6 +10,7 @@ import {
   type PacketType,
   type RawData as ParserRawData,
 } from "engine.io-parser";
+import type { Heartbeat, HeartbeatEntry } from "./heartbeat.ts";
 import type { EngineOptions } from "./options.ts";
 
 export type RawData = string | Uint8Array | ArrayBuffer;
@@ -33,13 +34,32 @@ export interface OutPacket {
 
 /** What the handshake request looked like (Socket.IO exposes it as `socket.handshake`). */
 export interface HandshakeRequest {
+  /** The whole URL, as Request.url has it. */
   url: string;
   /** Lower-case names; one plain object per connection, shared by its namespaces. */
   headers: Record<string, string>;
-  query: Record<string, string>;
+  /** The URL's query parameters, filled in by whoever needs them first. */
+  query?: Record<string, string>;
   address: string;
   secure: boolean;
-  time: Date;
+  /** When the handshake came, ms since the epoch. */
+  time: number;
+}
+
+/** Who hears a session: its messages, and its end (once). */
+export interface SessionListener {
+  onMessage(data: RawData): void;
+  onClose(reason: CloseReason): void;
+}
+
+/** What a session needs of its server: settings, the shared heartbeat, and two notices. */
+export interface SessionOwner {
+  readonly opts: EngineOptions;
+  readonly heartbeat: Heartbeat;
+  /** The session stopped being pending: established, or closed before. Called once. */
+  _settled(session: EngineSession): void;
+  /** The session ended. Called once, before its listener hears it. */
+  _closed(session: EngineSession): void;
 }
 
 export type PollResult =
@@ -49,6 +69,11 @@ export type PollResult =
 type Timer = ReturnType<typeof setTimeout>;
 
 const BINARY_TYPE = "nodebuffer" as unknown as "arraybuffer";
+
+/** A listener that ignores everything, shared by sessions nobody listens to yet. */
+const NOBODY: SessionListener = { onMessage() {}, onClose() {} };
+
+const PING: OutPacket[] = [{ type: "ping", frame: "2" }];
 
 function sizeOf(data: RawData | undefined): number {
   if (data === undefined) return 1;
@@ -71,35 +96,53 @@ function encodeFrame(packet: OutPacket): RawData {
   return frame;
 }
 
-export class EngineSession {
+/** A WebSocket taking over a polling session: the socket, whether it answered the probe. */
+interface Upgrade {
+  ws: WebSocket;
+  probed: boolean;
+  timer: Timer;
+}
+
+/**
+ * Per-connection state is kept small on purpose (it is multiplied by every idle client): no
+ * closures (the WebSocket's listener is the session itself, see handleEvent), no timers of its
+ * own (the server's Heartbeat wakes it), and the rarely used parts (upgrade, ending, queue)
+ * only exist while in use.
+ */
+export class EngineSession implements HeartbeatEntry {
   readyState: "open" | "closed" = "open";
   transport: "polling" | "websocket";
-  onMessage: (data: RawData) => void = () => {};
-  onClose: (reason: CloseReason) => void = () => {};
-  /** Called once, when the session stops being pending: established, or closed before. */
-  onSettled: () => void = () => {};
+  /** Who hears messages and the end; the Socket.IO layer puts its Client here. */
+  listener: SessionListener = NOBODY;
+  /** The heartbeat's bookkeeping. */
+  _slot = -1;
 
+  #owner: SessionOwner;
   #settled = false;
-  #buffer: OutPacket[] = [];
+  /** A ping went out and its pong has not come back yet. */
+  #awaitingPong = false;
+  #buffer: OutPacket[] | undefined;
   #bufferedBytes = 0;
   /** Bytes written to the WebSocket since its backlog was last looked at. */
   #unchecked = 0;
   #poll: ((body: string) => void) | undefined;
+  /** A flush of the queue to the pending long-poll is due at the end of this tick. */
+  #flushDue = false;
   #posting = false;
   #ws: WebSocket | undefined;
-  #probe: WebSocket | undefined;
-  #probed = false;
-  #pingTimer: Timer | undefined;
-  #pongTimer: Timer | undefined;
-  #upgradeTimer: Timer | undefined;
+  /** The WebSocket once it is open and carries this session: sends go straight to it. */
+  #live: WebSocket | undefined;
+  #upgrade: Upgrade | undefined;
   #ending: { reason: CloseReason; timer: Timer } | undefined;
 
   constructor(
     readonly id: string,
     readonly request: HandshakeRequest,
-    private readonly opts: EngineOptions,
+    owner: SessionOwner,
     ws?: WebSocket,
   ) {
+    this.#owner = owner;
+    const opts = owner.opts;
     this.transport = ws ? "websocket" : "polling";
     const open = JSON.stringify({
       sid: id,
@@ -110,7 +153,7 @@ export class EngineSession {
     });
     if (ws) this.#attach(ws);
     this.send([{ type: "open", data: open }]);
-    this.#schedulePing();
+    owner.heartbeat.schedule(this, opts.pingInterval);
   }
 
   /** The layer above accepted this session (Socket.IO: it joined a namespace). */
@@ -121,53 +164,68 @@ export class EngineSession {
   #settle(): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.onSettled();
+    this.#owner._settled(this);
   }
 
   // --- sending -------------------------------------------------------------------------------
 
   /** Queues or writes packets, in order. A client that stops reading is disconnected. */
   send(packets: OutPacket[]): void {
-    if (this.readyState !== "open" || this.#ending) return;
-    const ws = this.#ws;
-    if (ws && this.transport === "websocket" && ws.readyState === WebSocket.OPEN) {
-      for (const packet of packets) {
-        const frame = encodeFrame(packet);
+    const ws = this.#live;
+    if (ws !== undefined) {
+      // Writing to a socket that is closing is a no-op in Deno; the session hears of it next.
+      let written = this.#unchecked;
+      for (let i = 0; i < packets.length; i++) {
+        const frame = encodeFrame(packets[i]);
         ws.send(frame);
-        this.#unchecked += typeof frame === "string" ? frame.length : frame.byteLength;
+        written += typeof frame === "string" ? frame.length : frame.byteLength;
       }
       // Asking the socket for its backlog is a call into the runtime; once per eighth of the
       // bound is often enough to stop a client that does not read.
-      if (this.#unchecked >= this.opts.maxBufferedBytes / 8) {
-        this.#unchecked = 0;
-        if (ws.bufferedAmount > this.opts.maxBufferedBytes) this.close("slow consumer");
+      const bound = this.#owner.opts.maxBufferedBytes;
+      if (written >= bound / 8) {
+        written = 0;
+        if (ws.bufferedAmount > bound) this.close("slow consumer");
       }
+      this.#unchecked = written;
       return;
     }
+    if (this.readyState !== "open" || this.#ending) return;
     // Polling, an upgrade in progress, or a WebSocket not open yet: queue.
+    const buffer = this.#buffer ??= [];
     for (const packet of packets) {
-      this.#buffer.push(packet);
+      buffer.push(packet);
       this.#bufferedBytes += sizeOf(packet.data);
     }
-    if (this.#bufferedBytes > this.opts.maxBufferedBytes) return this.close("slow consumer");
-    if (this.transport === "polling" && !this.#probed) this.#flushPoll();
+    if (this.#bufferedBytes > this.#owner.opts.maxBufferedBytes) {
+      return this.close("slow consumer");
+    }
+    if (this.#poll !== undefined && !this.#flushDue) {
+      // Everything sent in this tick leaves in one response, not the first packet alone.
+      this.#flushDue = true;
+      queueMicrotask(() => {
+        this.#flushDue = false;
+        if (this.transport === "polling" && !this.#upgrade?.probed) this.#flushPoll();
+      });
+    }
   }
 
   #sendQueued(): void {
     const waiting = this.#buffer;
-    this.#buffer = [];
+    this.#buffer = undefined;
     this.#bufferedBytes = 0;
-    this.send(waiting);
+    if (waiting) this.send(waiting);
   }
 
+  /** Answers the pending long-poll with everything queued, in one payload. */
   #flushPoll(): void {
     const respond = this.#poll;
-    if (!respond || this.#buffer.length === 0) return;
-    const packets = this.#buffer as Packet[];
-    this.#buffer = [];
+    const packets = this.#buffer;
+    if (!respond || !packets?.length) return;
+    this.#buffer = undefined;
     this.#bufferedBytes = 0;
     this.#poll = undefined;
-    encodePayload(packets, respond);
+    encodePayload(packets as Packet[], respond);
     if (this.#ending) this.close(this.#ending.reason);
   }
 
@@ -175,7 +233,7 @@ export class EngineSession {
   get writable(): boolean {
     if (this.readyState !== "open") return false;
     if (this.transport === "websocket") return this.#ws?.readyState === WebSocket.OPEN;
-    return this.#poll !== undefined && !this.#probed;
+    return this.#poll !== undefined && !this.#upgrade?.probed;
   }
 
   /** Answers a pending long-poll with a single packet (noop on upgrade, close on close). */
@@ -197,7 +255,7 @@ export class EngineSession {
       this.close("transport error");
       return { ok: false, status: 400 };
     }
-    if (this.#probed) return { ok: true, body: "6" };
+    if (this.#upgrade?.probed) return { ok: true, body: "6" };
     return new Promise((resolve) => {
       const respond = (body: string) => {
         signal.removeEventListener("abort", onAbort);
@@ -223,7 +281,7 @@ export class EngineSession {
     }
     this.#posting = true;
     try {
-      const body = await readLimited(req, this.opts.maxPayload);
+      const body = await readLimited(req, this.#owner.opts.maxPayload);
       if (body === undefined) {
         this.close("transport error");
         return { ok: false, status: 413 };
@@ -247,17 +305,36 @@ export class EngineSession {
 
   // --- WebSocket -----------------------------------------------------------------------------
 
+  /** The session listens to its WebSocket itself (handleEvent): no closures per connection. */
   #attach(ws: WebSocket): void {
     this.#ws = ws;
     ws.binaryType = "arraybuffer";
-    if (ws.readyState === WebSocket.CONNECTING) ws.onopen = () => this.#sendQueued();
-    ws.onmessage = (event) => this.#onFrame(event.data);
-    ws.onclose = () => this.#ws === ws && this.close("transport close");
-    ws.onerror = () => this.#ws === ws && this.close("transport error");
+    if (ws.readyState === WebSocket.CONNECTING) ws.addEventListener("open", this, { once: true });
+    else this.#live = ws;
+    ws.addEventListener("message", this);
+    ws.addEventListener("close", this);
+  }
+
+  /**
+   * The WebSocket's events. Deno follows an error with a close that is not clean, so one
+   * listener tells both ends apart.
+   */
+  handleEvent(event: Event): void {
+    if (event.target !== this.#ws) return;
+    switch (event.type) {
+      case "message":
+        return this.#onFrame((event as MessageEvent).data);
+      case "open":
+        this.#live = this.#ws;
+        return this.#sendQueued();
+      case "close":
+        return this.close((event as CloseEvent).wasClean ? "transport close" : "transport error");
+    }
   }
 
   #onFrame(data: string | ArrayBuffer): void {
-    if (byteLength(data, this.opts.maxPayload) > this.opts.maxPayload) {
+    const limit = this.#owner.opts.maxPayload;
+    if (byteLength(data, limit) > limit) {
       this.#ws?.close(1009, "message too big");
       return this.close("transport error");
     }
@@ -272,22 +349,26 @@ export class EngineSession {
    */
   probe(ws: WebSocket): void {
     if (
-      this.transport !== "polling" || this.#probe || this.readyState !== "open" || this.#ending
+      this.transport !== "polling" || this.#upgrade || this.readyState !== "open" || this.#ending
     ) {
       ws.onopen = () => ws.close(1008, "session already upgraded");
       return;
     }
-    this.#probe = ws;
     ws.binaryType = "arraybuffer";
     const abandon = () => {
-      if (this.#probe !== ws) return;
-      clearTimeout(this.#upgradeTimer);
-      this.#probe = undefined;
-      this.#probed = false;
+      const upgrade = this.#upgrade;
+      if (upgrade?.ws !== ws) return;
+      clearTimeout(upgrade.timer);
+      this.#upgrade = undefined;
       if (ws.readyState === WebSocket.OPEN) ws.close(1002, "upgrade failed");
       this.#flushPoll();
     };
-    this.#upgradeTimer = setTimeout(abandon, this.opts.upgradeTimeout);
+    const upgrade: Upgrade = {
+      ws,
+      probed: false,
+      timer: setTimeout(abandon, this.#owner.opts.upgradeTimeout),
+    };
+    this.#upgrade = upgrade;
     ws.onclose = abandon;
     ws.onerror = abandon;
     ws.onmessage = (event) => {
@@ -297,16 +378,16 @@ export class EngineSession {
       if (this.#ending) {
         // Closing: the last packets wait for the next poll, so no switch now.
         abandon();
-      } else if (packet.type === "ping" && packet.data === "probe" && !this.#probed) {
+      } else if (packet.type === "ping" && packet.data === "probe" && !upgrade.probed) {
         ws.send("3probe");
-        this.#probed = true;
+        upgrade.probed = true;
         this.#releasePoll("noop");
-      } else if (packet.type === "upgrade" && this.#probed) {
-        clearTimeout(this.#upgradeTimer);
-        this.#probe = undefined;
-        this.#probed = false;
+      } else if (packet.type === "upgrade" && upgrade.probed) {
+        clearTimeout(upgrade.timer);
+        this.#upgrade = undefined;
         this.transport = "websocket";
         this.#releasePoll("noop");
+        ws.onclose = ws.onerror = ws.onmessage = null;
         this.#attach(ws);
         this.#sendQueued();
       } else {
@@ -321,11 +402,11 @@ export class EngineSession {
     if (this.readyState !== "open") return;
     switch (packet.type) {
       case "message":
-        this.onMessage(packet.data as RawData);
+        this.listener.onMessage(packet.data as RawData);
         break;
       case "pong":
-        clearTimeout(this.#pongTimer);
-        this.#schedulePing();
+        this.#awaitingPong = false;
+        this.#owner.heartbeat.schedule(this, this.#owner.opts.pingInterval);
         break;
       case "close":
         // The client's own goodbye: a pending poll ends with a noop, not a close packet.
@@ -341,12 +422,18 @@ export class EngineSession {
     }
   }
 
-  #schedulePing(): void {
-    clearTimeout(this.#pingTimer);
-    this.#pingTimer = setTimeout(() => {
-      this.send([{ type: "ping" }]);
-      this.#pongTimer = setTimeout(() => this.close("ping timeout"), this.opts.pingTimeout);
-    }, this.opts.pingInterval);
+  /**
+   * The heartbeat woke this session: pingInterval after the last pong (or the open), ping;
+   * pingTimeout after a ping without its pong, close.
+   */
+  _beat(): void {
+    if (this.readyState !== "open") return;
+    if (this.#awaitingPong) return this.close("ping timeout");
+    this.#awaitingPong = true;
+    this.send(PING);
+    if (this.readyState === "open") {
+      this.#owner.heartbeat.schedule(this, this.#owner.opts.pingTimeout);
+    }
   }
 
   // --- closing -------------------------------------------------------------------------------
@@ -358,11 +445,15 @@ export class EngineSession {
    */
   end(reason: CloseReason): void {
     if (this.readyState !== "open" || this.#ending) return;
-    if (this.transport !== "polling" || this.#buffer.length === 0 || this.#probed) {
+    const buffer = this.#buffer;
+    if (this.transport !== "polling" || !buffer?.length || this.#upgrade?.probed) {
       return this.close(reason);
     }
-    this.#buffer.push({ type: "close" });
-    this.#ending = { reason, timer: setTimeout(() => this.close(reason), this.opts.pingTimeout) };
+    buffer.push({ type: "close" });
+    this.#ending = {
+      reason,
+      timer: setTimeout(() => this.close(reason), this.#owner.opts.pingTimeout),
+    };
     this.#flushPoll();
   }
 
@@ -370,21 +461,21 @@ export class EngineSession {
   close(reason: CloseReason): void {
     if (this.readyState === "closed") return;
     this.readyState = "closed";
-    clearTimeout(this.#pingTimer);
-    clearTimeout(this.#pongTimer);
-    clearTimeout(this.#upgradeTimer);
+    this.#live = undefined;
+    this.#owner.heartbeat.cancel(this);
+    clearTimeout(this.#upgrade?.timer);
     clearTimeout(this.#ending?.timer);
-    this.#buffer = [];
+    this.#buffer = undefined;
     this.#bufferedBytes = 0;
     this.#releasePoll("close");
-    for (const ws of [this.#ws, this.#probe]) {
-      if (ws && ws.readyState <= WebSocket.OPEN) {
-        ws.close(reason === "server shutting down" ? 1001 : 1000, reason);
-      }
+    const code = reason === "server shutting down" ? 1001 : 1000;
+    for (const ws of [this.#ws, this.#upgrade?.ws]) {
+      if (ws && ws.readyState <= WebSocket.OPEN) ws.close(code, reason);
     }
-    this.#ws = this.#probe = undefined;
+    this.#ws = this.#upgrade = undefined;
     this.#settle();
-    this.onClose(reason);
+    this.#owner._closed(this);
+    this.listener.onClose(reason);
   }
 }
 
