@@ -127,6 +127,19 @@ interface Stored extends SendResult {
   attachment?: Attachment;
 }
 
+/**
+ * Why a user may not read or write in a room (a deleted group is gone for everyone, others'
+ * rooms are not theirs), or undefined when they may.
+ */
+function accessRefusal(
+  room: Pick<SendTarget["room"], "kind" | "isActive">,
+  member: boolean,
+): ChatError | undefined {
+  if (room.kind === "group" && room.isActive !== 1) return new NotFound();
+  if (!member) return new PermissionDenied();
+  return undefined;
+}
+
 /** Why a room takes no new messages, or undefined when it does. */
 function closedReason(room: SendTarget["room"]): ConflictReason | undefined {
   if (room.kind === "desk" && room.status === "closed") return "room_closed";
@@ -157,8 +170,12 @@ export function createMessages(deps: MessagesDeps) {
   /** Loads the room and checks the reader belongs to it. */
   async function readableRoom(db: Db, roomId: number, userId: number): Promise<RoomRow> {
     const found = await findRoomForUser(db, roomId, userId);
-    if (!found || (found.room.kind === "group" && found.room.is_active !== 1)) throw new NotFound();
-    if (!found.member) throw new PermissionDenied();
+    if (!found) throw new NotFound();
+    const refusal = accessRefusal(
+      { kind: found.room.kind, isActive: found.room.is_active },
+      found.member,
+    );
+    if (refusal) throw refusal;
     return found.room;
   }
 
@@ -189,13 +206,11 @@ export function createMessages(deps: MessagesDeps) {
       if (earlier) return { message: toMessage(earlier), duplicate: true };
     }
     const target = batch.target(input.roomId, input.authorId);
-    if (
-      !target || (input.kind !== undefined && target.room.kind !== input.kind) ||
-      (target.room.kind === "group" && target.room.isActive !== 1)
-    ) {
+    if (!target || (input.kind !== undefined && target.room.kind !== input.kind)) {
       throw new NotFound();
     }
-    if (!target.member) throw new PermissionDenied();
+    const refusal = accessRefusal(target.room, target.member);
+    if (refusal) throw refusal;
     const reason = closedReason(target.room);
     if (reason) throw new Conflict(reason);
     const author = target.author;
