@@ -156,7 +156,8 @@ async function seed(core: Core, face: "desk" | "inbox" | "lounge"): Promise<Clie
           ? {
             path: "/socket",
             init: JSON.stringify({ token: m.token }),
-            // Lounge carries the token in every frame and checks it every time.
+            // Lounge carries the token in every frame (checked with each; the same one is
+            // remembered until it expires).
             before: `{"token":"${m.token}","chat_type":"group","chat_group_id":${room.id},` +
               '"message":"',
             after: '"}',
